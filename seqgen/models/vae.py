@@ -1,0 +1,152 @@
+"""RNN-VAE: bidirectional recurrent encoder -> (mu, log sigma^2) -> z -> recurrent decoder.
+
+The decoder starts from a state computed from z and also reads z at every step, so the latent
+cannot be forgotten over a long sequence. With `autoregressive=True` it additionally reads its
+previous output (needed for text and melodies; for digit rows it lets the decoder ignore z, which
+ruins the 2-D explorer: DESIGN.md section 6). Loss = reconstruction + beta * KL, with KL annealing
+(Bowman et al. 2016), free bits (Kingma et al. 2016) and word dropout as options.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .base import SeqModel, SequenceInput, batched_mean, pick_tokens, token_loss
+from .config import ModelConfig, TrainConfig
+from .recurrent import Recurrent, final_features
+
+
+class RNNVAE(SeqModel):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.inputs = SequenceInput(cfg)
+        self.encoder = Recurrent(cfg.cell, self.inputs.size, cfg.hidden, cfg.layers, bidirectional=True)
+        self.to_stats = nn.Linear(2 * cfg.hidden, 2 * cfg.latent)
+        cond = cfg.embed if cfg.conditional else 0
+        self.label_embedding = nn.Embedding(cfg.n_labels, cfg.embed) if cfg.conditional else None
+        prev = self.inputs.size if cfg.autoregressive else 0
+        self.decoder = Recurrent(cfg.cell, cfg.latent + cond + prev, cfg.hidden, cfg.layers)
+        self.z_to_state = nn.Linear(cfg.latent + cond, self.decoder.state_size)
+        self.out = nn.Linear(cfg.hidden, cfg.n_features)
+
+    # encoder -----------------------------------------------------------------------------------
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x (tokens [B, T] or rows [B, T, F]) -> mu, logvar, each [B, latent]."""
+        outputs, state = self.encoder(self.inputs(x))
+        mu, logvar = self.to_stats(final_features(outputs, state, True)).chunk(2, dim=-1)
+        return mu, logvar.clamp(-12, 8)
+
+    # decoder -----------------------------------------------------------------------------------
+    def _conditioning(self, z: torch.Tensor, label: torch.Tensor | None) -> torch.Tensor:
+        if self.label_embedding is None:
+            return z
+        if label is None:
+            raise ValueError("this model is conditional: pass a label")
+        return torch.cat([z, self.label_embedding(label)], dim=-1)
+
+    def decode_logits(self, z, x, label=None, word_dropout: float = 0.0):
+        """Teacher-forced decoder pass: logits [B, T, F] and the decoder's hidden states [B, T, H]."""
+        cond = self._conditioning(z, label)
+        state = self.decoder.initial_state(torch.tanh(self.z_to_state(cond)))
+        steps = cond.unsqueeze(1).expand(-1, self.cfg.seq_len, -1)
+        if self.cfg.autoregressive:
+            steps = torch.cat([steps, self.inputs.previous(x, word_dropout)], dim=-1)
+        hidden, _ = self.decoder(steps, state)
+        return self.out(hidden), hidden
+
+    @torch.inference_mode()
+    def decode(self, z: torch.Tensor, label: torch.Tensor | None = None, temperature: float = 0.0,
+               generator: torch.Generator | None = None, return_hidden: bool = False):
+        """z [B, latent] -> sequences: pixel probabilities [B, T, F] or tokens [B, T].
+
+        temperature 0 is the decoder's most likely output (what the explorer shows); > 0 samples.
+        """
+        cfg = self.cfg
+        z = z.to(self.device, torch.float32)
+        if not cfg.autoregressive and not (cfg.discrete and temperature > 0):
+            logits, hidden = self.decode_logits(z, None, label)
+            seq = torch.sigmoid(logits) if not cfg.discrete else logits.argmax(-1)
+            return (seq, hidden) if return_hidden else seq
+        cond = self._conditioning(z, label)
+        state = self.decoder.initial_state(torch.tanh(self.z_to_state(cond)))
+        prev = self.inputs.first(len(z), self.device)
+        outs, hiddens = [], []
+        for _ in range(cfg.seq_len):
+            inp = torch.cat([cond, prev], dim=-1) if cfg.autoregressive else cond
+            h, state = self.decoder.step(inp, state)
+            logits = self.out(h)
+            if cfg.discrete:
+                tok = pick_tokens(logits, temperature, generator)
+                outs.append(tok)
+                prev = self.inputs.embedding(tok)
+            else:
+                row = torch.sigmoid(logits)
+                outs.append(row)
+                prev = row
+            hiddens.append(h)
+        seq = torch.stack(outs, dim=1)
+        return (seq, torch.stack(hiddens, dim=1)) if return_hidden else seq
+
+    @torch.inference_mode()
+    def sample(self, n: int, label: torch.Tensor | None = None, temperature: float = 0.0,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        z = torch.randn(n, self.cfg.latent, generator=generator).to(self.device)
+        return self.decode(z, label, temperature, generator)
+
+    @torch.inference_mode()
+    def reconstruct(self, x: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+        mu, _ = self.encode(x.to(self.device))
+        return self.decode(mu, label)
+
+    # training ----------------------------------------------------------------------------------
+    def _terms(self, x, y, word_dropout=0.0, sample_z=True):
+        mu, logvar = self.encode(x)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if sample_z else mu
+        logits, _ = self.decode_logits(z, x, y if self.cfg.conditional else None, word_dropout)
+        if self.cfg.discrete:
+            recon, n_tokens = token_loss(logits, x, self.cfg.pad_id)
+        else:  # Bernoulli likelihood of the binarised image (the standard MNIST VAE benchmark)
+            target = (x > 0.5).float()
+            recon = F.binary_cross_entropy_with_logits(logits, target, reduction="none").sum((1, 2))
+            n_tokens = torch.full_like(recon, float(self.cfg.seq_len * self.cfg.n_features))
+        kl_dims = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)  # [B, latent]
+        return recon, kl_dims, n_tokens
+
+    def loss(self, x, y, step: int, train: TrainConfig):
+        cfg = self.cfg
+        recon, kl_dims, _ = self._terms(x, y, cfg.word_dropout)
+        kl_per_dim = kl_dims.mean(0)
+        kl_penalty = kl_per_dim.clamp(min=cfg.free_bits).sum() if cfg.free_bits > 0 else kl_per_dim.sum()
+        ramp = min(1.0, step / train.kl_anneal_steps) if train.kl_anneal_steps > 0 else 1.0
+        beta = cfg.beta * ramp
+        loss = recon.mean() + beta * kl_penalty
+        kl = float(kl_per_dim.detach().sum())
+        return loss, {"loss": loss.item(), "recon": recon.mean().item(), "kl": kl,
+                      "neg_elbo": recon.mean().item() + kl, "beta": beta}
+
+    @torch.no_grad()
+    def evaluate(self, x, y, batch_size: int = 500) -> dict[str, float]:
+        """Held-out negative ELBO (nats per sequence and per scored token), reconstruction, KL."""
+        was_training = self.training
+        self.eval()
+        gen_state = torch.random.get_rng_state()
+        torch.manual_seed(1234)  # the single z sample per item is fixed, so figures are reproducible
+
+        def fn(xb, yb):
+            recon, kl_dims, n_tok = self._terms(xb.to(self.device), None if yb is None else yb.to(self.device))
+            kl = kl_dims.sum(1)
+            b = len(xb)
+            return {"neg_elbo": ((recon + kl).sum(), b), "recon": (recon.sum(), b), "kl": (kl.sum(), b),
+                    "nll_per_token": ((recon + kl).sum(), n_tok.sum())}
+
+        out = batched_mean(fn, x, y, batch_size)
+        # KL per latent dimension: which coordinates carry information
+        mu, logvar = self.encode(x[:batch_size].to(self.device))
+        kl_dims = (0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)).mean(0)
+        for i, v in enumerate(kl_dims.tolist()):
+            out[f"kl_dim{i}"] = v
+        torch.random.set_rng_state(gen_state)
+        self.train(was_training)
+        return out

@@ -1,0 +1,3 @@
+from .trainer import Event, Trainer, TrainingDiverged, TrainResult, seed_everything
+
+__all__ = ["Event", "Trainer", "TrainingDiverged", "TrainResult", "seed_everything"]

@@ -1,0 +1,210 @@
+"""One training loop for every family. It emits events to callbacks (a CLI progress bar, the live
+page's TrainingRun), can be paused or stopped from another thread, and stops with a clear
+error on NaN/inf instead of writing a broken model."""
+from __future__ import annotations
+
+import copy
+import math
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ..models.config import TrainConfig
+
+
+class TrainingDiverged(RuntimeError):
+    """Raised when a loss becomes NaN/inf; the message says what to change."""
+
+
+@dataclass
+class Event:
+    kind: str                      # "start" | "step" | "eval" | "done"
+    step: int
+    elapsed: float                 # seconds of training so far (pauses excluded)
+    stats: dict = field(default_factory=dict)
+    samples: torch.Tensor | None = None   # "eval": model output for the fixed preview noise
+
+
+@dataclass
+class TrainResult:
+    status: str                    # "done" | "stopped" | "time_budget"
+    steps: int
+    elapsed: float
+    history: list[dict]            # one row per step: {"step", "time", name: value...}
+    validation: list[dict]         # one row per eval
+    best: dict | None              # best validation row (the weights kept)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def cpu_has_amx() -> bool:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return "amx_bf16" in f.read()
+    except OSError:
+        return False
+
+
+def use_bf16(train: TrainConfig, device: torch.device) -> bool:
+    """bf16 autocast speeds up nn.LSTM only on CPUs with AMX (slower elsewhere): DESIGN.md section 7."""
+    if train.bf16 == "on":
+        return True
+    return train.bf16 == "auto" and device.type == "cpu" and cpu_has_amx()
+
+
+# No loss here is legitimately this large (nats per sequence): treat it like NaN.
+EXPLODED = 1e10
+
+# Which validation figure decides the "best" weights, and whether lower is better.
+PRIMARY_METRIC = {"vae": ("neg_elbo", True), "lm": ("nll_per_token", True), "classifier": ("accuracy", False)}
+
+
+class Trainer:
+    def __init__(self, model, domain, train: TrainConfig, callbacks: list[Callable[[Event], None]] = (),
+                 device: str | torch.device | None = None, progress: bool = False, preview: int = 16,
+                 stop_event: threading.Event | None = None, pause_event: threading.Event | None = None):
+        train.validate()
+        self.model, self.domain, self.train = model, domain, train
+        self.callbacks = list(callbacks)
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.progress = progress
+        self.stop_event = stop_event or threading.Event()
+        self.pause_event = pause_event or threading.Event()  # set = paused
+        self.step = 0
+        self.elapsed = 0.0
+        seed_everything(train.seed)
+        self.model.to(self.device)
+        self.optimizers = self.model.configure_optimizers(train)
+        x, y = domain.dataset("train")
+        self.x, self.y = x.to(self.device), (None if y is None else y.to(self.device))
+        vx, vy = domain.dataset("val")
+        self.val_x, self.val_y = vx, vy
+        self.history: list[dict] = []
+        self.validation: list[dict] = []
+        self.best: dict | None = None
+        self._best_state = None
+        self._order = torch.empty(0, dtype=torch.long)
+        self._cursor = 0
+        self._batch_gen = torch.Generator().manual_seed(train.seed)
+        # fixed preview noise: the same inputs every eval, so a viewer sees the *same* samples improve
+        self.preview_n = preview
+        self._preview_gen_seed = train.seed + 777
+
+    # -- data --------------------------------------------------------------------------------
+    def _next_batch(self):
+        if self._cursor + self.train.batch_size > len(self._order):
+            self._order = torch.randperm(len(self.x), generator=self._batch_gen).to(self.device)
+            self._cursor = 0
+        idx = self._order[self._cursor:self._cursor + self.train.batch_size]
+        self._cursor += self.train.batch_size
+        return self.x[idx], (None if self.y is None else self.y[idx])
+
+    # -- events ------------------------------------------------------------------------------
+    def _emit(self, event: Event) -> None:
+        for cb in self.callbacks:
+            cb(event)
+
+    def preview_samples(self) -> torch.Tensor:
+        """Model output for fixed noise (and labels 0, 1, 2... for conditional models)."""
+        cfg = self.model.cfg
+        g = torch.Generator().manual_seed(self._preview_gen_seed)
+        label = None
+        if cfg.conditional:
+            label = (torch.arange(self.preview_n) % cfg.n_labels).to(self.device)
+        was_training = self.model.training
+        self.model.eval()
+        with torch.inference_mode():
+            if cfg.family == "vae":
+                out = self.model.decode(torch.randn(self.preview_n, cfg.latent, generator=g), label)
+            elif cfg.family == "gan":
+                out = self.model.sample(self.preview_n, label, generator=g)
+            else:
+                out = None
+        self.model.train(was_training)
+        return None if out is None else out.cpu()
+
+    def validate(self) -> dict:
+        stats = self.model.evaluate(self.val_x, self.val_y)
+        row = {"step": self.step, "time": self.elapsed, **stats}
+        self.validation.append(row)
+        primary = PRIMARY_METRIC.get(self.model.cfg.family)
+        if primary:
+            name, lower = primary
+            value = stats[name]
+            better = self.best is None or (value < self.best[name] if lower else value > self.best[name])
+            if better:
+                self.best = row
+                self._best_state = copy.deepcopy(self.model.state_dict())
+        self.model.train()
+        return row
+
+    # -- loop --------------------------------------------------------------------------------
+    def run_steps(self, n: int) -> None:
+        """Advance training by n steps (raises TrainingDiverged on NaN/inf)."""
+        autocast = use_bf16(self.train, self.device)
+        self.model.train()
+        for _ in range(n):
+            t0 = time.perf_counter()
+            x, y = self._next_batch()
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=autocast):
+                stats = self.model.train_step(x, y, self.step, self.optimizers, self.train)
+            bad = [k for k, v in stats.items() if not math.isfinite(v) or abs(v) > EXPLODED]
+            if bad:
+                raise TrainingDiverged(
+                    f"Training diverged at step {self.step + 1}: {', '.join(bad)} became NaN/inf or exploded. "
+                    f"The learning rate ({self.train.lr:g}) is probably too high; try {self.train.lr / 10:g}.")
+            self.step += 1
+            self.elapsed += time.perf_counter() - t0
+            row = {"step": self.step, "time": self.elapsed, **stats}
+            self.history.append(row)
+            self._emit(Event("step", self.step, self.elapsed, stats))
+            if self.step % self.train.eval_every == 0:
+                self._eval_event()
+
+    def _eval_event(self) -> None:
+        row = self.validate()
+        self._emit(Event("eval", self.step, self.elapsed, row, self.preview_samples()))
+
+    def fit(self) -> TrainResult:
+        train = self.train
+        budget = train.max_minutes * 60 if train.max_minutes else math.inf
+        self._emit(Event("start", self.step, self.elapsed))
+        bar = None
+        if self.progress:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=train.steps, desc=f"{self.model.cfg.domain} {self.model.cfg.family}", unit="step")
+        status = "done"
+        try:
+            while self.step < train.steps:
+                if self.stop_event.is_set():
+                    status = "stopped"
+                    break
+                if self.pause_event.is_set():
+                    time.sleep(0.05)
+                    continue
+                if self.elapsed >= budget:
+                    status = "time_budget"
+                    break
+                self.run_steps(1)
+                if bar is not None:
+                    bar.update(1)
+                    if self.step % 20 == 0:
+                        bar.set_postfix({k: f"{v:.3g}" for k, v in list(self.history[-1].items())[2:6]})
+        finally:
+            if bar is not None:
+                bar.close()
+        if not self.validation or self.validation[-1]["step"] != self.step:
+            self._eval_event()
+        if self._best_state is not None:  # keep the weights that did best on validation (early stopping)
+            self.model.load_state_dict(self._best_state)
+        self._emit(Event("done", self.step, self.elapsed, {"status": status}))
+        return TrainResult(status, self.step, self.elapsed, self.history, self.validation, self.best)

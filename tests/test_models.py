@@ -1,0 +1,135 @@
+import pytest
+import torch
+
+from seqgen.models import ModelConfig, TrainConfig, build_model
+from seqgen.models.recurrent import Recurrent
+from toy_domains import ToyRows, ToyTokens
+
+DOMAINS = {"rows": ToyRows(), "tokens": ToyTokens()}
+
+
+def make(domain, family, **kw):
+    kw.setdefault("hidden", 16)
+    kw.setdefault("embed", 8)
+    return build_model(ModelConfig.for_domain(DOMAINS[domain], family, **kw))
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("layers", [1, 2])
+def test_step_matches_full_sequence(cell, layers):
+    """The sampling path (cell maths per step) must compute exactly what the fused layer computes."""
+    torch.manual_seed(0)
+    rnn = Recurrent(cell, 5, 7, layers)
+    x = torch.randn(3, 6, 5)
+    state = rnn.initial_state(torch.randn(3, rnn.state_size))
+    full, _ = rnn(x, state)
+    outs, s = [], state
+    for t in range(6):
+        h, s = rnn.step(x[:, t], s)
+        outs.append(h)
+    assert torch.allclose(torch.stack(outs, 1), full, atol=1e-5)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("domain", ["rows", "tokens"])
+@pytest.mark.parametrize("autoregressive", [False, True])
+def test_vae_shapes(cell, domain, autoregressive):
+    d = DOMAINS[domain]
+    m = make(domain, "vae", cell=cell, latent=3, autoregressive=autoregressive).eval()
+    x, _ = d.dataset("val")
+    mu, logvar = m.encode(x[:5])
+    assert mu.shape == logvar.shape == (5, 3)
+    out = m.decode(mu)
+    expect = (5, d.seq_len, d.n_features) if not d.discrete else (5, d.seq_len)
+    assert out.shape == expect
+    if d.discrete:
+        assert out.dtype == torch.long and out.max() < d.n_features
+    else:
+        assert 0 <= out.min() and out.max() <= 1
+    assert m.sample(4, temperature=1.0, generator=torch.Generator().manual_seed(0)).shape[0] == 4
+    assert m.reconstruct(x[:2]).shape[0] == 2
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("domain", ["rows", "tokens"])
+@pytest.mark.parametrize("conditional", [False, True])
+def test_gan_shapes_and_seeding(cell, domain, conditional):
+    d = DOMAINS[domain]
+    m = make(domain, "gan", cell=cell, conditional=conditional).eval()
+    label = torch.tensor([0, 1, 2, 1])[: 4] % d.n_labels if conditional else None
+    a = m.sample(4, label, generator=torch.Generator().manual_seed(7))
+    b = m.sample(4, label, generator=torch.Generator().manual_seed(7))
+    c = m.sample(4, label, generator=torch.Generator().manual_seed(8))
+    assert torch.equal(a, b), "same seed must give the same samples"
+    assert not torch.equal(a, c)
+    assert a.shape == ((4, d.seq_len, d.n_features) if not d.discrete else (4, d.seq_len))
+    seq, hidden = m.sample(4, label, generator=torch.Generator().manual_seed(7), return_hidden=True)
+    assert torch.equal(seq, a) and hidden.shape == (4, d.seq_len, 16)
+
+
+def test_conditional_gan_requires_label():
+    m = make("rows", "gan", conditional=True)
+    with pytest.raises(ValueError, match="label"):
+        m.sample(2)
+
+
+@pytest.mark.parametrize("domain", ["rows", "tokens"])
+def test_vae_loss_falls_on_tiny_dataset(domain):
+    torch.manual_seed(0)
+    d = DOMAINS[domain]
+    m = make(domain, "vae", latent=2, hidden=32, autoregressive=d.discrete)
+    train = TrainConfig(steps=150, lr=1e-2)
+    opts = m.configure_optimizers(train)
+    x, y = d.dataset("train")
+    before = m.evaluate(x, y)["neg_elbo"]
+    for step in range(150):
+        m.train_step(x, y, step, opts, train)
+    after = m.evaluate(x, y)["neg_elbo"]
+    assert after < 0.7 * before, (before, after)
+
+
+@pytest.mark.parametrize("domain", ["rows", "tokens"])
+def test_gan_step_changes_both_networks(domain):
+    torch.manual_seed(0)
+    d = DOMAINS[domain]
+    m = make(domain, "gan", conditional=True, feature_matching=1.0)
+    train = TrainConfig(lr=1e-3)
+    opts = m.configure_optimizers(train)
+    g0 = [p.detach().clone() for p in m.generator.parameters()]
+    d0 = [p.detach().clone() for p in m.discriminator.parameters()]
+    x, y = d.dataset("train")
+    stats = m.train_step(x[:16], y[:16], 0, opts, train)
+    assert {"d_loss", "g_loss", "d_real", "d_fake"} <= stats.keys()
+    assert any(not torch.equal(a, b) for a, b in zip(g0, m.generator.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(d0, m.discriminator.parameters()))
+
+
+def test_discrete_gan_mle_pretraining_only_moves_generator():
+    m = make("tokens", "gan")
+    train = TrainConfig(lr=1e-3, mle_steps=5)
+    opts = m.configure_optimizers(train)
+    d0 = [p.detach().clone() for p in m.discriminator.parameters()]
+    x, y = DOMAINS["tokens"].dataset("train")
+    stats = m.train_step(x[:16], y[:16], 0, opts, train)
+    assert "mle" in stats
+    assert all(torch.equal(a, b) for a, b in zip(d0, m.discriminator.parameters()))
+
+
+def test_reference_models():
+    lm = make("tokens", "lm")
+    x, y = DOMAINS["tokens"].dataset("val")
+    assert lm.evaluate(x, y)["nll_per_token"] > 0
+    clf = make("rows", "classifier")
+    xr, yr = DOMAINS["rows"].dataset("val")
+    assert clf.predict(xr).shape == yr.shape
+
+
+def test_config_json_round_trip_and_validation():
+    cfg = ModelConfig.for_domain(ToyTokens(), "vae", latent=5, word_dropout=0.2)
+    assert ModelConfig.from_json(cfg.to_json()) == cfg
+    with pytest.raises(ValueError, match="unknown field"):
+        ModelConfig.from_dict({**cfg.to_dict(), "bogus": 1})
+    with pytest.raises(ValueError, match="cell"):
+        ModelConfig.from_dict({**cfg.to_dict(), "cell": "rnn"})
+    with pytest.raises(ValueError, match="no labels"):
+        ModelConfig.from_dict({**cfg.to_dict(), "n_labels": 0, "conditional": True})
