@@ -1,0 +1,98 @@
+"""US first names as token sequences: letters, then EOS, then PAD."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from .base import DATA_DIR, Domain, check_split, split_indices
+
+PAD, BOS, EOS = 0, 1, 2
+FIRST_LETTER = 3               # 'a' -> 3 ... 'z' -> 28
+VOCAB = FIRST_LETTER + 26      # 29
+SEQ_LEN = 12                   # longest name in the 1990 census lists has 11 letters, + EOS
+MAX_LETTERS = SEQ_LEN - 1
+
+
+@lru_cache(maxsize=None)
+def _raw() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(names lowercase str [N], sex uint8 [N] 0=female 1=male, frequency % [N])."""
+    with np.load(DATA_DIR / "names.npz") as f:
+        return f["names"], f["sex"], f["freq"]
+
+
+def encode(name: str) -> np.ndarray:
+    """Lowercase letters -> int64 [SEQ_LEN]: letters, EOS, PAD...  (no validation)."""
+    out = np.full(SEQ_LEN, PAD, np.int64)
+    out[: len(name)] = [ord(c) - ord("a") + FIRST_LETTER for c in name]
+    out[len(name)] = EOS
+    return out
+
+
+@lru_cache(maxsize=None)
+def _split(split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    names, sex, _ = _raw()
+    n_hold = round(0.05 * len(names))
+    idx = split_indices(len(names), n_hold, n_hold)[split]
+    x = torch.from_numpy(np.stack([encode(names[i]) for i in idx]))
+    y = torch.from_numpy(sex[idx].astype(np.int64))
+    return x, y
+
+
+@lru_cache(maxsize=None)
+def _known() -> frozenset[str]:
+    return frozenset(str(n) for n in _raw()[0])
+
+
+class NamesDomain(Domain):
+    name = "names"
+    title = "US first names"
+    discrete = True
+    seq_len = SEQ_LEN
+    n_features = VOCAB
+    label_names = ("female", "male")
+    pad_id = PAD
+    bos_id = BOS
+    eos_id = EOS
+
+    def dataset(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+        return _split(check_split(split))
+
+    def to_artifact(self, seq) -> str:
+        """Tokens [T] -> "Mary": letters up to the first EOS or PAD; BOS and unknown ids are skipped."""
+        letters = []
+        for t in torch.as_tensor(seq).reshape(-1).tolist():
+            if t in (EOS, PAD):
+                break
+            if FIRST_LETTER <= t < VOCAB:
+                letters.append(chr(ord("a") + t - FIRST_LETTER))
+        return "".join(letters).capitalize()
+
+    def from_artifact(self, text: str) -> torch.Tensor:
+        """A name typed by a user -> int64 [T]. ValueError says what to fix."""
+        if not isinstance(text, str):
+            raise ValueError(f"Expected a name as text, got {type(text).__name__}.")
+        s = text.strip()
+        if not s:
+            raise ValueError("Please type a name (letters a–z).")
+        bad = [c for c in s if not ("a" <= c.lower() <= "z")]
+        if bad:
+            raise ValueError(f"Names may only contain the letters a–z (got {bad[0]!r} in {s!r}).")
+        if len(s) > MAX_LETTERS:
+            raise ValueError(f"Names may have at most {MAX_LETTERS} letters ({s!r} has {len(s)}).")
+        return torch.from_numpy(encode(s.lower()))
+
+    def is_known(self, name: str) -> bool:
+        """Is this name (any case) in the bundled census list (all splits)?"""
+        return name.strip().lower() in _known()
+
+    def known_names(self) -> frozenset[str]:
+        return _known()
+
+    def well_formed(self, text: str) -> bool:
+        """Looks like a name: 2..11 ASCII letters, nothing else."""
+        return text.isascii() and text.isalpha() and 2 <= len(text) <= MAX_LETTERS
+
+    def describe(self, artifact: str) -> str:
+        return f"{artifact} ({'known' if self.is_known(artifact) else 'new'} name)"
