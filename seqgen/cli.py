@@ -76,7 +76,7 @@ def cmd_train(args) -> int:
     print(f"training {name}: {model_cfg.domain} {model_cfg.family} ({model.num_parameters():,} parameters, "
           f"{model_cfg.cell} {model_cfg.hidden}) for {train_cfg.steps} steps"
           + (f" or {train_cfg.max_minutes} min" if train_cfg.max_minutes else ""), file=sys.stderr)
-    trainer = Trainer(model, domain, train_cfg, progress=not args.quiet)
+    trainer = Trainer(model, domain, train_cfg, progress=not args.quiet, callbacks=[_eval_printer(model)])
     t0 = time.time()
     try:
         result = trainer.fit()
@@ -106,6 +106,21 @@ def cmd_train(args) -> int:
     print(f"saved {path} after {result.steps} steps in {info['train_seconds']:.0f} s ({result.status}); "
           f"validation: {shown}")
     return 0
+
+
+def _eval_printer(model):
+    """Print validation figures (and cheap sample quality) at each eval, so long runs can be watched."""
+    from . import metrics
+
+    def show(event):
+        if event.kind != "eval":
+            return
+        figures = {k: v for k, v in event.stats.items() if isinstance(v, float) and not k.startswith("kl_dim")}
+        figures.update(metrics.quick(model))
+        text = " ".join(f"{k}={v:.4g}" for k, v in figures.items() if isinstance(v, float))
+        print(f"[eval] step {event.step}: {text}", file=sys.stderr, flush=True)
+
+    return show
 
 
 def cmd_sample(args) -> int:

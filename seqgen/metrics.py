@@ -207,7 +207,8 @@ def evaluate(model, n_samples: int = 1000, seed: int = 0, temperature: float = 1
     domain = get_domain(cfg.domain)
     model.eval()
     x, y = domain.dataset("test")
-    out = {f"test_{k}": v for k, v in model.evaluate(x, y).items()}
+    stats = model.evaluate(x, y, iw_samples=32) if cfg.family == "vae" else model.evaluate(x, y)
+    out = {f"test_{k}": v for k, v in stats.items()}
     if cfg.family in ("lm", "classifier"):
         return out
     if cfg.domain == "digits":
@@ -216,4 +217,27 @@ def evaluate(model, n_samples: int = 1000, seed: int = 0, temperature: float = 1
         out.update(names_metrics(model, n_samples, seed, temperature))
     elif cfg.domain == "melodies":
         out.update(melodies_metrics(model, min(n_samples, 500), seed, temperature))
+    return out
+
+
+def quick(model, n: int = 200, seed: int = 0) -> dict:
+    """Cheap sample-quality figures to watch during training (and to guard shipped models in tests)."""
+    cfg = model.cfg
+    was_training = model.training
+    model.eval()
+    out = {}
+    if cfg.family == "gan" and cfg.domain == "digits" and cfg.conditional:
+        clf = _reference("digits")
+        if clf is not None:
+            samples, labels = sample_with_labels(model, n, seed)
+            out["requested_digit_accuracy"] = float((clf.predict(samples) == labels).float().mean())
+    elif cfg.family in ("gan", "vae") and cfg.domain == "names":
+        domain = get_domain("names")
+        seqs, _ = sample_with_labels(model, n, seed, 1.0)
+        out.update(names_sample_metrics([domain.to_artifact(s) for s in seqs], domain))
+    elif cfg.family in ("gan", "vae") and cfg.domain == "melodies":
+        domain = get_domain("melodies")
+        seqs, _ = sample_with_labels(model, n, seed, 1.0)
+        out["in_scale_samples"] = melody_statistics([domain.to_artifact(s) for s in seqs])["in_scale"]
+    model.train(was_training)
     return out

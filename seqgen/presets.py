@@ -23,15 +23,15 @@ PRESETS: dict[str, Preset] = {
     "digits-vae": Preset(
         "digits", "vae",
         model=dict(cell="lstm", hidden=256, latent=2, autoregressive=False),
-        train=dict(steps=8000, batch_size=64, lr=2e-3, eval_every=250),
+        train=dict(steps=20000, max_minutes=15, batch_size=64, lr=2e-3, eval_every=250),
         description="Digits drawn row by row from a 2-D latent: every point of the plane decodes to a digit.",
         limitations=("Non-autoregressive decoder: strokes are slightly blurry (the price of a latent that "
                      "carries the digit).", "Trained on 4,000 MNIST digits only.")),
     "digits-gan": Preset(
         "digits", "gan",
-        model=dict(cell="lstm", hidden=256, latent=32, step_noise=8, conditional=True, aux_classifier=1.0,
-                   feature_matching=0.0, label_smoothing=0.1),
-        train=dict(steps=6000, batch_size=64, lr=2e-4, eval_every=250),
+        model=dict(cell="lstm", hidden=128, latent=32, step_noise=8, conditional=True, aux_classifier=1.0,
+                   feature_matching=1.0, label_smoothing=0.1, instance_noise=0.3),
+        train=dict(steps=6000, max_minutes=40, batch_size=64, lr=5e-4, lr_d=2e-4, eval_every=250),
         description="Conditional RNN-GAN: noise + a digit label -> that digit, drawn one row per step."),
     "names-vae": Preset(
         "names", "vae",
@@ -56,7 +56,7 @@ PRESETS: dict[str, Preset] = {
         description="Chorale-melody GAN (Gumbel-softmax generator, MLE-pretrained)."),
     "digits-classifier": Preset(
         "digits", "classifier", model=dict(cell="lstm", hidden=128),
-        train=dict(steps=3000, batch_size=128, lr=3e-3, eval_every=250),
+        train=dict(steps=4000, batch_size=128, lr=3e-3, eval_every=250),
         description="Reference digit classifier: the judge of the digits GAN (requested-digit accuracy)."),
     "names-lm": Preset(
         "names", "lm", model=dict(cell="lstm", hidden=256, embed=32),

@@ -51,6 +51,7 @@ class ModelConfig:
     label_smoothing: float = 0.0  # real targets = 1 - label_smoothing
     aux_classifier: float = 1.0   # weight of the auxiliary label loss (AC-GAN) when conditional
     gumbel_tau: float = 0.5       # temperature of the straight-through Gumbel-softmax (discrete GANs)
+    instance_noise: float = 0.0   # std of Gaussian noise on D's inputs (rows), fading to 0 over training
 
     def validate(self) -> None:
         if self.family not in FAMILIES:

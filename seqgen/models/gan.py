@@ -139,13 +139,17 @@ class RNNGAN(SeqModel):
 
         real = self._as_input(x)
         y_real = y if cfg.conditional else None
+        # Instance noise (Sonderby et al. 2017): blur the line between real and fake early on, so D
+        # cannot win outright before G has learned anything; it fades out by the end of training.
+        noise_std = cfg.instance_noise * max(0.0, 1.0 - step / max(train.steps, 1))
+        blur = (lambda t: t + noise_std * torch.randn_like(t)) if noise_std > 0 and not cfg.discrete else (lambda t: t)
         real_target = 1.0 - cfg.label_smoothing
         for _ in range(train.d_steps):
             y_fake = self._random_labels(n, self.device)
             with torch.no_grad():
                 fake = self._fake(n, y_fake)
-            d_real, cls_real, _ = D(real, y_real)
-            d_fake, _, _ = D(fake, y_fake)
+            d_real, cls_real, _ = D(blur(real), y_real)
+            d_fake, _, _ = D(blur(fake), y_fake)
             loss_d = (F.binary_cross_entropy_with_logits(d_real, torch.full_like(d_real, real_target))
                       + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
             if cls_real is not None and cfg.aux_classifier > 0:
@@ -157,13 +161,13 @@ class RNNGAN(SeqModel):
 
         y_fake = self._random_labels(n, self.device)
         fake = self._fake(n, y_fake)
-        g_score, cls_fake, feats_fake = D(fake, y_fake)
+        g_score, cls_fake, feats_fake = D(blur(fake), y_fake)
         loss_g = F.binary_cross_entropy_with_logits(g_score, torch.ones_like(g_score))
         if cls_fake is not None and cfg.aux_classifier > 0:
             loss_g = loss_g + cfg.aux_classifier * F.cross_entropy(cls_fake, y_fake)
         if cfg.feature_matching > 0:
             with torch.no_grad():
-                _, _, feats_real = D(real, y_real)
+                _, _, feats_real = D(blur(real), y_real)
             loss_g = loss_g + cfg.feature_matching * (feats_fake.mean(0) - feats_real.mean(0)).pow(2).sum()
         optimizers["g"].zero_grad(set_to_none=True)
         loss_g.backward()

@@ -45,6 +45,19 @@ class SequenceLM(SeqModel):
         return batched_mean(fn, x, y, batch_size)
 
 
+def random_shift(x: torch.Tensor, max_shift: int = 2) -> torch.Tensor:
+    """Shift each [T, F] image by up to max_shift steps/features (zero fill): cheap augmentation that
+    lifts a classifier trained on 4,000 digits over the 97 % the metrics need."""
+    b, t, f = x.shape
+    padded = F.pad(x, (max_shift, max_shift, max_shift, max_shift))
+    dy = torch.randint(0, 2 * max_shift + 1, (b,))
+    dx = torch.randint(0, 2 * max_shift + 1, (b,))
+    rows = (dy[:, None] + torch.arange(t)[None]).to(x.device)          # [B, T]
+    cols = (dx[:, None] + torch.arange(f)[None]).to(x.device)          # [B, F]
+    idx = torch.arange(b, device=x.device)[:, None, None]
+    return padded[idx, rows[:, :, None], cols[:, None, :]]
+
+
 class SequenceClassifier(SeqModel):
     """Bidirectional RNN over the sequence -> label logits."""
 
@@ -62,6 +75,8 @@ class SequenceClassifier(SeqModel):
         return self.head(final_features(outputs, state, True))
 
     def loss(self, x, y, step: int, train: TrainConfig):
+        if not self.cfg.discrete:
+            x = random_shift(x)
         logits = self(x)
         loss = F.cross_entropy(logits, y)
         return loss, {"loss": loss.item(), "accuracy": float((logits.argmax(-1) == y).float().mean())}
