@@ -191,7 +191,8 @@ def cmd_eval(args) -> int:
 
     ckpt = checkpoints.load(args.checkpoint)
     t0 = time.time()
-    figures = metrics.evaluate(ckpt.model, n_samples=args.n, seed=args.seed, temperature=args.temperature)
+    figures = metrics.evaluate(ckpt.model, n_samples=args.n, seed=args.seed, temperature=args.temperature,
+                               tstr=not args.quick)
     print(f"{ckpt.name}: {ckpt.config.domain} {ckpt.config.family} ({time.time() - t0:.1f} s)")
     for k, v in figures.items():
         print(f"  {k:32} {v:.4f}" if isinstance(v, float) else f"  {k:32} {v}")
@@ -278,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-n", type=int, default=1000, help="samples to draw for sample-based metrics")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--temperature", type=float, default=1.0, help="token sampling temperature")
+    s.add_argument("--quick", action="store_true", help="skip the slow parts (TSTR, importance-weighted NLL)")
     s.add_argument("--write", action="store_true", help="store the figures in config.json and the model card")
     s.set_defaults(fn=cmd_eval)
     return p
