@@ -76,16 +76,26 @@ def _tone(pitch: int, dur: float, timbre: Timbre, sr: int, rng: np.random.Genera
     n = int(round((dur + timbre.release) * sr))
     t = np.arange(n) / sr
     f0 = float(midi_to_hz(pitch))
-    freq = f0 * (1 + timbre.vibrato * np.sin(2 * np.pi * 5.5 * t) * np.minimum(t / 0.3, 1))  # vibrato fades in
-    phase = 2 * np.pi * np.cumsum(freq) / sr
+    if timbre.vibrato:  # vibrato fades in over 0.3 s
+        freq = f0 * (1 + timbre.vibrato * np.sin(2 * np.pi * 5.5 * t) * np.minimum(t / 0.3, 1))
+        phase = 2 * np.pi * np.cumsum(freq) / sr
+    else:
+        phase = 2 * np.pi * np.cumsum(np.full(n, f0)) / sr
+    # Partials by the recurrence sin((k+1)x) = 2cos(x) sin(kx) - sin((k-1)x), and the per-partial
+    # brightness decay exp(-t b (k-1)) as powers of exp(-t b): one sin/cos/exp per note, not per partial.
+    s_prev, s_k = np.zeros(n), np.sin(phase)
+    two_cos = 2 * np.cos(phase)
+    fade_step = np.exp(-t * timbre.bright_decay / max(timbre.decay, 1e-3)) if timbre.bright_decay else None
+    fade = None
     wave = np.zeros(n)
     for k, a in enumerate(timbre.harmonics, start=1):
+        if k > 1:
+            s_prev, s_k = s_k, two_cos * s_k - s_prev
+            if fade_step is not None:
+                fade = fade_step if fade is None else fade * fade_step
         if a == 0 or k * f0 >= 0.45 * sr:  # skip partials that would alias
             continue
-        partial = a * np.sin(k * phase)
-        if timbre.bright_decay:
-            partial *= np.exp(-t * timbre.bright_decay * (k - 1) / max(timbre.decay, 1e-3))
-        wave += partial
+        wave += a * s_k if fade is None else a * s_k * fade
     if timbre.breath:
         noise = np.convolve(rng.standard_normal(n), np.ones(8) / 8, mode="same")  # soften the hiss
         wave += timbre.breath * noise * len(timbre.harmonics)

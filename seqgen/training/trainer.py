@@ -8,6 +8,7 @@ import math
 import random
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -46,19 +47,31 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def cpu_has_amx() -> bool:
+def _cpu_flags() -> str:
     try:
         with open("/proc/cpuinfo") as f:
-            return "amx_bf16" in f.read()
+            return f.read()
     except OSError:
-        return False
+        return ""
+
+
+def cpu_has_amx() -> bool:
+    return "amx_bf16" in _cpu_flags()
 
 
 def use_bf16(train: TrainConfig, device: torch.device) -> bool:
-    """bf16 autocast speeds up nn.LSTM only on CPUs with AMX (slower elsewhere): DESIGN.md section 7."""
+    """bf16 autocast speeds up nn.LSTM only on CPUs with AMX (slower elsewhere): DESIGN.md section 7.
+    On CPUs with no bf16 instructions at all, oneDNN's fused LSTM cannot run in bf16, so "on" falls
+    back to float32 with a warning instead of crashing."""
+    if device.type != "cpu":
+        return train.bf16 == "on"
     if train.bf16 == "on":
+        flags = _cpu_flags()
+        if "amx_bf16" not in flags and "avx512_bf16" not in flags:
+            warnings.warn("bf16 requested but this CPU has no bfloat16 instructions; training in float32")
+            return False
         return True
-    return train.bf16 == "auto" and device.type == "cpu" and cpu_has_amx()
+    return train.bf16 == "auto" and cpu_has_amx()
 
 
 # No loss here is legitimately this large (nats per sequence): treat it like NaN.
