@@ -1,5 +1,83 @@
+"""seqgen explorer: a Streamlit app over the pretrained RNN-GAN / RNN-VAE checkpoints.
+
+    streamlit run app.py
+
+The entry point is a frame that runs on every rerun of every page: page config, navigation over the
+files in pages/ (registered explicitly, so nothing is listed twice), then the page. Widgets keep their
+values across page switches through persist_state="session".
+"""
 import streamlit as st
 
-st.set_page_config(page_title="seqgen", layout="wide")
-st.title("seqgen")
-st.write("A browser lab for recurrent GANs and VAEs.")
+from seqgen import ui
+
+st.set_page_config(page_title="seqgen: recurrent GANs and VAEs", page_icon=":material/neurology:", layout="wide")
+ui.configure_torch()
+
+LATENT = "pages/1_latent_explorer.py"
+NOISE = "pages/2_noise_to_image.py"
+TEXT = "pages/3_text.py"
+MUSIC = "pages/4_music.py"
+LIVE = "pages/5_live_training.py"
+
+
+def home() -> None:
+    st.title("seqgen: how machines learn to make digits, names and music")
+    st.markdown(
+        "This is a hands-on lab for two kinds of **generative** neural networks, models that make new things "
+        "instead of just recognising them. Everything runs on this computer from small models trained in "
+        "advance. Pick a page below (or in the sidebar), move a slider, and watch what the model does.")
+    c1, c2, c3 = st.columns(3)
+    ui.home.card(c1, "Latent explorer", LATENT, ":material/explore:",
+                 "Walk across a VAE's 2-D map: every point decodes to a digit, a name or a melody.",
+                 ui.home.explorer_picture)
+    ui.home.card(c2, "Noise → image", NOISE, ":material/draw:",
+                 "A GAN turns random noise into a digit of your choice, drawing it row by row.",
+                 ui.home.gan_picture)
+    ui.home.card(c3, "Text", TEXT, ":material/abc:",
+                 "Invent new first names letter by letter; see which are real and which are made up.",
+                 ui.home.names_picture)
+    c4, c5, _ = st.columns(3)
+    ui.home.card(c4, "Music", MUSIC, ":material/music_note:",
+                 "Four-bar melodies in the style of Bach chorales: see the piano roll, play it, download it.",
+                 ui.home.music_picture)
+    ui.home.card(c5, "Live training", LIVE, ":material/model_training:",
+                 "Train a small model yourself and watch it learn; save it and explore it on the other pages.",
+                 lambda: None)
+
+    st.header("The ideas in five minutes")
+    st.markdown("""
+**Everything is a sequence.** A digit image is read as 28 rows of pixels, top to bottom; a name is a
+sequence of letters; a melody is a sequence of sixteenth-note steps. So one kind of network handles all three.
+
+**Recurrent neural networks (RNNs)** read or write a sequence one step at a time. At each step they combine the
+new input with a *hidden state*, a memory of everything so far, and pass that memory on to the next step.
+That is how a name-writing RNN knows it already wrote "Ma" when it picks the next letter.
+
+**GANs (generative adversarial networks)** are two networks trained against each other:
+- the **generator** turns random numbers (*noise*) into a sample, for example a drawing of a 7;
+- the **discriminator** sees real examples and the generator's fakes and scores how real each looks.
+The generator improves by fooling the discriminator, the discriminator by not being fooled. When the game is
+balanced, the fakes look real. Give both networks a *label* ("draw a 7") and the GAN becomes *conditional*.
+
+**VAEs (variational autoencoders)** learn a map:
+- the **encoder** reads an example and places it at a point *z* on a small map (here just 2 numbers);
+- the **decoder** turns any point back into an example;
+- the **KL term** in the training loss keeps the encoder's points close to a standard bell curve around the
+  centre and slightly fuzzy, so the map has no holes: every point decodes to something sensible, and similar
+  examples end up near each other.
+The *Latent explorer* lets you walk across that map.
+""")
+    st.caption("Tip for teachers: the latent explorer keeps its view in the address bar, so you can share a link "
+               "to exactly the point you are showing.")
+
+
+pg = st.navigation([
+    st.Page(home, title="Home", icon=":material/home:", default=True),
+    st.Page(LATENT, title="Latent explorer", icon=":material/explore:", url_path="latent"),
+    st.Page(NOISE, title="Noise → image", icon=":material/draw:", url_path="noise"),
+    st.Page(TEXT, title="Text", icon=":material/abc:", url_path="text"),
+    st.Page(MUSIC, title="Music", icon=":material/music_note:", url_path="music"),
+    st.Page(LIVE, title="Live training", icon=":material/model_training:", url_path="training"),
+])
+st.sidebar.caption("seqgen: recurrent GANs and VAEs on digits, names and melodies. Everything runs locally.")
+pg.run()

@@ -1,0 +1,64 @@
+"""Music: four-bar melodies from the melodies VAE or GAN, as a piano roll you can play and download."""
+import streamlit as st
+
+import seqgen
+from seqgen import audio, ui
+from seqgen.domains.melodies import in_scale_ratio
+from seqgen.ui import compute, figures, music, resources, widgets
+
+ui.configure_torch()
+domain = seqgen.get_domain("melodies")
+
+st.title("Music: new chorale melodies")
+ui.intro(
+    "These models learned from the top voice (the melody) of about 400 chorales by J. S. Bach, cut into "
+    "four-bar pieces and moved to C major or A minor. A melody is a sequence of 64 tiny time steps (sixteenth "
+    "notes); at each step the recurrent network chooses: start a new note (which pitch?), hold the current one, "
+    "or rest. It writes the melody one step at a time, always looking at what it has written so far.",
+    "The **VAE** starts from a random point on its 2-D map (explore the map itself on the *Latent explorer* "
+    "page); the **GAN** starts from random noise and was trained against a critic that listens for fake melodies. "
+    "The piano roll shows time left to right and pitch bottom to top, one bar between grey lines. Press play; "
+    "change the tempo or the instrument (the notes stay the same); download the sound (WAV) or the notes (MIDI) "
+    "to open in any music program.")
+
+
+def _new_melody() -> None:
+    st.session_state.mu_seed = int(st.session_state.mu_seed) + 1
+
+
+with ui.guard("the music page"):
+    models = resources.model_names(("vae", "gan"), "melodies")
+    if not models:
+        st.warning("No melodies VAE or GAN checkpoint was found.")
+        st.stop()
+    widgets.defaults(mu_seed=0, mu_temp_vae=0.0, mu_temp_gan=1.0, mu_tempo=90, mu_instrument="piano")
+    c1, c2, c3 = st.columns([1.2, 1, 1])
+    with c1:
+        name = widgets.choose_model("Model", "mu_model", models, resources.model_label, preferred="melodies-vae")
+    ckpt = ui.load(name)
+    ref = resources.ref(name)
+    fam = ckpt.config.family
+    seed = int(c2.number_input("Seed", 0, 1_000_000, step=1, key="mu_seed", persist_state="session"))
+    temp = float(c3.slider("Temperature", 0.0, 1.5, step=0.1, key=f"mu_temp_{fam}", persist_state="session",
+                           help="0 = always the likeliest choice (the VAE's default); 1 = the model's own odds."))
+    st.button("New melody", key="mu_new", on_click=_new_melody, icon=":material/casino:")
+    c4, c5 = st.columns(2)
+    tempo = int(c4.slider("Tempo (beats per minute)", *music.TEMPO_RANGE, step=5, key="mu_tempo", persist_state="session"))
+    instrument = c5.selectbox("Instrument sound", list(audio.INSTRUMENTS), key="mu_instrument", persist_state="session")
+
+    tokens = compute.sample_tokens(ref, seed, temp, 1)[0]
+    st.session_state.mu_tokens = tokens
+    notes = domain.to_artifact(list(tokens))
+    st.plotly_chart(figures.piano_roll_figure(notes, n_steps=len(tokens), height=320,
+                                              title=f"{name}, seed {seed}"),
+                    key="mu_roll", config={"displaylogo": False})
+    wav = music.melody_wav(tokens, tempo, instrument)
+    with st.container(key="mu_player"):
+        st.audio(wav, format="audio/wav")
+    st.caption(f"{domain.describe(notes)}; {in_scale_ratio(notes):.0%} of the notes are in C major / A minor. "
+               f"{len(tokens) // 16} bars at {tempo} BPM ≈ {len(tokens) / 4 * 60 / tempo:.1f} s.")
+    d1, d2, _ = st.columns([1, 1, 2])
+    d1.download_button("Download WAV", wav, file_name=f"{name}-seed{seed}-{instrument}.wav", mime="audio/wav",
+                       key="mu_wav", icon=":material/download:")
+    d2.download_button("Download MIDI", music.melody_midi(tokens, tempo), file_name=f"{name}-seed{seed}.mid",
+                       mime="audio/midi", key="mu_midi", icon=":material/download:")

@@ -1,0 +1,143 @@
+"""Plotly figures and small bitmaps the pages draw (no Streamlit calls here)."""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from seqgen.domains.melodies import HOLD, MAX_PITCH, MIN_PITCH, REST, pitch_name
+from seqgen.render import image_grid, upscale
+
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+           "#bcbd22", "#17becf")
+GRID_STEP = 0.25         # spacing of the faint clickable grid on the latent map (33 x 33 points over ±4)
+MAP_KEY = "le_map"
+
+
+# ---------------------------------------------------------------- latent map
+def latent_map_base(points: np.ndarray, labels: np.ndarray | None, label_names, texts, lim: float) -> dict:
+    """The static part of the latent map as a plain plotly dict (cache it per model): a faint grid, so a
+    click anywhere snaps to a point, then the encoded held-out set, one trace per label."""
+    g = np.round(np.arange(-lim, lim + 1e-9, GRID_STEP), 2)
+    gx, gy = np.meshgrid(g, g)
+    data = [{  # trace 0: nearly invisible; a click anywhere snaps to one of these points
+        "type": "scatter", "x": gx.ravel(), "y": gy.ravel(), "mode": "markers", "name": "grid",
+        "showlegend": False, "marker": {"size": 8, "color": "gray", "opacity": 0.05},
+        "hovertemplate": "z = (%{x:.2f}, %{y:.2f})<extra>click to go here</extra>"}]
+    if labels is None or not len(label_names):
+        groups = [("held-out data", np.ones(len(points), bool))]
+    else:
+        groups = [(str(n), labels == i) for i, n in enumerate(label_names)]
+    texts = np.asarray(texts, dtype=object)
+    for i, (name, mask) in enumerate(groups):
+        if mask.any():
+            data.append({"type": "scatter", "x": points[mask, 0].astype(float), "y": points[mask, 1].astype(float),
+                         "mode": "markers", "name": name, "text": texts[mask].tolist(),
+                         "marker": {"size": 6, "color": PALETTE[i % len(PALETTE)], "opacity": 0.75},
+                         "hovertemplate": "%{text}<br>(%{x:.2f}, %{y:.2f})<extra></extra>"})
+    axis = {"range": [-lim, lim], "zeroline": True, "zerolinecolor": "#ddd", "gridcolor": "#f0f0f0"}
+    # NB: no dragmode select/lasso: Streamlit would then ignore single clicks (notes section 6).
+    layout = {"height": 460, "margin": {"l": 10, "r": 10, "t": 10, "b": 10}, "hovermode": "closest",
+              "uirevision": "latent-map", "plot_bgcolor": "white",
+              "legend": {"orientation": "h", "y": -0.08, "itemsizing": "constant"},
+              "xaxis": {**axis, "title": {"text": "z₁"}},
+              "yaxis": {**axis, "title": {"text": "z₂"}, "scaleanchor": "x", "scaleratio": 1}}
+    return {"data": data, "layout": layout}
+
+
+def latent_map_figure(base: dict, z, marks: dict | None = None, box: tuple | None = None) -> dict:
+    """The base map plus what changes on every rerun: the current z (✕), `marks` {"name": (x, y, symbol,
+    colour)} (your input, interpolation ends) and `box` (x0, x1, y0, y1), the manifold grid's extent."""
+    data = list(base["data"])
+    for name, (x, y, symbol, colour) in (marks or {}).items():
+        data.append({"type": "scatter", "x": [x], "y": [y], "mode": "markers+text", "name": name, "text": [name],
+                     "textposition": "top center", "showlegend": False,
+                     "marker": {"size": 15, "symbol": symbol, "color": colour, "line": {"width": 1.5, "color": "white"}},
+                     "hovertemplate": f"{name}<br>(%{{x:.2f}}, %{{y:.2f}})<extra></extra>"})
+    data.append({"type": "scatter", "x": [z[0]], "y": [z[1]], "mode": "markers", "name": "current z",
+                 "showlegend": False,
+                 "marker": {"size": 18, "symbol": "x", "color": "black", "line": {"width": 2, "color": "white"}},
+                 "hovertemplate": "current z<br>(%{x:.2f}, %{y:.2f})<extra></extra>"})
+    layout = dict(base["layout"])
+    if box is not None:
+        x0, x1, y0, y1 = box
+        layout["shapes"] = [{"type": "rect", "x0": x0, "x1": x1, "y0": y0, "y1": y1,
+                             "line": {"color": "gray", "dash": "dot", "width": 1}}]
+    return {"data": data, "layout": layout}
+
+
+def selection_point(event) -> tuple[float, float] | None:
+    """(x, y) of the first clicked point in an st.plotly_chart selection event, or None."""
+    try:
+        sel = event["selection"] if isinstance(event, dict) else event.selection
+        pts = sel["points"] if isinstance(sel, dict) else sel.points
+    except (AttributeError, KeyError, TypeError):
+        return None
+    if not pts:
+        return None
+    p = pts[0]
+    try:
+        return float(p["x"]), float(p["y"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+# ---------------------------------------------------------------- melodies
+def piano_roll_figure(notes, n_steps: int = 64, height: int = 260, title: str | None = None) -> dict:
+    """Notes as horizontal bars: time (16th steps) across, pitch up; bar lines every 16 steps (a plotly dict)."""
+    data = []
+    if notes:
+        data.append({
+            "type": "bar", "orientation": "h", "x": [n.length for n in notes], "base": [n.start for n in notes],
+            "y": [n.pitch for n in notes], "width": 0.85,
+            "marker": {"color": "#4c78a8", "line": {"width": 0.5, "color": "#1b3a5c"}},
+            "text": [pitch_name(n.pitch) for n in notes], "textposition": "inside", "insidetextanchor": "start",
+            "customdata": [[pitch_name(n.pitch), n.start, n.length] for n in notes],
+            "hovertemplate": "%{customdata[0]}: step %{customdata[1]}, %{customdata[2]} sixteenths<extra></extra>"})
+    lo = min([n.pitch for n in notes], default=60) - 2
+    hi = max([n.pitch for n in notes], default=72) + 2
+    c_ticks = [p for p in range(lo, hi + 1) if p % 12 == 0] or [lo]
+    bars = [{"type": "line", "x0": b, "x1": b, "yref": "paper", "y0": 0, "y1": 1, "line": {"color": "#999", "width": 1}}
+            for b in range(0, n_steps + 1, 16)]
+    layout = {"height": height, "margin": {"l": 10, "r": 10, "t": 30 if title else 10, "b": 10}, "showlegend": False,
+              "plot_bgcolor": "#fafafa", "bargap": 0, "shapes": bars,
+              "xaxis": {"range": [0, n_steps], "title": {"text": "time (sixteenth notes; a bar = 16)"}, "dtick": 4,
+                        "gridcolor": "#eee"},
+              "yaxis": {"range": [lo - 0.5, hi + 0.5], "tickvals": c_ticks,
+                        "ticktext": [pitch_name(p) for p in c_ticks], "title": {"text": "pitch"}, "gridcolor": "#eee"}}
+    if title:
+        layout["title"] = {"text": title}
+    return {"data": data, "layout": layout}
+
+
+def roll_bitmap(tokens, n_steps: int = 64) -> np.ndarray:
+    """Tokens -> uint8 [pitches, steps] thumbnail: notes white, their onsets brighter, bar lines grey."""
+    n_pitch = MAX_PITCH - MIN_PITCH + 1
+    img = np.zeros((n_pitch, n_steps), np.uint8)
+    img[:, ::16] = 45
+    cur = None
+    for t, tok in enumerate(list(tokens)[:n_steps]):
+        if tok == HOLD and cur is not None:
+            img[n_pitch - 1 - cur, t] = 200
+            continue
+        cur = None
+        if tok != REST and 2 <= tok < 2 + n_pitch:
+            cur = tok - 2
+            img[n_pitch - 1 - cur, t] = 255
+    return img
+
+
+def roll_mosaic(token_rows, cols: int, scale: int = 2) -> np.ndarray:
+    return upscale(image_grid(np.stack([roll_bitmap(t) for t in token_rows]), cols=cols, pad=2, value=90), scale)
+
+
+# ---------------------------------------------------------------- GAN internals
+def hidden_heatmap(hidden: np.ndarray, title: str = "") -> go.Figure:
+    """hidden [rows, units]: the generator's hidden state while drawing each row."""
+    h = np.asarray(hidden, dtype=np.float32)
+    fig = go.Figure(go.Heatmap(z=h, x=np.arange(h.shape[1]), y=np.arange(1, h.shape[0] + 1),
+                               colorscale="RdBu", zmid=0, colorbar=dict(title="activation"),
+                               hovertemplate="row %{y}, unit %{x}: %{z:.2f}<extra></extra>"))
+    fig.update_layout(height=340, margin=dict(l=10, r=10, t=30 if title else 10, b=10), title=title)
+    fig.update_yaxes(autorange="reversed", title_text="image row (time step)")
+    fig.update_xaxes(title_text="hidden unit")
+    return fig

@@ -1,0 +1,90 @@
+"""Model access for the app: one read-only model object per checkpoint per process.
+
+Models are cached with ``st.cache_resource`` under (name, stamp), where the stamp changes when the
+checkpoint files change, so a model re-saved by the live-training page is picked up on the next rerun.
+The model list is re-read every few seconds (short TTL), so a freshly saved model appears without a restart.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+import torch
+
+import seqgen
+from seqgen.checkpoints import CheckpointError, resolve
+
+GENERATOR_FAMILIES = ("vae", "gan")
+_TORCH_CONFIGURED = False
+
+
+def configure_torch() -> None:
+    """Batch-1 decoding gains nothing from 2 threads and a training thread may run beside the app."""
+    global _TORCH_CONFIGURED
+    if not _TORCH_CONFIGURED:
+        torch.set_num_threads(1)
+        _TORCH_CONFIGURED = True
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def list_models() -> list[dict]:
+    """seqgen.list_checkpoints(), shipped first, re-read at most every 3 s."""
+    rows = seqgen.list_checkpoints()
+    return sorted(rows, key=lambda r: (not r.get("shipped"), r["name"]))
+
+
+def model_names(family: str | tuple[str, ...] | None = None, domain: str | tuple[str, ...] | None = None) -> list[str]:
+    """Readable generator checkpoints (never the reference classifier / language model)."""
+    fams = (family,) if isinstance(family, str) else (family or GENERATOR_FAMILIES)
+    doms = (domain,) if isinstance(domain, str) else domain
+    return [r["name"] for r in list_models()
+            if "error" not in r and r.get("family") in fams and r.get("family") in GENERATOR_FAMILIES
+            and (doms is None or r.get("domain") in doms)]
+
+
+def damaged_models() -> list[dict]:
+    return [r for r in list_models() if "error" in r]
+
+
+def model_info(name: str) -> dict:
+    return next((r for r in list_models() if r["name"] == name), {})
+
+
+def model_label(name: str) -> str:
+    """Selectbox label: 'digits-vae' or 'my-model (yours)' with its latent size when it is not 2."""
+    r = model_info(name)
+    extra = [] if r.get("shipped", True) else ["yours"]
+    if r.get("family") == "vae" and r.get("latent", 2) != 2:
+        extra.append(f"{r['latent']}-D latent")
+    return f"{name} ({', '.join(extra)})" if extra else name
+
+
+def stamp(name: str) -> str:
+    """Changes whenever the checkpoint's files change (path + modification times)."""
+    path = resolve(name)
+    parts = [str(path)]
+    for f in ("config.json", "model.safetensors"):
+        p = Path(path) / f
+        parts.append(str(p.stat().st_mtime_ns) if p.exists() else "-")
+    return ":".join(parts)
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=32)
+def _load(name: str, stamp_: str) -> seqgen.Checkpoint:
+    ckpt = seqgen.load(name)
+    ckpt.model.eval()
+    for p in ckpt.model.parameters():  # shared by every session: make accidental training impossible
+        p.requires_grad_(False)
+    return ckpt
+
+
+def load(name: str) -> seqgen.Checkpoint:
+    """The cached checkpoint (CheckpointError with a plain message when it cannot be read)."""
+    if not isinstance(name, str) or not name:
+        raise CheckpointError("No model selected.")
+    return _load(name, stamp(name))
+
+
+def ref(name: str) -> tuple[str, str]:
+    """Hashable cache key for everything derived from a model: (name, stamp)."""
+    return name, stamp(name)

@@ -1,0 +1,90 @@
+"""Helpers for the browser tests and benchmarks/browser_latency.py: start `streamlit run app.py`, launch chromium."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROME_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def streamlit_server(timeout: float = 60.0, env: dict | None = None):
+    """`streamlit run app.py` on a free loopback port; yields the base URL once /_stcore/health says ok.
+
+    User models go to a fresh temporary folder so the run never depends on (or writes to) user_models/.
+    """
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="seqgen-e2e-") as user_dir:
+        proc_env = {**os.environ, "SEQGEN_USER_MODELS": user_dir, **(env or {})}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+             "--server.fileWatcherType", "none"],
+            cwd=REPO, env=proc_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + timeout
+        try:
+            while True:
+                try:
+                    if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
+                        break
+                except OSError:
+                    pass
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("streamlit did not start:\n" + _drain(proc))
+                time.sleep(0.05)
+            yield url
+        finally:
+            proc.terminate()  # only the process this helper started
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
+def _drain(proc) -> str:
+    proc.kill()
+    try:
+        return proc.communicate(timeout=5)[0] or ""
+    except Exception:  # noqa: BLE001
+        return ""
+
+
+def launch(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS, headless=True)
+
+
+IDLE_JS = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    return app && app.getAttribute('data-test-script-state') === 'notRunning'
+        && app.getAttribute('data-test-connection-state') === 'CONNECTED'
+        && !document.querySelector('[data-stale="true"]');
+}"""
+
+
+def wait_idle(page, timeout: float = 30_000) -> None:
+    """Script finished and nothing greyed out. Wait for an expected change first, then call this."""
+    page.wait_for_function(IDLE_JS, timeout=timeout)
+
+
+def img_src(page, key: str) -> str | None:
+    """src of the first <img> inside the keyed container (None while it is not there)."""
+    loc = page.locator(f".st-key-{key} img").first
+    return loc.get_attribute("src") if loc.count() else None
