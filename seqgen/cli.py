@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import shlex
+import signal
 import sys
 import time
 from pathlib import Path
@@ -78,6 +79,13 @@ def cmd_train(args) -> int:
           + (f" or {train_cfg.max_minutes} min" if train_cfg.max_minutes else ""), file=sys.stderr)
     trainer = Trainer(model, domain, train_cfg, progress=not args.quiet, callbacks=[_eval_printer(model)])
     t0 = time.time()
+
+    def stop_gracefully(signum, frame):  # first Ctrl-C: finish the step, keep the best weights, save
+        print("\nstopping after this step and saving (Ctrl-C again to abandon)", file=sys.stderr)
+        trainer.stop_event.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, stop_gracefully)
     try:
         result = trainer.fit()
     except TrainingDiverged as e:
@@ -86,9 +94,14 @@ def cmd_train(args) -> int:
     except KeyboardInterrupt:
         print("interrupted: nothing was written", file=sys.stderr)
         return 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    command = "python -m seqgen " + shlex.join(args.argv)
+    if result.status == "stopped":
+        command += f"  # stopped by hand after {result.steps} steps: add --steps {result.steps} to reproduce"
     info = {
         "description": args.description or preset.description,
-        "command": "python -m seqgen " + shlex.join(args.argv),
+        "command": command,
         "train": train_cfg.to_dict(),
         "train_seconds": round(time.time() - t0, 1),
         "steps": result.steps, "status": result.status, "machine": _machine(),

@@ -22,8 +22,8 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "digits-vae": Preset(
         "digits", "vae",
-        model=dict(cell="lstm", hidden=256, latent=2, autoregressive=False),
-        train=dict(steps=20000, max_minutes=15, batch_size=64, lr=2e-3, eval_every=250),
+        model=dict(cell="lstm", hidden=128, latent=2, autoregressive=False),
+        train=dict(steps=8000, batch_size=64, lr=2e-3, eval_every=250),
         description="Digits drawn row by row from a 2-D latent: every point of the plane decodes to a digit.",
         limitations=("Non-autoregressive decoder: strokes are slightly blurry (the price of a latent that "
                      "carries the digit).", "Trained on 4,000 MNIST digits only.")),
@@ -31,28 +31,28 @@ PRESETS: dict[str, Preset] = {
         "digits", "gan",
         model=dict(cell="lstm", hidden=128, latent=32, step_noise=8, conditional=True, aux_classifier=1.0,
                    feature_matching=1.0, label_smoothing=0.1, instance_noise=0.3),
-        train=dict(steps=6000, max_minutes=40, batch_size=64, lr=5e-4, lr_d=2e-4, eval_every=250),
+        train=dict(steps=8000, batch_size=64, lr=5e-4, lr_d=2e-4, eval_every=500),
         description="Conditional RNN-GAN: noise + a digit label -> that digit, drawn one row per step."),
     "names-vae": Preset(
         "names", "vae",
-        model=dict(cell="lstm", hidden=256, latent=2, autoregressive=True, word_dropout=0.3, embed=32),
-        train=dict(steps=6000, batch_size=64, lr=2e-3, kl_anneal_steps=2000, eval_every=250),
+        model=dict(cell="lstm", hidden=256, latent=2, autoregressive=True, word_dropout=0.2, embed=32),
+        train=dict(steps=5000, batch_size=64, lr=2e-3, kl_anneal_steps=2000, eval_every=250),
         description="Names VAE with a 2-D latent: sliding through the plane morphs one name into another."),
     "names-gan": Preset(
         "names", "gan",
         model=dict(cell="lstm", hidden=256, latent=16, step_noise=4, embed=32, feature_matching=1.0,
                    gumbel_tau=0.5),
-        train=dict(steps=5000, mle_steps=4000, batch_size=64, lr=2e-3, lr_d=1e-3, eval_every=250),
+        train=dict(steps=3500, mle_steps=3000, batch_size=64, lr=1e-3, lr_d=1e-3, eval_every=250),
         description="Names GAN (Gumbel-softmax generator, MLE-pretrained as in SeqGAN)."),
     "melodies-vae": Preset(
         "melodies", "vae",
-        model=dict(cell="lstm", hidden=256, latent=2, autoregressive=True, word_dropout=0.4, embed=32),
-        train=dict(steps=6000, batch_size=64, lr=2e-3, kl_anneal_steps=2000, eval_every=250),
+        model=dict(cell="lstm", hidden=128, latent=2, autoregressive=True, word_dropout=0.4, embed=32),
+        train=dict(steps=4000, batch_size=64, lr=2e-3, kl_anneal_steps=1500, eval_every=250),
         description="Four-bar chorale melodies from a 2-D latent."),
     "melodies-gan": Preset(
         "melodies", "gan",
-        model=dict(cell="lstm", hidden=256, latent=16, step_noise=4, embed=32, feature_matching=1.0),
-        train=dict(steps=5000, mle_steps=4000, batch_size=64, lr=2e-3, lr_d=1e-3, eval_every=250),
+        model=dict(cell="lstm", hidden=128, latent=16, step_noise=4, embed=32, feature_matching=1.0),
+        train=dict(steps=3500, mle_steps=3000, batch_size=64, lr=1e-3, lr_d=1e-3, eval_every=250),
         description="Chorale-melody GAN (Gumbel-softmax generator, MLE-pretrained)."),
     "digits-classifier": Preset(
         "digits", "classifier", model=dict(cell="lstm", hidden=128),
@@ -60,7 +60,7 @@ PRESETS: dict[str, Preset] = {
         description="Reference digit classifier: the judge of the digits GAN (requested-digit accuracy)."),
     "names-lm": Preset(
         "names", "lm", model=dict(cell="lstm", hidden=256, embed=32),
-        train=dict(steps=6000, batch_size=64, lr=2e-3, eval_every=250),
+        train=dict(steps=5000, batch_size=64, lr=2e-3, eval_every=250),
         description="Reference char-LSTM language model: the names VAE's baseline and the realism judge."),
     "melodies-lm": Preset(
         "melodies", "lm", model=dict(cell="lstm", hidden=256, embed=32),
