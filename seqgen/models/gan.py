@@ -213,13 +213,19 @@ class RNNGAN(SeqModel):
         G = self.generator
         z, steps = noise if noise is not None else G.noise(n, generator, self.device)
         cond, state = G._start(z, label)
-        prev = G.inputs.first(n, self.device)
+        # Project the per-step inputs once, outside the loop (see Recurrent.step_projected):
+        # [cond | step noise | previous token] -> constant + per-step noise term + a table row per token.
+        w_ih, b_ih = G.rnn.input_weights()
+        c, k = cond.shape[1], steps.shape[2]
+        base = torch.addmm(b_ih, cond, w_ih[:, :c].t())
+        noise_proj = steps @ w_ih[:, c:c + k].t()                      # [n, T, G*H]
+        table = G.inputs.embedding.weight @ w_ih[:, c + k:].t()        # [V + 2, G*H]
+        tok = torch.full((n,), G.inputs.start_id, dtype=torch.long, device=self.device)
         toks, hiddens = [], []
         for t in range(self.cfg.seq_len):
-            h, state = G.rnn.step(torch.cat([cond, steps[:, t], prev], -1), state)
+            h, state = G.rnn.step_projected(base + noise_proj[:, t] + table[tok], state)
             tok = pick_tokens(G.out(h), temperature, generator)
             toks.append(tok)
             hiddens.append(h)
-            prev = G.inputs.embedding(tok)
         seq = torch.stack(toks, 1)
         return (seq, torch.stack(hiddens, 1)) if return_hidden else seq

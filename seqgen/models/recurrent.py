@@ -55,6 +55,42 @@ class Recurrent(nn.Module):
         new_state = (torch.stack(hs), torch.stack(cs)) if self.cell == "lstm" else torch.stack(hs)
         return inp, new_state
 
+    def input_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """First layer's W_ih [G*H, I] and b_ih: callers precompute input projections with them."""
+        return self.rnn.weight_ih_l0, self.rnn.bias_ih_l0
+
+    def step_projected(self, gates_x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """step() with the first layer's input projection W_ih x + b_ih already done (gates_x [B, G*H]).
+
+        Sampling loops use it to hoist the constant parts of the input (z, noise, a token's embedding
+        via a lookup table) out of the time loop: the loop is then one small matmul per step.
+        """
+        rnn = self.rnn
+        w_hh, b_hh = rnn.weight_hh_l0, rnn.bias_hh_l0
+        if self.cell == "lstm":
+            h0, c0 = state[0][0], state[1][0]
+            i, f, g, o = torch.addmm(gates_x + b_hh, h0, w_hh.t()).chunk(4, 1)
+            c = torch.sigmoid(f) * c0 + torch.sigmoid(i) * torch.tanh(g)
+            h = torch.sigmoid(o) * torch.tanh(c)
+            hs, cs = [h], [c]
+        else:
+            h0 = state[0]
+            xr, xz, xn = gates_x.chunk(3, 1)
+            hr, hz, hn = torch.addmm(b_hh, h0, w_hh.t()).chunk(3, 1)
+            r, u = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
+            h = (1 - u) * torch.tanh(xn + r * hn) + u * h0
+            hs, cs = [h], []
+        for layer in range(1, self.layers):
+            args = [getattr(rnn, f"{n}_l{layer}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+            if self.cell == "lstm":
+                h, c = torch.lstm_cell(h, (state[0][layer], state[1][layer]), *args)
+                cs.append(c)
+            else:
+                h = torch.gru_cell(h, state[layer], *args)
+            hs.append(h)
+        new_state = (torch.stack(hs), torch.stack(cs)) if self.cell == "lstm" else torch.stack(hs)
+        return h, new_state
+
     def zero_state(self, batch: int, device=None) -> State:
         h = torch.zeros(self.layers * (2 if self.bidirectional else 1), batch, self.hidden, device=device)
         return (h, h.clone()) if self.cell == "lstm" else h

@@ -71,20 +71,31 @@ class RNNVAE(SeqModel):
             return (seq, hidden) if return_hidden else seq
         cond = self._conditioning(z, label)
         state = self.decoder.initial_state(torch.tanh(self.z_to_state(cond)))
-        prev = self.inputs.first(len(z), self.device)
+        # The conditioning is the same at every step: project it once. A token's projection is a row of
+        # `table`, so each step costs one lookup plus the recurrent matmul (DESIGN.md section 7).
+        w_ih, b_ih = self.decoder.input_weights()
+        c = cond.shape[1]
+        base = torch.addmm(b_ih, cond, w_ih[:, :c].t())
+        w_prev = w_ih[:, c:]
+        if cfg.autoregressive and cfg.discrete:
+            table = self.inputs.embedding.weight @ w_prev.t()
+            gates_x = base + table[self.inputs.start_id]
+        else:
+            gates_x = base  # a continuous AR decoder's first "previous row" is all zeros
         outs, hiddens = [], []
         for _ in range(cfg.seq_len):
-            inp = torch.cat([cond, prev], dim=-1) if cfg.autoregressive else cond
-            h, state = self.decoder.step(inp, state)
+            h, state = self.decoder.step_projected(gates_x, state)
             logits = self.out(h)
             if cfg.discrete:
                 tok = pick_tokens(logits, temperature, generator)
                 outs.append(tok)
-                prev = self.inputs.embedding(tok)
+                if cfg.autoregressive:
+                    gates_x = base + table[tok]
             else:
                 row = torch.sigmoid(logits)
                 outs.append(row)
-                prev = row
+                if cfg.autoregressive:
+                    gates_x = torch.addmm(base, row, w_prev.t())
             hiddens.append(h)
         seq = torch.stack(outs, dim=1)
         return (seq, torch.stack(hiddens, dim=1)) if return_hidden else seq

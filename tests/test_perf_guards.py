@@ -1,0 +1,257 @@
+"""Performance regression guards that need no timing: they count calls instead.
+
+(a) Sampling runs the recurrent cell maths once per time step on the trained weights, never nn.LSTM / nn.GRU
+    once per step (3-10x slower, DESIGN.md section 7): the first layer's step is one matmul on a precomputed
+    input projection (Recurrent.step_projected), upper layers use torch.lstm_cell / torch.gru_cell; a
+    non-autoregressive decode of a whole latent grid is ONE fused call.
+(b) Teacher-forced training runs each recurrent layer over the whole sequence batch in one call; the expected
+    number of calls per train_step is derived from the architecture below.
+(c) The latent explorer decodes once per rerun after a slider move (the new point) and never re-decodes the
+    cached grid or re-encodes the cached map.
+The timings themselves live in benchmarks/run.py.
+"""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from seqgen.models import ModelConfig, TrainConfig, build_model
+from seqgen.presets import PRESETS, configure
+from toy_domains import ToyRows, ToyTokens
+
+DOMAINS = {"rows": ToyRows(), "tokens": ToyTokens()}
+SMALL = dict(hidden=16, embed=8)
+
+
+class Calls:
+    """Counts fused recurrent-layer calls (nn.LSTM / nn.GRU forward) and single-step cell calls."""
+
+    def __init__(self, monkeypatch):
+        self.rnn: list[tuple[int, int]] = []   # (batch, steps) of every nn.LSTM / nn.GRU call
+        self.cells = 0
+        for cls in (nn.LSTM, nn.GRU):
+            orig = cls.forward
+
+            def forward(mod, x, *args, _orig=orig, **kw):
+                shape = x.shape if not isinstance(x, nn.utils.rnn.PackedSequence) else (-1, -1)
+                self.rnn.append((shape[0], shape[1]) if mod.batch_first else (shape[1], shape[0]))
+                return _orig(mod, x, *args, **kw)
+            monkeypatch.setattr(cls, "forward", forward)
+        for name in ("lstm_cell", "gru_cell"):
+            orig = getattr(torch, name)
+
+            def cell(*args, _orig=orig, **kw):
+                self.cells += 1
+                return _orig(*args, **kw)
+            monkeypatch.setattr(torch, name, cell)
+
+    def reset(self):
+        self.rnn.clear()
+        self.cells = 0
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    return Calls(monkeypatch)
+
+
+def toy_model(domain, family, **kw):
+    return build_model(ModelConfig.for_domain(DOMAINS[domain], family, **{**SMALL, **kw}))
+
+
+def preset_model(name):
+    """A shipped preset's architecture and training options, shrunk to hidden 16 so the test is instant."""
+    mc, tc, p = configure(name, model_overrides=SMALL)
+    from seqgen import get_domain
+    x, y = get_domain(p.domain).dataset("val")
+    return build_model(mc), mc, tc, x[:8], y[:8]
+
+
+GENERATORS = [n for n, p in PRESETS.items() if p.family in ("vae", "gan")]
+TRAINABLE = [n for n, p in PRESETS.items() if p.family in ("vae", "gan", "lm", "classifier")]
+
+
+# ----------------------------------------------------------------------------------------- (a) sampling
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("domain", ["rows", "tokens"])
+def test_autoregressive_decode_uses_cells_not_rnn_calls(calls, cell, layers, domain):
+    d = DOMAINS[domain]
+    m = toy_model(domain, "vae", cell=cell, layers=layers, latent=2, autoregressive=True).eval()
+    calls.reset()
+    m.decode(torch.randn(5, 2))
+    assert calls.rnn == [], "autoregressive decoding must not call nn.LSTM/nn.GRU (once per step is 3-10x slower)"
+    assert calls.cells == d.seq_len * (layers - 1), "one batched cell call per time step and upper layer"
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_sampled_token_decode_uses_cells(calls, cell):
+    """Non-AR token VAE with temperature > 0 samples step by step: still cells, never the fused layer per step."""
+    d = DOMAINS["tokens"]
+    m = toy_model("tokens", "vae", cell=cell, latent=2, autoregressive=False).eval()
+    calls.reset()
+    m.decode(torch.randn(3, 2), temperature=1.0, generator=torch.Generator().manual_seed(0))
+    assert calls.rnn == [] and calls.cells == 0  # the single layer steps through step_projected
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_latent_grid_is_one_batched_call(calls, cell):
+    """A 20x20 manifold grid of a non-autoregressive decoder: one fused call with all 400 points."""
+    d = DOMAINS["rows"]
+    m = toy_model("rows", "vae", cell=cell, latent=2, autoregressive=False).eval()
+    lin = torch.linspace(-2, 2, 20)
+    z = torch.stack(torch.meshgrid(lin, lin, indexing="xy"), -1).reshape(-1, 2)
+    calls.reset()
+    out = m.decode(z)
+    assert out.shape[0] == 400
+    assert calls.rnn == [(400, d.seq_len)] and calls.cells == 0
+
+
+@pytest.mark.parametrize("name", GENERATORS)
+def test_shipped_architectures_sample_without_per_step_rnn_calls(calls, name):
+    m, mc, tc, x, y = preset_model(name)
+    m.eval()
+    label = torch.zeros(4, dtype=torch.long) if mc.conditional else None
+    g = torch.Generator().manual_seed(0)
+    calls.reset()
+    if mc.family == "vae":
+        m.decode(torch.randn(4, mc.latent), label)
+    else:
+        m.sample(4, label, generator=g)
+    step_by_step = mc.discrete or (mc.family == "vae" and mc.autoregressive)
+    if step_by_step:
+        assert calls.rnn == [] and calls.cells == mc.seq_len * (mc.layers - 1)
+    else:
+        assert calls.rnn == [(4, mc.seq_len)] and calls.cells == 0
+
+
+# ----------------------------------------------------------------------------------------- (b) training
+def expected_train_calls(mc: ModelConfig, tc: TrainConfig, step: int) -> tuple[int, int]:
+    """(fused recurrent-layer calls, single-step cell calls) that one train_step should make, from the design:
+
+    vae         encoder + teacher-forced decoder                                     -> 2 fused
+    lm / classifier                                                                  -> 1 fused
+    gan, discrete, step < mle_steps: teacher-forced generator (MLE pretraining)      -> 1 fused
+    gan, adversarial, per D step: G(noise) [no grad] + D(real) + D(fake); then G step: G(noise) + D(fake)
+        [+ D(real) for feature matching]. A continuous G is one fused call; a discrete (Gumbel-softmax) G feeds
+        each sampled token back, so it runs T steps of cells per layer instead.
+    """
+    fam = mc.family
+    if fam == "vae":
+        return 2, 0
+    if fam in ("lm", "classifier"):
+        return 1, 0
+    if mc.discrete and step < tc.mle_steps:
+        return 1, 0
+    g_runs = tc.d_steps + 1
+    d_runs = 2 * tc.d_steps + 1 + (1 if mc.feature_matching > 0 else 0)
+    if mc.discrete:
+        return d_runs, g_runs * mc.seq_len * mc.layers
+    return d_runs + g_runs, 0
+
+
+def _train_case_ids():
+    out = []
+    for n in TRAINABLE:
+        mc, tc, _ = configure(n, model_overrides=SMALL)
+        out.append((n, 10 ** 9))
+        if mc.family == "gan" and mc.discrete and tc.mle_steps > 0:
+            out.append((n, 0))
+    return out
+
+
+@pytest.mark.parametrize("name,step", _train_case_ids())
+def test_training_runs_each_recurrent_layer_once_per_batch(calls, name, step):
+    m, mc, tc, x, y = preset_model(name)
+    m.train()
+    opt = m.configure_optimizers(tc)
+    calls.reset()
+    m.train_step(x, y, step, opt, tc)
+    fused, cells = expected_train_calls(mc, tc, step)
+    assert len(calls.rnn) == fused, f"{name}: {len(calls.rnn)} fused recurrent calls, expected {fused}"
+    assert all(b == len(x) and t == mc.seq_len for b, t in calls.rnn), \
+        f"{name}: every fused call covers the whole batch and sequence, got {calls.rnn}"
+    assert calls.cells == cells, f"{name}: {calls.cells} cell calls, expected {cells}"
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("domain", ["rows", "tokens"])
+@pytest.mark.parametrize("family", ["vae", "gan"])
+def test_training_call_counts_toy(calls, cell, domain, family):
+    """Same guard on both cell types and both kinds of domain, with extra D steps and feature matching."""
+    kw = dict(cell=cell, layers=2)
+    if family == "gan":
+        kw.update(feature_matching=1.0)
+    m = toy_model(domain, family, **kw).train()
+    tc = TrainConfig(d_steps=2, mle_steps=0)
+    x, y = DOMAINS[domain].dataset("train")
+    opt = m.configure_optimizers(tc)
+    calls.reset()
+    m.train_step(x[:8], y[:8], 10 ** 9, opt, tc)
+    fused, cells = expected_train_calls(m.cfg, tc, 10 ** 9)
+    assert (len(calls.rnn), calls.cells) == (fused, cells)
+
+
+# ----------------------------------------------------------------------------------------- (c) the app
+EXPLORER = "pages/1_latent_explorer.py"
+
+
+def _explorer_models():
+    try:
+        import seqgen
+        rows = seqgen.list_checkpoints()
+    except Exception:  # pragma: no cover
+        return []
+    return [r["name"] for r in rows if r.get("shipped") and r.get("family") == "vae" and "error" not in r]
+
+
+@pytest.fixture
+def explorer_app():
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    if not (root / EXPLORER).exists():
+        pytest.skip(f"{EXPLORER} does not exist")
+    st = pytest.importorskip("streamlit")
+    from streamlit.testing.v1 import AppTest
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield lambda: AppTest.from_file(str(root / EXPLORER), default_timeout=120)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.mark.parametrize("model_name", _explorer_models() or ["digits-vae"])
+def test_explorer_decodes_once_per_slider_move(explorer_app, monkeypatch, model_name):
+    """After a slider move: exactly one decoder call (the new point, batch 1); the grid, the interpolation and
+    the map are cached (no batched decode, no encoder call)."""
+    from seqgen.models.vae import RNNVAE
+    decodes: list[int] = []
+    encodes: list[int] = []
+    orig_decode, orig_encode = RNNVAE.decode, RNNVAE.encode
+
+    def decode(self, z, *a, **kw):
+        decodes.append(len(z))
+        return orig_decode(self, z, *a, **kw)
+
+    def encode(self, x, *a, **kw):
+        encodes.append(len(x))
+        return orig_encode(self, x, *a, **kw)
+    monkeypatch.setattr(RNNVAE, "decode", decode)
+    monkeypatch.setattr(RNNVAE, "encode", encode)
+
+    at = explorer_app()
+    at.session_state["le_model"] = model_name
+    at.run()
+    assert not at.exception, at.exception
+    assert decodes, "the first run decodes something"
+    for value in (0.5, -1.25, 2.0):
+        decodes.clear()
+        encodes.clear()
+        at.slider(key="le_z0").set_value(value).run()
+        assert not at.exception, at.exception
+        assert decodes == [1], f"{model_name}: slider move -> decoder calls with batch sizes {decodes}, expected [1]"
+        assert encodes == [], f"{model_name}: the encoded map must come from the cache, got encoder calls {encodes}"
+    decodes.clear()
+    at.slider(key="le_z1").set_value(-0.75).run()
+    assert decodes == [1]
