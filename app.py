@@ -9,6 +9,7 @@ values across page switches through persist_state="session".
 import streamlit as st
 
 from seqgen import ui
+from seqgen.ui import live
 
 st.set_page_config(page_title="seqgen: recurrent GANs and VAEs", page_icon=":material/neurology:", layout="wide")
 ui.configure_torch()
@@ -80,4 +81,5 @@ pg = st.navigation([
     st.Page(LIVE, title="Live training", icon=":material/model_training:", url_path="training"),
 ])
 st.sidebar.caption("seqgen: recurrent GANs and VAEs on digits, names and melodies. Everything runs locally.")
+live.sidebar_status()  # a running training keeps its heartbeat while the user explores other pages
 pg.run()

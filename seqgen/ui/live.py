@@ -1,0 +1,365 @@
+"""Streamlit side of the Live training page (the run itself lives in seqgen.training.live, no Streamlit there).
+
+The run's handle is kept in st.session_state["lt_run"], so it survives page switches; a fragment polls its
+snapshot about twice a second while it trains (and heartbeats it, so an abandoned tab frees its slot);
+buttons are on_click callbacks that only flip the run's flags. Nothing here blocks on training.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+import seqgen
+from seqgen.checkpoints import CheckpointError
+from seqgen.render import image_grid, upscale
+from seqgen.training.live import (ACTIVE, DOMAINS, FAMILIES, TrainingRun, describe_knobs, get_manager,
+                                  knobs_for, live_defaults)
+
+RUN_KEY = "lt_run"
+SEEN_KEY = "lt_seen_mode"          # polling mode the last full run was drawn for
+SHADOW_KEY = "lt_widget_values"    # our own copy of the settings, restored after a page switch
+MSG_KEY = "lt_save_msg"
+DOMAIN_TITLES = {"digits": "Digits (28 rows of pixels)", "names": "Names (letters)", "melodies": "Melodies (notes)"}
+FAMILY_TITLES = {"vae": "VAE (encoder + decoder)", "gan": "GAN (generator vs. discriminator)"}
+POLL = {"running": 0.5, "starting": 0.5, "queued": 1.0, "paused": 5.0}   # seconds between polls (paused: heartbeat only)
+
+
+# ------------------------------------------------------------------------------------------------ state
+def current_run() -> TrainingRun | None:
+    return st.session_state.get(RUN_KEY)
+
+
+def poll_interval(status: str | None) -> float | None:
+    return POLL.get(status) if status else None
+
+
+def _mode(status: str | None) -> str:
+    return {"starting": "running"}.get(status, status or "none")
+
+
+def knob_key(domain: str, family: str, name: str) -> str:
+    return f"lt_k_{domain}_{family}_{name}"
+
+
+def restore_widgets() -> None:
+    """Widgets of a page that is not shown lose their values; put the user's last choices back."""
+    for k, v in st.session_state.get(SHADOW_KEY, {}).items():
+        if k not in st.session_state:
+            st.session_state[k] = v
+
+
+def _remember(keys) -> None:
+    shadow = st.session_state.setdefault(SHADOW_KEY, {})
+    for k in keys:
+        if k in st.session_state:
+            shadow[k] = st.session_state[k]
+
+
+# ------------------------------------------------------------------------------------------------ settings
+def _fmt_option(v):
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v).upper() if isinstance(v, str) else str(v)
+
+
+def settings(disabled: bool = False) -> tuple[str, str, dict]:
+    """Domain, family and knob widgets (one-line help each) -> (domain, family, knob values)."""
+    restore_widgets()
+    st.session_state.setdefault("lt_domain", "digits")
+    st.session_state.setdefault("lt_family", "vae")
+    c1, c2 = st.columns(2)
+    domain = c1.radio("What to learn", DOMAINS, key="lt_domain", format_func=DOMAIN_TITLES.get,
+                      disabled=disabled, horizontal=True)
+    family = c2.radio("Model family", FAMILIES, key="lt_family", format_func=FAMILY_TITLES.get,
+                      disabled=disabled, horizontal=True)
+    defaults = live_defaults(domain, family)
+    values, keys = {}, ["lt_domain", "lt_family"]
+    knobs = knobs_for(domain, family)
+    cols = st.columns(3)
+    for i, k in enumerate(knobs):
+        key = knob_key(domain, family, k.name)
+        keys.append(key)
+        default = defaults.get(k.name, k.options[0] if k.options else k.min)
+        st.session_state.setdefault(key, default)
+        col = cols[i % 3]
+        if k.options and isinstance(k.options[0], str):
+            values[k.name] = col.radio(k.label, k.options, key=key, help=k.help, disabled=disabled,
+                                       horizontal=True, format_func=_fmt_option)
+        elif k.options:
+            values[k.name] = col.select_slider(k.label, k.options, key=key, help=k.help, disabled=disabled,
+                                               format_func=_fmt_option)
+        elif k.name == "steps":
+            values[k.name] = int(col.number_input(k.label, int(k.min), int(k.max), step=int(k.step), key=key,
+                                                  help=k.help, disabled=disabled))
+        elif isinstance(k.step, int) or float(k.step).is_integer() and isinstance(default, int):
+            values[k.name] = int(col.slider(k.label, int(k.min), int(k.max), step=int(k.step), key=key,
+                                            help=k.help, disabled=disabled))
+        else:
+            values[k.name] = float(col.slider(k.label, float(k.min), float(k.max), step=float(k.step), key=key,
+                                              help=k.help, disabled=disabled))
+    _remember(keys)
+    return domain, family, values
+
+
+# ------------------------------------------------------------------------------------------------ controls
+def knobs_from_state() -> tuple[str, str, dict]:
+    """The settings as they are at click time (callbacks run before the script, so args would be stale)."""
+    domain = st.session_state.get("lt_domain", "digits")
+    family = st.session_state.get("lt_family", "vae")
+    values = live_defaults(domain, family)
+    for k in knobs_for(domain, family):
+        key = knob_key(domain, family, k.name)
+        if key in st.session_state:
+            values[k.name] = st.session_state[key]
+    return domain, family, values
+
+
+def _start(paused: bool = False, step: bool = False) -> None:
+    run = current_run()
+    if run is not None and run.active:      # one run per session: a second Start does nothing
+        return
+    domain, family, knobs = knobs_from_state()
+    st.session_state.pop(MSG_KEY, None)
+    run = TrainingRun(domain, family, knobs, manager=get_manager())
+    st.session_state[RUN_KEY] = run
+    run.start(paused=paused or step)
+    if step:
+        run.step_once()
+
+
+def _do(action: str) -> None:
+    run = current_run()
+    if run is not None:
+        getattr(run, action)()
+
+
+def controls(status: str | None) -> None:
+    active = status in ACTIVE
+    c = st.columns(4)
+    c[0].button("Start", key="lt_start", type="primary", icon=":material/play_arrow:", disabled=active,
+                on_click=_start, use_container_width=True)
+    if status == "paused":
+        c[1].button("Resume", key="lt_resume", icon=":material/resume:", on_click=_do, args=("resume",),
+                    use_container_width=True)
+    else:
+        c[1].button("Pause", key="lt_pause", icon=":material/pause:", disabled=status not in ("running", "starting",
+                    "queued"), on_click=_do, args=("pause",), use_container_width=True)
+    if status == "paused":
+        c[2].button("Step once", key="lt_step", icon=":material/skip_next:", on_click=_do, args=("step_once",),
+                    use_container_width=True, help="Make one training step and redraw everything.")
+    else:
+        c[2].button("Step once", key="lt_step", icon=":material/skip_next:", disabled=active,
+                    on_click=_start, kwargs=dict(step=True),
+                    use_container_width=True, help="Start paused and make one training step: slow motion.")
+    c[3].button("Stop", key="lt_stop", icon=":material/stop:", disabled=not active, on_click=_do, args=("stop",),
+                use_container_width=True)
+
+
+# ------------------------------------------------------------------------------------------------ pictures
+def _series(hist, name):
+    return [None if (v is None or (isinstance(v, float) and not math.isfinite(v))) else v for v in hist[name]]
+
+
+def loss_figure(snap) -> go.Figure:
+    """VAE: reconstruction + total (left), KL (right). GAN: D and G losses (left), D(real) and D(fake) (right)."""
+    h, v = snap.history, snap.validation
+    steps = list(h.get("step", ()))
+    if snap.family == "vae":
+        left, right = (("loss", "total loss"), ("recon", "reconstruction")), (("kl", "KL"),)
+        titles = ("Loss per example (nats)", "KL divergence (nats)")
+        vleft, vright = (("val_neg_elbo", "held-out -ELBO"),), (("val_kl", "held-out KL"),)
+    else:
+        left = (("d_loss", "D loss"), ("g_loss", "G loss"), ("mle", "G warm-up (MLE)"))
+        right = (("d_real", "D(real)"), ("d_fake", "D(fake)"))
+        titles = ("Losses", "Discriminator's belief that the input is real")
+        vleft, vright = (), (("val_d_real", "held-out D(real)"), ("val_d_fake", "held-out D(fake)"))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.08)
+    for col, series, val in ((1, left, vleft), (2, right, vright)):
+        for name, label in series:
+            if name in h:
+                fig.add_trace(go.Scatter(x=steps, y=_series(h, name), name=label, mode="lines"), row=1, col=col)
+        for name, label in val:
+            if name in v:
+                fig.add_trace(go.Scatter(x=list(v["step"]), y=_series(v, name), name=label,
+                                         mode="markers+lines", line=dict(dash="dot")), row=1, col=col)
+    if snap.family == "gan":
+        fig.update_yaxes(range=[0, 1], row=1, col=2)
+    fig.update_xaxes(title_text="step")
+    fig.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=-0.25),
+                      uirevision="keep")
+    return fig
+
+
+def latent_figure(snap, label_names, lim: float = 4.0) -> go.Figure:
+    z, y = snap.latent, snap.latent_labels
+    fig = go.Figure()
+    groups = [(None, np.ones(len(z), bool))] if y is None else [(c, y == c) for c in np.unique(y)]
+    for c, m in groups:
+        name = "all" if c is None else (label_names[int(c)] if label_names else str(c))
+        fig.add_trace(go.Scattergl(x=np.clip(z[m, 0], -lim, lim), y=np.clip(z[m, 1], -lim, lim), mode="markers",
+                                   name=name, marker=dict(size=5, opacity=0.75)))
+    fig.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10), title=f"Latent map at step {snap.latent_step}",
+                      uirevision="keep")
+    fig.update_xaxes(range=[-lim, lim], title_text="z[0]", zeroline=True)
+    fig.update_yaxes(range=[-lim, lim], title_text="z[1]", scaleanchor="x", zeroline=True)
+    return fig
+
+
+def samples_view(snap) -> None:
+    arts = snap.samples
+    if not arts:
+        st.caption("Samples appear after the model is built.")
+        return
+    labels = snap.sample_labels
+    st.markdown(f"**Samples from fixed noise** (step {snap.samples_step}): the same random inputs every time, "
+                "so you watch the *same* samples improve." + (" Requested labels: " + " ".join(labels[:10])
+                                                               if labels else ""))
+    first = arts[0]
+    if isinstance(first, np.ndarray) and first.ndim == 2:                    # images (digits)
+        cols = 10 if len(arts) == 20 else 4
+        st.image(upscale(image_grid(np.stack(arts), cols=cols), 3), output_format="PNG")
+    elif isinstance(first, str):                                             # names
+        cells = [f"`{a or '∅'}`" + (f" ({labels[i]})" if labels else "") for i, a in enumerate(arts)]
+        st.markdown(" · ".join(cells))
+    elif snap.domain == "melodies":
+        domain = seqgen.get_domain("melodies")
+        from .figures import roll_mosaic
+        tokens = []
+        for notes in arts:
+            try:
+                tokens.append(domain.from_artifact(notes).tolist())
+            except ValueError:
+                tokens.append([0] * domain.seq_len)
+        st.image(roll_mosaic(tokens, cols=4), output_format="PNG",
+                 caption="piano rolls: time across (4 bars), pitch up")
+        st.caption(" · ".join(domain.describe(n) for n in arts[:8]))
+    else:
+        st.write([str(a) for a in arts])
+
+
+def _clock(seconds: float) -> str:
+    m, s = divmod(int(seconds), 60)
+    return f"{m}:{s:02d}"
+
+
+STATUS_ICON = {"queued": "⏳", "starting": "⚙️", "running": "🏃", "paused": "⏸️", "done": "✅", "stopped": "⏹️",
+               "diverged": "💥", "error": "❌"}
+
+
+def draw(snap) -> None:
+    """Everything the fragment shows for one snapshot."""
+    with st.container(key="lt_status"):
+        text = f"{STATUS_ICON.get(snap.status, '')} **{snap.status}**: {snap.message}"
+        if snap.status in ("diverged", "error"):
+            st.error(text)
+        else:
+            st.markdown(text)
+    st.progress(snap.progress, text=f"step {snap.step}/{snap.total_steps} · {_clock(snap.elapsed)} elapsed")
+    m = st.columns(4)
+    m[0].metric("Steps", f"{snap.step:,}")
+    m[1].metric("Elapsed", _clock(snap.elapsed))
+    m[2].metric("Steps per second", f"{snap.steps_per_s:.1f}" if snap.status == "running" else "–")
+    main = "loss" if snap.family == "vae" else "g_loss"
+    last = next((x for x in reversed(snap.history.get(main, ())) if math.isfinite(x)), None)
+    m[3].metric("Loss" if snap.family == "vae" else "G loss", "–" if last is None else f"{last:.3g}")
+    if snap.history.get("step"):
+        st.plotly_chart(loss_figure(snap), key="lt_loss_chart", config={"displayModeBar": False})
+    left, right = st.columns([3, 2]) if snap.latent is not None else (st.container(), None)
+    with left:
+        samples_view(snap)
+    if right is not None:
+        with right:
+            names = getattr(current_run().domain, "label_names", ()) if current_run() else ()
+            st.plotly_chart(latent_figure(snap, names), key="lt_latent_chart", config={"displayModeBar": False})
+            st.caption("Means of 500 fixed validation examples, coloured by their label: watch the classes "
+                       "spread out and separate as the encoder learns.")
+
+
+def live_panel(status_at_full_run: str | None) -> None:
+    """The polling fragment: heartbeat + redraw; a full rerun when the run changes mode (buttons update)."""
+
+    @st.fragment(run_every=poll_interval(status_at_full_run))
+    def _panel():
+        run = current_run()
+        if run is None:
+            st.info("Pick what to learn and press **Start**, or **Step once** to go in slow motion.")
+            return
+        run.heartbeat()
+        snap = run.snapshot()
+        if _mode(snap.status) != st.session_state.get(SEEN_KEY):
+            st.rerun()                    # the run started/paused/finished: redraw buttons, change polling
+        draw(snap)
+
+    _panel()
+
+
+# ------------------------------------------------------------------------------------------------ save
+def _save() -> None:
+    run = current_run()
+    name = st.session_state.get("lt_save_name", "")
+    try:
+        path = run.save(name, replace=bool(st.session_state.get("lt_replace")))
+        st.cache_data.clear()                 # other pages' cached model lists pick it up at once
+        st.session_state[MSG_KEY] = ("ok", f"Saved as **{path.name}** in your models folder. Open the Latent "
+                                           "explorer (VAE) or the other pages and pick it from the model list.")
+    except CheckpointError as e:
+        st.session_state[MSG_KEY] = ("error", str(e))
+
+
+def save_panel(run: TrainingRun | None, status: str | None) -> None:
+    if run is None or status in ("queued", "starting", "diverged", "error", None):
+        return
+    st.subheader("Save this model")
+    st.session_state.setdefault("lt_save_name", f"my-{run.domain_name}-{run.family}")
+    c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
+    c1.text_input("Name", key="lt_save_name", max_chars=64,
+                  help="Letters, digits, '-', '_' or '.'; shipped model names are taken.")
+    c2.checkbox("replace", key="lt_replace", help="Overwrite a model of yours with the same name.")
+    c3.button("Save", key="lt_save", icon=":material/save:", on_click=_save, use_container_width=True)
+    msg = st.session_state.get(MSG_KEY)
+    if msg:
+        (st.success if msg[0] == "ok" else st.error)(msg[1])
+    st.caption(f"Settings: {describe_knobs(run.knobs)}. You can save while it trains (the weights as they are "
+               "at that moment) or after it stops.")
+
+
+# ------------------------------------------------------------------------------------------------ page
+def page() -> None:
+    run = current_run()
+    snap = run.snapshot() if run is not None else None
+    status = snap.status if snap else None
+    st.session_state[SEEN_KEY] = _mode(status)
+    if run is not None:
+        run.heartbeat()
+    domain, family, knobs = settings()
+    if run is not None and status in ACTIVE:
+        st.caption(f"Training now: {run.domain_name} {run.family.upper()} with {describe_knobs(run.knobs)}. "
+                   "Changed settings apply to the next run.")
+    controls(status)
+    live_panel(status)
+    save_panel(run, status)
+
+
+def sidebar_status() -> None:
+    """For app.py: a small line in the sidebar on every page while a run is active; it also heartbeats the run,
+    so the run is not treated as abandoned while the user explores other pages."""
+    run = current_run()
+    if run is None or not run.active:
+        return
+
+    @st.fragment(run_every=5.0)
+    def _line():
+        r = current_run()
+        if r is None or not r.active:
+            return
+        r.heartbeat()
+        s = r.snapshot()
+        st.caption(f"Live training: {s.domain} {s.family.upper()}, step {s.step}/{s.total_steps} "
+                   f"({s.status})")
+
+    with st.sidebar:
+        _line()

@@ -1,0 +1,75 @@
+"""Live training in a real browser: start a run, watch the loss curve grow, leave the page and come back, stop."""
+import time
+
+import pytest
+
+pytest.importorskip("playwright")
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+from live_e2e_helpers import CHROME_ARGS, CHROMIUM, live_server, loss_points, open_live_page, progress_step  # noqa: E402
+
+pytestmark = pytest.mark.e2e
+expect.set_options(timeout=45_000)   # the first Start imports torch.optim and loads data on a busy 2-core machine
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with live_server(str(tmp_path_factory.mktemp("user_models"))) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 1000})
+    pg = ctx.new_page()
+    pg.set_default_timeout(45_000)
+    yield pg
+    ctx.close()
+
+
+def status(page, text):
+    """The run's status line with `text` (during a rerun the old and new fragment output briefly coexist)."""
+    return page.locator(".st-key-lt_status", has_text=text).first
+
+
+def wait_until(fn, timeout=45.0, every=0.25):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = fn()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError("condition not met in the browser")
+
+
+def test_live_training_start_grow_switch_back_stop(page, server):
+    open_live_page(page, server)
+    expect(page.get_by_test_id("stHeading").filter(has_text="Live training")).to_be_visible()
+    page.locator(".st-key-lt_start button").click()
+    expect(status(page, "running")).to_be_visible()
+
+    n1 = wait_until(lambda: loss_points(page) >= 2 and loss_points(page))     # the loss curve appears ...
+    wait_until(lambda: loss_points(page) > n1)                                # ... and grows with each poll
+    expect(page.locator(".st-key-lt_latent_chart .js-plotly-plot")).to_be_visible()   # 2-D VAE latent map
+    step_before = progress_step(page)
+    assert step_before > 0
+
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="Home").click()  # leave while it trains
+    expect(page.locator(".st-key-lt_start")).to_have_count(0)
+    time.sleep(1.5)
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="Live training").click()
+    expect(status(page, "running")).to_be_visible()                          # same run, still training
+    wait_until(lambda: progress_step(page) > step_before)
+
+    page.locator(".st-key-lt_stop button").click()
+    expect(status(page, "stopped")).to_be_visible()
+    expect(page.locator(".st-key-lt_start button")).to_be_enabled()
+    expect(page.get_by_test_id("stException")).to_have_count(0)

@@ -1,0 +1,183 @@
+"""AppTest tests of the Live training page (pages/5_live_training.py through app.py's navigation).
+
+Each at.run() stands in for one run_every tick of the polling fragment (AppTest does not tick fragments)."""
+import json
+import logging
+import time
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+import seqgen
+from seqgen.training.live import RunManager, TrainingRun
+from toy_domains import ToyRows
+
+logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+LIVE = "pages/5_live_training.py"
+EXPLORER = "pages/1_latent_explorer.py"
+K = "lt_k_digits_vae_"
+
+
+def _run_of(at):
+    try:
+        return at.session_state["lt_run"]
+    except KeyError:
+        return None
+
+
+@pytest.fixture
+def at(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEQGEN_USER_MODELS", str(tmp_path))
+    st.cache_data.clear()
+    app = AppTest.from_file(APP, default_timeout=60).run()
+    app.switch_page(LIVE).run()
+    assert not app.exception, app.exception
+    yield app
+    run = _run_of(app)
+    if run is not None:
+        run.stop()
+        run.join(5)
+
+
+def tiny(at, steps=20_000):
+    at.select_slider(key=K + "hidden").set_value(16)
+    at.select_slider(key=K + "batch_size").set_value(8)
+    at.number_input(key=K + "steps").set_value(steps)
+    return at
+
+
+def poll(at, until, timeout=30.0, every=0.3):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        at.run()
+        assert not at.exception, at.exception
+        if until(at):
+            return at
+        time.sleep(every)
+    raise AssertionError("page never reached the expected state")
+
+
+def loss_points(at) -> int:
+    charts = [c for c in at.get("plotly_chart") if c.proto.id and "lt_loss_chart" in c.proto.id]
+    if not charts:
+        return 0
+    spec = json.loads(charts[0].proto.spec)
+    x = spec["data"][0]["x"]
+    if isinstance(x, dict):  # plotly typed array
+        import base64
+
+        import numpy as np
+        return len(np.frombuffer(base64.b64decode(x["bdata"]), dtype=np.dtype(x["dtype"])))
+    return len(x)
+
+
+def status_text(at) -> str:
+    return " ".join(m.value for m in at.markdown if "**" in m.value)
+
+
+def test_page_renders_with_knobs_and_help(at):
+    assert at.title[0].value == "Live training"
+    keys = {w.key for w in at.select_slider} | {w.key for w in at.slider} | {w.key for w in at.radio}
+    assert {K + "hidden", K + "lr", K + "batch_size", K + "latent", K + "kl_anneal_steps", K + "free_bits",
+            K + "cell", "lt_domain", "lt_family"} <= keys
+    assert at.select_slider(key=K + "hidden").value == 128 and at.select_slider(key=K + "lr").value == 2e-3
+    assert all(w.help for w in at.select_slider)
+    assert not at.button(key="lt_start").disabled and at.button(key="lt_stop").disabled
+    at.radio(key="lt_family").set_value("gan").run()                      # GAN knobs, stabilisers on
+    assert at.slider(key="lt_k_digits_gan_feature_matching").value > 0
+    assert at.slider(key="lt_k_digits_gan_label_smoothing").value > 0
+    assert any("Start" in i.value for i in at.info)
+
+
+def test_start_poll_stop_save_and_explore(at, tmp_path):
+    tiny(at).button(key="lt_start").click().run()
+    run = _run_of(at)
+    assert run is not None and at.button(key="lt_start").disabled         # one run per session
+    poll(at, lambda a: loss_points(a) >= 3)
+    n1 = loss_points(at)
+    poll(at, lambda a: loss_points(a) > n1)                                # the curve grows poll by poll
+    assert at.get("imgs") or at.get("image")                               # fixed-noise sample mosaic
+    assert _run_of(at) is run
+    assert "running" in status_text(at)
+
+    at.button(key="lt_stop").click().run()
+    assert run.join(1.0)
+    poll(at, lambda a: "stopped" in status_text(a))
+    assert not at.button(key="lt_start").disabled
+
+    at.text_input(key="lt_save_name").set_value("live-test").run()
+    at.button(key="lt_save").click().run()
+    assert not at.error, [e.value for e in at.error]
+    assert "live-test" in at.success[0].value
+    assert (tmp_path / "live-test" / "model.safetensors").is_file()
+    assert "live-test" in [r["name"] for r in seqgen.list_checkpoints()]
+
+    at.switch_page(EXPLORER).run()                                         # the explorer lists it
+    assert not at.exception, at.exception
+    options = at.selectbox(key="le_model").options
+    assert any("live-test" in o for o in options), options
+
+    at.switch_page(LIVE).run()                                             # same name again: needs "replace"
+    at.text_input(key="lt_save_name").set_value("live-test").run()
+    at.button(key="lt_save").click().run()
+    assert "replace" in at.error[0].value
+    at.checkbox(key="lt_replace").check().run()
+    at.button(key="lt_save").click().run()
+    assert at.success and not at.error
+
+
+def test_shipped_and_bad_names_are_refused(at):
+    tiny(at).button(key="lt_step").click().run()                           # start paused, one step
+    run = _run_of(at)
+    poll(at, lambda a: run.snapshot().step >= 1 and "paused" in status_text(a))
+    for bad in ("digits-vae", "../escape"):
+        at.text_input(key="lt_save_name").set_value(bad).run()
+        at.button(key="lt_save").click().run()
+        assert at.error, bad
+    assert "shipped" in at.error[0].value or "valid" in at.error[0].value
+
+
+def test_pause_step_once_resume(at):
+    tiny(at).button(key="lt_step").click().run()
+    run = _run_of(at)
+    poll(at, lambda a: run.snapshot().samples_step == 1)
+    assert run.snapshot().status == "paused"
+    poll(at, lambda a: "paused" in status_text(a))
+    at.button(key="lt_step").click().run()                                 # slow motion: one more step
+    poll(at, lambda a: run.snapshot().samples_step == 2)
+    assert run.snapshot().step == 2
+    at.button(key="lt_resume").click().run()
+    poll(at, lambda a: run.snapshot().step > 5)
+    at.button(key="lt_pause").click().run()
+    poll(at, lambda a: "paused" in status_text(a))
+    s1 = run.snapshot().step
+    time.sleep(0.5)
+    assert run.snapshot().step <= s1 + 1
+
+
+def test_run_survives_page_switch(at):
+    tiny(at).button(key="lt_start").click().run()
+    run = _run_of(at)
+    poll(at, lambda a: run.snapshot().step > 0)
+    at.switch_page(EXPLORER).run()
+    step = run.snapshot().step
+    time.sleep(1.0)
+    at.switch_page(LIVE).run()
+    assert _run_of(at) is run and run.snapshot().step > step
+    assert at.select_slider(key=K + "hidden").value == 16                  # settings kept across the switch
+    assert loss_points(at) > 0
+
+
+def test_divergence_is_explained(at):
+    run = TrainingRun("toy", "vae", dict(hidden=16, embed=8, batch_size=8, lr=1e9, grad_clip=1e12, steps=100),
+                      manager=RunManager(max_runs=1), domain_obj=ToyRows())
+    at.session_state["lt_run"] = run
+    run.start()
+    assert run.join(20)
+    at.run()
+    assert not at.exception, at.exception
+    assert any("learning rate" in e.value for e in at.error)
