@@ -126,6 +126,15 @@ class Trainer:
         for cb in self.callbacks:
             cb(event)
 
+    def preview_latents(self, g: torch.Generator) -> torch.Tensor:
+        """VAE preview points: for a 2-D latent a fixed square grid over [-1.5, 1.5]^2 (the classic manifold
+        picture, where the classes show up side by side), otherwise fixed draws from the prior."""
+        side = int(round(self.preview_n ** 0.5))
+        if self.model.cfg.latent == 2 and side * side == self.preview_n:
+            axis = torch.linspace(-1.5, 1.5, side)
+            return torch.stack(torch.meshgrid(axis, -axis, indexing="xy"), -1).reshape(-1, 2)
+        return torch.randn(self.preview_n, self.model.cfg.latent, generator=g)
+
     def preview_samples(self) -> torch.Tensor:
         """Model output for fixed noise (and labels 0, 1, 2... for conditional models)."""
         cfg = self.model.cfg
@@ -137,7 +146,7 @@ class Trainer:
         self.model.eval()
         with torch.inference_mode():
             if cfg.family == "vae":
-                out = self.model.decode(torch.randn(self.preview_n, cfg.latent, generator=g), label)
+                out = self.model.decode(self.preview_latents(g), label)
             elif cfg.family == "gan":
                 out = self.model.sample(self.preview_n, label, generator=g)
             else:

@@ -215,9 +215,13 @@ def samples_view(snap) -> None:
         st.caption("Samples appear after the model is built.")
         return
     labels = snap.sample_labels
-    st.markdown(f"**Samples from fixed noise** (step {snap.samples_step}): the same random inputs every time, "
-                "so you watch the *same* samples improve." + (" Requested labels: " + " ".join(labels[:10])
-                                                               if labels else ""))
+    if snap.family == "vae" and snap.latent is not None:  # 2-D VAE: the trainer previews a grid
+        source = ("a fixed 4×4 grid of latent points from (−1.5, 1.5) at the top left to (1.5, −1.5) at the "
+                  "bottom right: the same points every time")
+    else:
+        source = "the same random inputs every time"
+    st.markdown(f"**Samples** (step {snap.samples_step}) from {source}, so you watch the *same* samples "
+                "improve." + (" Requested labels: " + " ".join(labels[:10]) if labels else ""))
     first = arts[0]
     if isinstance(first, np.ndarray) and first.ndim == 2:                    # images (digits)
         cols = 10 if len(arts) == 20 else 4
