@@ -41,8 +41,8 @@ PRESETS: dict[str, Preset] = {
     "names-gan": Preset(
         "names", "gan",
         model=dict(cell="lstm", hidden=256, latent=16, step_noise=4, embed=32, feature_matching=1.0,
-                   gumbel_tau=0.5),
-        train=dict(steps=3500, mle_steps=3000, batch_size=64, lr=1e-3, lr_d=1e-3, eval_every=250),
+                   gumbel_tau=0.5, mle_weight=1.0),
+        train=dict(steps=2300, mle_steps=2000, batch_size=64, lr=1e-3, lr_d=1e-3, eval_every=100),
         description="Names GAN (Gumbel-softmax generator, MLE-pretrained as in SeqGAN)."),
     "melodies-vae": Preset(
         "melodies", "vae",
@@ -51,7 +51,7 @@ PRESETS: dict[str, Preset] = {
         description="Four-bar chorale melodies from a 2-D latent."),
     "melodies-gan": Preset(
         "melodies", "gan",
-        model=dict(cell="lstm", hidden=128, latent=16, step_noise=4, embed=32, feature_matching=1.0),
+        model=dict(cell="lstm", hidden=128, latent=16, step_noise=4, embed=32, feature_matching=1.0, mle_weight=1.0),
         train=dict(steps=3500, mle_steps=3000, batch_size=64, lr=1e-3, lr_d=1e-3, eval_every=250),
         description="Chorale-melody GAN (Gumbel-softmax generator, MLE-pretrained)."),
     "digits-classifier": Preset(

@@ -104,6 +104,18 @@ def test_gan_step_changes_both_networks(domain):
     assert any(not torch.equal(a, b) for a, b in zip(d0, m.discriminator.parameters()))
 
 
+def test_mle_weight_keeps_likelihood_in_the_adversarial_generator_loss():
+    torch.manual_seed(0)
+    x, y = DOMAINS["tokens"].dataset("train")
+    losses = {}
+    for w in (0.0, 1.0):
+        torch.manual_seed(0)
+        m = make("tokens", "gan", mle_weight=w)
+        train = TrainConfig(lr=1e-3)
+        losses[w] = m.train_step(x[:16], y[:16], 0, m.configure_optimizers(train), train)["g_loss"]
+    assert losses[1.0] > losses[0.0] + 1.0  # the CE term (about log 10 nats at init) is in the loss
+
+
 def test_discrete_gan_mle_pretraining_only_moves_generator():
     m = make("tokens", "gan")
     train = TrainConfig(lr=1e-3, mle_steps=5)

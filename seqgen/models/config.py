@@ -52,6 +52,8 @@ class ModelConfig:
     aux_classifier: float = 1.0   # weight of the auxiliary label loss (AC-GAN) when conditional
     gumbel_tau: float = 0.5       # temperature of the straight-through Gumbel-softmax (discrete GANs)
     instance_noise: float = 0.0   # std of Gaussian noise on D's inputs (rows), fading to 0 over training
+    mle_weight: float = 0.0       # discrete GANs: keep a teacher-forced likelihood term in the G loss after
+                                  # pretraining, so the adversarial phase cannot drift into collapse
 
     def validate(self) -> None:
         if self.family not in FAMILIES:

@@ -169,6 +169,10 @@ class RNNGAN(SeqModel):
             with torch.no_grad():
                 _, _, feats_real = D(blur(real), y_real)
             loss_g = loss_g + cfg.feature_matching * (feats_fake.mean(0) - feats_real.mean(0)).pow(2).sum()
+        if cfg.discrete and cfg.mle_weight > 0:
+            z, steps = G.noise(n, device=self.device)
+            logits = G.mle_logits(x, z, steps, y_real)
+            loss_g = loss_g + cfg.mle_weight * F.cross_entropy(logits.transpose(1, 2), x)
         optimizers["g"].zero_grad(set_to_none=True)
         loss_g.backward()
         nn.utils.clip_grad_norm_(G.parameters(), train.grad_clip)
