@@ -80,5 +80,5 @@ with ui.guard("the noise → image page"):
     with h2:
         st.plotly_chart(figures.hidden_heatmap(hidden[pick][:rows]), key="ni_heat", config={"displaylogo": False})
     st.caption("Each row of the heat map is the generator's memory right after drawing that image row; each column "
-               "is one hidden unit (red positive, blue negative). Rows that change sharply are where strokes start "
+               "is one hidden unit (blue positive, red negative). Rows that change sharply are where strokes start "
                "or end. The heat map follows the replay slider.")
