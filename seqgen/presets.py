@@ -42,7 +42,7 @@ PRESETS: dict[str, Preset] = {
         "names", "gan",
         model=dict(cell="lstm", hidden=256, latent=16, step_noise=4, embed=32, feature_matching=1.0,
                    gumbel_tau=0.5, mle_weight=1.0),
-        train=dict(steps=2500, mle_steps=2000, batch_size=64, lr=1e-3, lr_d=1e-3, eval_every=100),
+        train=dict(steps=2300, mle_steps=2000, batch_size=64, lr=1e-3, lr_d=1e-3, eval_every=100),
         description="Names GAN (Gumbel-softmax generator, MLE-pretrained as in SeqGAN)."),
     "melodies-vae": Preset(
         "melodies", "vae",
