@@ -135,7 +135,8 @@ def expected_train_calls(mc: ModelConfig, tc: TrainConfig, step: int) -> tuple[i
     gan, discrete, step < mle_steps: teacher-forced generator (MLE pretraining)      -> 1 fused
     gan, adversarial, per D step: G(noise) [no grad] + D(real) + D(fake); then G step: G(noise) + D(fake)
         [+ D(real) for feature matching]. A continuous G is one fused call; a discrete (Gumbel-softmax) G feeds
-        each sampled token back, so it runs T steps of cells per layer instead.
+        each sampled token back, so it runs T steps of cells per layer instead [+ one teacher-forced G pass when
+        the likelihood term is kept (mle_weight > 0)].
     """
     fam = mc.family
     if fam == "vae":
@@ -147,7 +148,7 @@ def expected_train_calls(mc: ModelConfig, tc: TrainConfig, step: int) -> tuple[i
     g_runs = tc.d_steps + 1
     d_runs = 2 * tc.d_steps + 1 + (1 if mc.feature_matching > 0 else 0)
     if mc.discrete:
-        return d_runs, g_runs * mc.seq_len * mc.layers
+        return d_runs + (1 if mc.mle_weight > 0 else 0), g_runs * mc.seq_len * mc.layers
     return d_runs + g_runs, 0
 
 
