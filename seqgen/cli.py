@@ -58,7 +58,7 @@ def cmd_train(args) -> int:
     from .domains import get_domain
     from .models import build_model
     from .presets import configure
-    from .training import Trainer, TrainingDiverged
+    from .training import Trainer, TrainingDiverged, seed_everything
 
     model_over = {k: getattr(args, k) for k in MODEL_FLAGS if getattr(args, k) is not None}
     train_over = {k: getattr(args, k) for k in TRAIN_FLAGS if getattr(args, k) is not None}
@@ -73,6 +73,7 @@ def cmd_train(args) -> int:
     if train_cfg.threads:
         torch.set_num_threads(train_cfg.threads)
     domain = get_domain(model_cfg.domain)
+    seed_everything(train_cfg.seed)  # the weight initialisation too, not only the batches
     model = build_model(model_cfg)
     print(f"training {name}: {model_cfg.domain} {model_cfg.family} ({model.num_parameters():,} parameters, "
           f"{model_cfg.cell} {model_cfg.hidden}) for {train_cfg.steps} steps"
