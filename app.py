@@ -8,11 +8,9 @@ values across page switches through persist_state="session".
 """
 import streamlit as st
 
-from seqgen import ui
-from seqgen.ui import live
-
+# torch (imported by seqgen) takes about 2.5 s to import on this machine: the frame and the home page's text
+# are drawn first, and seqgen is imported where it is needed, so a fresh visitor sees the page at once.
 st.set_page_config(page_title="seqgen: recurrent GANs and VAEs", page_icon=":material/neurology:", layout="wide")
-ui.configure_torch()
 
 LATENT = "pages/1_latent_explorer.py"
 NOISE = "pages/2_noise_to_image.py"
@@ -27,6 +25,16 @@ def home() -> None:
         "This is a hands-on lab for two kinds of **generative** neural networks, models that make new things "
         "instead of just recognising them. Everything runs on this computer from small models trained in "
         "advance. Pick a page below (or in the sidebar), move a slider, and watch what the model does.")
+    cards = st.container()
+    ideas()
+    with cards:
+        pictures()
+
+
+def pictures() -> None:
+    from seqgen import ui
+
+    ui.configure_torch()
     c1, c2, c3 = st.columns(3)
     ui.home.card(c1, "Latent explorer", LATENT, ":material/explore:",
                  "Walk across a VAE's 2-D map: every point decodes to a digit, a name or a melody.",
@@ -45,6 +53,8 @@ def home() -> None:
                  "Train a small model yourself and watch it learn; save it and explore it on the other pages.",
                  lambda: None)
 
+
+def ideas() -> None:
     st.header("The ideas in five minutes")
     st.markdown("""
 **Everything is a sequence.** A digit image is read as 28 rows of pixels, top to bottom; a name is a
@@ -81,5 +91,7 @@ pg = st.navigation([
     st.Page(LIVE, title="Live training", icon=":material/model_training:", url_path="training"),
 ])
 st.sidebar.caption("seqgen: recurrent GANs and VAEs on digits, names and melodies. Everything runs locally.")
-live.sidebar_status()  # a running training keeps its heartbeat while the user explores other pages
+if st.session_state.get("lt_run") is not None:  # a running training keeps its heartbeat on every page
+    from seqgen.ui import live
+    live.sidebar_status()
 pg.run()
