@@ -1,58 +1,16 @@
-"""Server + browser helpers for the Live training browser test (own module name: no clash with e2e_helpers)."""
+"""Browser helpers for the Live training test (own module name: no clash with e2e_helpers)."""
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from contextlib import contextmanager
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROME_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from e2e_helpers import CHROME_ARGS, CHROMIUM, streamlit_server  # noqa: F401  (re-exported for the test)
 
 
 @contextmanager
 def live_server(user_dir: str, timeout: float = 60.0):
-    """`streamlit run app.py` on a free loopback port, user models in `user_dir`; yields the base URL."""
-    port = free_port()
-    env = {**os.environ, "SEQGEN_USER_MODELS": user_dir, "SEQGEN_MAX_RUNS": "2"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + timeout
-        while True:
-            try:
-                if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                proc.kill()
-                raise RuntimeError("streamlit did not start:\n" + (proc.communicate(timeout=5)[0] or ""))
-            time.sleep(0.05)
+    """The app on a free loopback port with user models in `user_dir` and room for two runs."""
+    with streamlit_server(timeout, env={"SEQGEN_USER_MODELS": user_dir, "SEQGEN_MAX_RUNS": "2"}) as url:
         yield url
-    finally:
-        proc.terminate()  # only the process this helper started
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
 
 
 def progress_step(page) -> int:
