@@ -11,7 +11,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import seqgen
-from seqgen.training.live import RunManager, TrainingRun
+from seqgen.training.live import RunManager, TrainingRun, live_defaults
 from toy_domains import ToyRows
 
 logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
@@ -84,7 +84,9 @@ def test_page_renders_with_knobs_and_help(at):
     keys = {w.key for w in at.select_slider} | {w.key for w in at.slider} | {w.key for w in at.radio}
     assert {K + "hidden", K + "lr", K + "batch_size", K + "latent", K + "kl_anneal_steps", K + "free_bits",
             K + "cell", "lt_domain", "lt_family"} <= keys
-    assert at.select_slider(key=K + "hidden").value == 128 and at.select_slider(key=K + "lr").value == 2e-3
+    defaults = live_defaults("digits", "vae")                              # the page shows the library's defaults
+    assert at.select_slider(key=K + "hidden").value == defaults["hidden"] == 96
+    assert at.select_slider(key=K + "lr").value == defaults["lr"] == 3e-3
     assert all(w.help for w in at.select_slider)
     assert not at.button(key="lt_start").disabled and at.button(key="lt_stop").disabled
     at.radio(key="lt_family").set_value("gan").run()                      # GAN knobs, stabilisers on
