@@ -16,12 +16,13 @@ the live model every ~10 s, at least 80 % are classified as the digit that was a
 
 Polling cost: a real `streamlit run app.py` server and a headless Chromium on the Live training page; CPU
 seconds used by the server process (all its threads, training included) over 30 s windows: run paused with
-the page open (polling every 2 s) vs. page closed, and run training with the page open (polling every 0.5 s,
+the page open (polling every 5 s) vs. page closed, and run training with the page open (polling every 0.5 s,
 charts redrawn) vs. page closed.
 """
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 import os
 import socket
 import subprocess
@@ -159,7 +160,9 @@ def _open_live(page, url):
     open_live_page(page, url)
 
 
-def polling_cost(window: float = 30.0) -> dict:
+@contextmanager
+def _live_page():
+    """A real `streamlit run app.py` and a headless Chromium on its Live training page -> (server pid, page)."""
     from playwright.sync_api import expect, sync_playwright
 
     with socket.socket() as s:
@@ -171,7 +174,6 @@ def polling_cost(window: float = 30.0) -> dict:
                              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    out = {}
     try:
         for _ in range(600):
             try:
@@ -189,76 +191,41 @@ def polling_cost(window: float = 30.0) -> dict:
             _open_live(page, url)
             page.locator(".st-key-lt_start button").click()
             expect(page.locator(".st-key-lt_status", has_text="running").first).to_be_visible()
-            time.sleep(5)
-            out["training_page_open_cpu_s"] = _window(proc.pid, window)
-            page.goto("about:blank")                       # the session goes; the run trains on (not reaped yet)
-            time.sleep(3)
-            out["training_page_closed_cpu_s"] = _window(proc.pid, window)
-            # a second session: start + pause a run, then measure with the page polling and without
-            _open_live(page, url)
-            page.locator(".st-key-lt_start button").click()
-            expect(page.locator(".st-key-lt_status", has_text="running").first).to_be_visible()
-            page.locator(".st-key-lt_pause button").click()
-            expect(page.locator(".st-key-lt_status", has_text="paused").first).to_be_visible()
+            yield proc.pid, page
             b.close()
-        # the first (orphaned) run still trains until it is reaped: measure the paused case with it subtracted
-        out["note"] = ("server CPU over each window; training uses ~1 core, so compare open vs closed in "
-                       "the same state")
     finally:
         proc.terminate()
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def polling_cost(window: float = 30.0) -> dict:
+    """Training run: server CPU with the page open (polling every 0.5 s, charts redrawn) vs. the page closed."""
+    with _live_page() as (pid, page):
+        time.sleep(5)
+        out = {"training_page_open_cpu_s": _window(pid, window)}
+        page.goto("about:blank")                       # the session goes; the run trains on (not reaped yet)
+        time.sleep(3)
+        out["training_page_closed_cpu_s"] = _window(pid, window)
+    out["note"] = "server CPU over each window; training uses ~1 core, so compare open vs closed in the same state"
     return out
 
 
 def polling_cost_paused(window: float = 30.0) -> dict:
-    """Paused run: server CPU with the page open (polling every 2 s) vs. the page closed."""
-    from playwright.sync_api import expect, sync_playwright
+    """Paused run: server CPU with the page open (polling every 5 s) vs. the page closed."""
+    from playwright.sync_api import expect
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = dict(os.environ, SEQGEN_USER_MODELS=tempfile.mkdtemp(prefix="seqgen-bench-"), SEQGEN_RUN_IDLE_TIMEOUT="600")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                             "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    out = {}
-    try:
-        for _ in range(600):
-            try:
-                if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.1)
-        with sync_playwright() as p:
-            b = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                  args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                        "--disable-component-update", "--disable-sync", "--no-first-run"])
-            page = b.new_page(viewport={"width": 1280, "height": 900})
-            page.set_default_timeout(60_000)
-            expect.set_options(timeout=60_000)
-            _open_live(page, url)
-            page.locator(".st-key-lt_start button").click()
-            expect(page.locator(".st-key-lt_status", has_text="running").first).to_be_visible()
-            time.sleep(3)
-            page.locator(".st-key-lt_pause button").click()
-            expect(page.locator(".st-key-lt_status", has_text="paused").first).to_be_visible()
-            time.sleep(3)
-            out["paused_page_open_cpu_s"] = _window(proc.pid, window)
-            page.goto("about:blank")
-            time.sleep(3)
-            out["paused_page_closed_cpu_s"] = _window(proc.pid, window)
-            b.close()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with _live_page() as (pid, page):
+        time.sleep(3)
+        page.locator(".st-key-lt_pause button").click()
+        expect(page.locator(".st-key-lt_status", has_text="paused").first).to_be_visible()
+        time.sleep(3)
+        out = {"paused_page_open_cpu_s": _window(pid, window)}
+        page.goto("about:blank")
+        time.sleep(3)
+        out["paused_page_closed_cpu_s"] = _window(pid, window)
     return out
 
 
