@@ -1,4 +1,6 @@
 """Latent explorer: walk the 2-D latent plane of a VAE and see (or hear) what each point decodes to."""
+import time
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -8,6 +10,9 @@ from seqgen import ui
 from seqgen.ui import compute, figures, music, resources, show, urlstate, widgets
 
 LIM, STEP = 4.0, 0.05
+# Redrawing the map's ~2,000 points takes the browser 300-600 ms on a slow machine and would hold back the
+# decoded output sent just before it; this short gap lets the browser paint the output first.
+PAINT_GAP_S = 0.06
 GRID = {"digits": (3, 20, 12), "names": (3, 10, 6), "melodies": (2, 8, 5)}  # min, max, default
 ui.configure_torch()
 
@@ -39,6 +44,33 @@ def _set_end(which: str) -> None:
     st.session_state[which] = (st.session_state.le_z0, st.session_state.le_z1)
 
 
+@st.fragment
+def explore_point(point_slot, map_slot, model_name, ref, domain, label, marks, grid_range) -> None:
+    """Sliders, the decoded output and the map: a slider move or map click reruns only this, not the
+    grid, interpolation and encoder below (they do not depend on z)."""
+    with ui.guard("the latent explorer"):  # a fragment rerun runs outside the page-level guard
+        with point_slot:
+            z0 = st.slider("z₁ (first latent coordinate)", -LIM, LIM, step=STEP, key="le_z0",
+                           persist_state="session")
+            z1 = st.slider("z₂ (second latent coordinate)", -LIM, LIM, step=STEP, key="le_z1",
+                           persist_state="session")
+            z = (float(z0), float(z1))
+            urlstate.write_view(model_name, z)
+            out = compute.decode_point(ref, z, label)
+            st.session_state.le_decoded = compute.fingerprint(out)
+            with st.container(key="le_output"):
+                st.subheader(f"Decoded at z = ({z[0]:.2f}, {z[1]:.2f})")
+                show.artifact(domain.name, out, key="le_out_roll")
+        time.sleep(PAINT_GAP_S)
+        with map_slot:
+            st.subheader("The map of held-out examples")
+            fig = figures.latent_map_figure(compute.latent_map_base(ref, LIM), z, marks=marks, box=grid_range)
+            st.plotly_chart(fig, key=figures.MAP_KEY, on_select=_on_map_click, selection_mode=("points",),
+                            theme=None, config={"displaylogo": False})
+            st.caption("Each dot is a held-out example placed by the encoder (hover for what it is). "
+                       "✕ marks the current z; click anywhere to move it there.")
+
+
 with ui.guard("the latent explorer"):
     names = resources.model_names("vae")
     if not names:
@@ -62,16 +94,7 @@ with ui.guard("the latent explorer"):
         if cfg.latent != 2:
             st.info(f"This model has a {cfg.latent}-D latent. The sliders and the map show the plane through "
                     f"its first two dimensions; the other {max(cfg.latent - 2, 0)} are held at 0.")
-        z0 = st.slider("z₁ (first latent coordinate)", -LIM, LIM, step=STEP, key="le_z0", persist_state="session")
-        z1 = st.slider("z₂ (second latent coordinate)", -LIM, LIM, step=STEP, key="le_z1", persist_state="session")
-        z = (float(z0), float(z1))
-        urlstate.write_view(model_name, z)
-
-        out = compute.decode_point(ref, z, label)
-        st.session_state.le_decoded = compute.fingerprint(out)
-        with st.container(key="le_output"):
-            st.subheader(f"Decoded at z = ({z[0]:.2f}, {z[1]:.2f})")
-            show.artifact(domain.name, out, key="le_out_roll")
+        point_slot = st.container()
     map_slot = right.container()
 
     data = compute.latent_map(ref)
@@ -158,14 +181,8 @@ with ui.guard("the latent explorer"):
             show.artifact(domain.name, enc["reconstruction"], key="le_enc_out", caption=None)
         st.button("Go there", key="le_goto", on_click=_set_z, args=(p,), icon=":material/my_location:")
 
-    # ------------------------------------------------------------ the map (drawn last, shown top right)
-    with map_slot:
-        st.subheader("The map of held-out examples")
-        fig = figures.latent_map_figure(compute.latent_map_base(ref, LIM), z, marks=marks, box=grid_range)
-        st.plotly_chart(fig, key=figures.MAP_KEY, on_select=_on_map_click, selection_mode=("points",),
-                        config={"displaylogo": False})
-        st.caption("Each dot is a held-out example placed by the encoder (hover for what it is). "
-                   "✕ marks the current z; click anywhere to move it there.")
+    # ------------------------------------------------------------ the point and the map (drawn last, shown on top)
+    explore_point(point_slot, map_slot, model_name, ref, domain, label, marks, grid_range)
 
     bad = resources.damaged_models()
     if bad:

@@ -36,33 +36,45 @@ def latent_map_base(points: np.ndarray, labels: np.ndarray | None, label_names, 
                          "hovertemplate": "%{text}<br>(%{x:.2f}, %{y:.2f})<extra></extra>"})
     axis = {"range": [-lim, lim], "zeroline": True, "zerolinecolor": "#ddd", "gridcolor": "#f0f0f0"}
     # NB: no dragmode select/lasso: Streamlit would then ignore single clicks (notes section 6).
-    layout = {"height": 460, "margin": {"l": 10, "r": 10, "t": 10, "b": 10}, "hovermode": "closest",
+    layout = {"height": 480, "margin": {"l": 50, "r": 10, "t": 10, "b": 45}, "hovermode": "closest",
               "uirevision": "latent-map", "plot_bgcolor": "white",
-              "legend": {"orientation": "h", "y": -0.08, "itemsizing": "constant"},
+              "legend": {"orientation": "h", "y": -0.14, "itemsizing": "constant"},
               "xaxis": {**axis, "title": {"text": "z₁"}},
               "yaxis": {**axis, "title": {"text": "z₂"}, "scaleanchor": "x", "scaleratio": 1}}
-    return {"data": data, "layout": layout}
+    revision = f"{len(points)}-{float(np.asarray(points, dtype=np.float64).sum()):.6f}-{lim}"
+    return {"data": data, "layout": layout, "revision": revision}
 
 
 def latent_map_figure(base: dict, z, marks: dict | None = None, box: tuple | None = None) -> dict:
     """The base map plus what changes on every rerun: the current z (✕), `marks` {"name": (x, y, symbol,
-    colour)} (your input, interpolation ends) and `box` (x0, x1, y0, y1), the manifold grid's extent."""
+    colour)} (your input, interpolation ends) and `box` (x0, x1, y0, y1), the manifold grid's extent.
+
+    The current z is drawn as layout shapes, not a trace, and `datarevision` names everything else: a
+    slider move then changes only the layout, so the browser's Plotly.react redraws two shapes instead of
+    re-plotting 2,000 points (most of a slider move's latency otherwise)."""
     data = list(base["data"])
     for name, (x, y, symbol, colour) in (marks or {}).items():
         data.append({"type": "scatter", "x": [x], "y": [y], "mode": "markers+text", "name": name, "text": [name],
                      "textposition": "top center", "showlegend": False,
                      "marker": {"size": 15, "symbol": symbol, "color": colour, "line": {"width": 1.5, "color": "white"}},
                      "hovertemplate": f"{name}<br>(%{{x:.2f}}, %{{y:.2f}})<extra></extra>"})
-    data.append({"type": "scatter", "x": [z[0]], "y": [z[1]], "mode": "markers", "name": "current z",
-                 "showlegend": False,
-                 "marker": {"size": 18, "symbol": "x", "color": "black", "line": {"width": 2, "color": "white"}},
-                 "hovertemplate": "current z<br>(%{x:.2f}, %{y:.2f})<extra></extra>"})
     layout = dict(base["layout"])
-    if box is not None:
-        x0, x1, y0, y1 = box
-        layout["shapes"] = [{"type": "rect", "x0": x0, "x1": x1, "y0": y0, "y1": y1,
-                             "line": {"color": "gray", "dash": "dot", "width": 1}}]
+    layout["datarevision"] = f"{base.get('revision', '')}|{sorted((marks or {}).items())}"
+    shapes = [] if box is None else [{"type": "rect", "x0": box[0], "x1": box[1], "y0": box[2], "y1": box[3],
+                                      "line": {"color": "gray", "dash": "dot", "width": 1}}]
+    layout["shapes"] = shapes + current_z_shapes(z)
     return {"data": data, "layout": layout}
+
+
+def current_z_shapes(z, size: float = 0.16) -> list[dict]:
+    """A bold ✕ (black over a white halo) centred on z, in data units."""
+    x, y = float(z[0]), float(z[1])
+    out = []
+    for colour, width in (("white", 6), ("black", 3)):
+        for dy in (size, -size):
+            out.append({"type": "line", "x0": x - size, "x1": x + size, "y0": y - dy, "y1": y + dy,
+                        "line": {"color": colour, "width": width}, "name": "current z"})
+    return out
 
 
 def selection_point(event) -> tuple[float, float] | None:
