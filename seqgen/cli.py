@@ -45,7 +45,7 @@ def cmd_list(args) -> int:
 
 MODEL_FLAGS = ("cell", "hidden", "layers", "embed", "latent", "conditional", "autoregressive", "beta",
                "free_bits", "word_dropout", "step_noise", "feature_matching", "label_smoothing",
-               "aux_classifier", "gumbel_tau", "instance_noise", "mle_weight")
+               "aux_classifier", "gumbel_tau", "instance_noise", "mle_weight", "mode_seeking", "minibatch_std")
 TRAIN_FLAGS = ("steps", "max_minutes", "batch_size", "lr", "lr_d", "d_steps", "mle_steps", "kl_anneal_steps",
                "seed", "eval_every", "bf16", "threads")
 
@@ -262,6 +262,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--aux-classifier", dest="aux_classifier", type=float, help="GAN: weight of the AC-GAN loss")
     g.add_argument("--gumbel-tau", dest="gumbel_tau", type=float, help="GAN (tokens): Gumbel-softmax temperature")
     g.add_argument("--instance-noise", dest="instance_noise", type=float, help="GAN (rows): noise on D's inputs")
+    g.add_argument("--mode-seeking", dest="mode_seeking", type=float,
+                   help="GAN: weight of the mode-seeking term (diversity within a label)")
+    g.add_argument("--minibatch-std", dest="minibatch_std", action=argparse.BooleanOptionalAction,
+                   help="GAN: let D see the batch's feature spread (against collapse)")
     g.add_argument("--mle-weight", dest="mle_weight", type=float,
                    help="GAN (tokens): likelihood term kept in G's loss after pretraining")
     g = s.add_argument_group("training")

@@ -54,6 +54,8 @@ class ModelConfig:
     instance_noise: float = 0.0   # std of Gaussian noise on D's inputs (rows), fading to 0 over training
     mle_weight: float = 0.0       # discrete GANs: keep a teacher-forced likelihood term in the G loss after
                                   # pretraining, so the adversarial phase cannot drift into collapse
+    mode_seeking: float = 0.0     # weight of the mode-seeking term (MSGAN): two noises, same label, must differ
+    minibatch_std: bool = False   # D also sees the batch's feature spread, so a collapsed G is easy to spot
 
     def validate(self) -> None:
         if self.family not in FAMILIES:

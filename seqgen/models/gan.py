@@ -9,7 +9,8 @@ discrete choices. Discrete generators can be pretrained by teacher-forced MLE fi
 Discriminator: bidirectional RNN over the sequence -> features -> real/fake score, plus a
 projection term <label, features> (Miyato & Koyama 2018) and an auxiliary classifier (AC-GAN)
 when conditional. Loss: non-saturating; options: feature matching and one-sided label smoothing
-(Salimans et al. 2016), several D steps per G step.
+(Salimans et al. 2016), several D steps per G step, a mode-seeking term (Mao et al. 2019) and a
+minibatch-spread feature in D (Karras et al. 2018), both against within-class collapse.
 """
 from __future__ import annotations
 
@@ -84,7 +85,7 @@ class Discriminator(nn.Module):
         self.cfg = cfg
         self.inputs = SequenceInput(cfg)
         self.rnn = Recurrent(cfg.cell, self.inputs.size, cfg.hidden, cfg.layers, bidirectional=True)
-        self.features = nn.Sequential(nn.Linear(4 * cfg.hidden, cfg.hidden), nn.LeakyReLU(0.2))
+        self.features = nn.Sequential(nn.Linear(4 * cfg.hidden + cfg.minibatch_std, cfg.hidden), nn.LeakyReLU(0.2))
         self.score = nn.Linear(cfg.hidden, 1)
         self.projection = nn.Embedding(cfg.n_labels, cfg.hidden) if cfg.conditional else None
         self.classifier = nn.Linear(cfg.hidden, cfg.n_labels) if cfg.conditional else None
@@ -92,7 +93,11 @@ class Discriminator(nn.Module):
     def forward(self, seq, label=None):
         """seq: rows [B, T, F] or (soft) one-hots [B, T, V] -> (score [B], class logits, features)."""
         outputs, state = self.rnn(self.inputs(seq))
-        feats = self.features(torch.cat([final_features(outputs, state, True), outputs.mean(1)], -1))
+        summary = torch.cat([final_features(outputs, state, True), outputs.mean(1)], -1)
+        if self.cfg.minibatch_std:  # Karras et al. 2018: one extra feature, the batch's mean spread
+            spread = summary.std(0, unbiased=False).mean() if len(summary) > 1 else summary.new_zeros(())
+            summary = torch.cat([summary, spread.expand(len(summary), 1)], -1)
+        feats = self.features(summary)
         score = self.score(feats).squeeze(-1)
         logits = None
         if self.projection is not None:
@@ -160,9 +165,19 @@ class RNNGAN(SeqModel):
             optimizers["d"].step()
 
         y_fake = self._random_labels(n, self.device)
-        fake = self._fake(n, y_fake)
+        if cfg.mode_seeking > 0 and y_fake is not None:
+            y_fake = y_fake[: (n + 1) // 2].repeat(2)[:n]  # pairs: sample i and i + n//2 share a label
+        z, steps = G.noise(n, device=self.device)
+        fake = G(z, steps, y_fake, tau=cfg.gumbel_tau)
         g_score, cls_fake, feats_fake = D(blur(fake), y_fake)
         loss_g = F.binary_cross_entropy_with_logits(g_score, torch.ones_like(g_score))
+        if cfg.mode_seeking > 0 and n >= 2:
+            # MSGAN: two noises for the same label should give outputs as far apart as the noises are
+            h = n // 2
+            noise = torch.cat([z, steps.flatten(1)], -1)
+            out_gap = (fake[:h] - fake[h:2 * h]).abs().mean()
+            noise_gap = (noise[:h] - noise[h:2 * h]).abs().mean()
+            loss_g = loss_g + cfg.mode_seeking / (out_gap / noise_gap + 1e-5)
         if cls_fake is not None and cfg.aux_classifier > 0:
             loss_g = loss_g + cfg.aux_classifier * F.cross_entropy(cls_fake, y_fake)
         if cfg.feature_matching > 0:
