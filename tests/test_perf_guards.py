@@ -1,8 +1,8 @@
 """Performance regression guards that need no timing: they count calls instead.
 
 (a) Sampling runs the recurrent cell maths once per time step on the trained weights, never nn.LSTM / nn.GRU
-    once per step (3-10x slower, DESIGN.md section 7): the first layer's step is one matmul on a precomputed
-    input projection (Recurrent.step_projected), upper layers use torch.lstm_cell / torch.gru_cell; a
+    once per step (3-10x slower, DESIGN.md section 7): one torch.lstm_cell / torch.gru_cell call per step and
+    layer, the constant part of the input folded into the first layer's bias (Recurrent.stepper); a
     non-autoregressive decode of a whole latent grid is ONE fused call.
 (b) Teacher-forced training runs each recurrent layer over the whole sequence batch in one call; the expected
     number of calls per train_step is derived from the architecture below.
@@ -82,7 +82,7 @@ def test_autoregressive_decode_uses_cells_not_rnn_calls(calls, cell, layers, dom
     calls.reset()
     m.decode(torch.randn(5, 2))
     assert calls.rnn == [], "autoregressive decoding must not call nn.LSTM/nn.GRU (once per step is 3-10x slower)"
-    assert calls.cells == d.seq_len * (layers - 1), "one batched cell call per time step and upper layer"
+    assert calls.cells == d.seq_len * layers, "one batched cell call per time step and layer"
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
@@ -92,7 +92,7 @@ def test_sampled_token_decode_uses_cells(calls, cell):
     m = toy_model("tokens", "vae", cell=cell, latent=2, autoregressive=False).eval()
     calls.reset()
     m.decode(torch.randn(3, 2), temperature=1.0, generator=torch.Generator().manual_seed(0))
-    assert calls.rnn == [] and calls.cells == 0  # the single layer steps through step_projected
+    assert calls.rnn == [] and calls.cells == d.seq_len  # one fused cell call per step
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
@@ -121,7 +121,7 @@ def test_shipped_architectures_sample_without_per_step_rnn_calls(calls, name):
         m.sample(4, label, generator=g)
     step_by_step = mc.discrete or (mc.family == "vae" and mc.autoregressive)
     if step_by_step:
-        assert calls.rnn == [] and calls.cells == mc.seq_len * (mc.layers - 1)
+        assert calls.rnn == [] and calls.cells == mc.seq_len * mc.layers
     else:
         assert calls.rnn == [(4, mc.seq_len)] and calls.cells == 0
 

@@ -232,17 +232,18 @@ class RNNGAN(SeqModel):
         G = self.generator
         z, steps = noise if noise is not None else G.noise(n, generator, self.device)
         cond, state = G._start(z, label)
-        # Project the per-step inputs once, outside the loop (see Recurrent.step_projected):
-        # [cond | step noise | previous token] -> constant + per-step noise term + a table row per token.
+        # The input is [cond | step noise | previous token]: project cond once and each step's noise in one
+        # batched matmul, outside the loop; the cell then reads only the previous token (Recurrent.stepper).
         w_ih, b_ih = G.rnn.input_weights()
         c, k = cond.shape[1], steps.shape[2]
         base = torch.addmm(b_ih, cond, w_ih[:, :c].t())
-        noise_proj = steps @ w_ih[:, c:c + k].t()                      # [n, T, G*H]
-        table = G.inputs.embedding.weight @ w_ih[:, c + k:].t()        # [V + 2, G*H]
+        noise_bias = base.unsqueeze(1) + steps @ w_ih[:, c:c + k].t()    # [n, T, G*H]
+        step = G.rnn.stepper(state, w_ih[:, c + k:], base)
+        emb = G.inputs.embedding.weight
         tok = torch.full((n,), G.inputs.start_id, dtype=torch.long, device=self.device)
         toks, hiddens = [], []
         for t in range(self.cfg.seq_len):
-            h, state = G.rnn.step_projected(base + noise_proj[:, t] + table[tok], state)
+            h = step(emb[tok], noise_bias[:, t])
             tok = pick_tokens(G.out(h), temperature, generator)
             toks.append(tok)
             hiddens.append(h)

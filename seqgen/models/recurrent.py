@@ -3,7 +3,7 @@ single-step path on the same weights for autoregressive sampling.
 
 Why two paths: one fused nn.LSTM call over T steps is the fast way to train (teacher forcing),
 but calling nn.LSTM once per step while sampling costs 3-10x more than the bare cell maths,
-so `step` runs torch.lstm_cell / torch.gru_cell on the layer's own parameters.
+so `step` and `Stepper` run torch.lstm_cell / torch.gru_cell on the layer's own parameters.
 """
 from __future__ import annotations
 
@@ -59,37 +59,9 @@ class Recurrent(nn.Module):
         """First layer's W_ih [G*H, I] and b_ih: callers precompute input projections with them."""
         return self.rnn.weight_ih_l0, self.rnn.bias_ih_l0
 
-    def step_projected(self, gates_x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        """step() with the first layer's input projection W_ih x + b_ih already done (gates_x [B, G*H]).
-
-        Sampling loops use it to hoist the constant parts of the input (z, noise, a token's embedding
-        via a lookup table) out of the time loop: the loop is then one small matmul per step.
-        """
-        rnn = self.rnn
-        w_hh, b_hh = rnn.weight_hh_l0, rnn.bias_hh_l0
-        if self.cell == "lstm":
-            h0, c0 = state[0][0], state[1][0]
-            i, f, g, o = torch.addmm(gates_x + b_hh, h0, w_hh.t()).chunk(4, 1)
-            c = torch.sigmoid(f) * c0 + torch.sigmoid(i) * torch.tanh(g)
-            h = torch.sigmoid(o) * torch.tanh(c)
-            hs, cs = [h], [c]
-        else:
-            h0 = state[0]
-            xr, xz, xn = gates_x.chunk(3, 1)
-            hr, hz, hn = torch.addmm(b_hh, h0, w_hh.t()).chunk(3, 1)
-            r, u = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
-            h = (1 - u) * torch.tanh(xn + r * hn) + u * h0
-            hs, cs = [h], []
-        for layer in range(1, self.layers):
-            args = [getattr(rnn, f"{n}_l{layer}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-            if self.cell == "lstm":
-                h, c = torch.lstm_cell(h, (state[0][layer], state[1][layer]), *args)
-                cs.append(c)
-            else:
-                h = torch.gru_cell(h, state[layer], *args)
-            hs.append(h)
-        new_state = (torch.stack(hs), torch.stack(cs)) if self.cell == "lstm" else torch.stack(hs)
-        return h, new_state
+    def stepper(self, state: State, w_x: torch.Tensor, bias: torch.Tensor) -> "Stepper":
+        """A fast single-step runner for sampling loops; see Stepper."""
+        return Stepper(self, state, w_x, bias)
 
     def zero_state(self, batch: int, device=None) -> State:
         h = torch.zeros(self.layers * (2 if self.bidirectional else 1), batch, self.hidden, device=device)
@@ -102,3 +74,43 @@ def final_features(outputs: torch.Tensor, state: State, bidirectional: bool) -> 
     if bidirectional:
         return torch.cat([h[-2], h[-1]], dim=-1)
     return h[-1]
+
+
+class Stepper:
+    """Runs a unidirectional Recurrent one step at a time, as fast as eager PyTorch allows.
+
+    The first layer reads only the part of its input that changes each step (x, through the matching
+    columns w_x of W_ih); everything constant over time (z, a label) is projected once and folded into
+    `bias` ([G*H], or per row [B, G*H]) together with b_ih. Each step is then one fused torch.lstm_cell /
+    gru_cell call per layer, with the weights fetched and the state kept per layer once, not per step:
+    about half the time of the same maths written as separate tensor ops (DESIGN.md section 7).
+    """
+
+    def __init__(self, rec: Recurrent, state: State, w_x: torch.Tensor, bias: torch.Tensor):
+        assert not rec.bidirectional, "Stepper is for decoders"
+        rnn = rec.rnn
+        self.lstm = rec.cell == "lstm"
+        self.weights = [[getattr(rnn, f"{n}_l{layer}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+                        for layer in range(rec.layers)]
+        self.weights[0][0], self.weights[0][2] = w_x.contiguous(), bias
+        self.h = list((state[0] if self.lstm else state).unbind(0))
+        self.c = list(state[1].unbind(0)) if self.lstm else []
+
+    def __call__(self, x: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+        """One step: x [B, X] -> top layer's output [B, H]. `bias` replaces the folded bias for this step
+        only (a GAN's per-step noise)."""
+        inp = x
+        for layer, (w_ih, w_hh, b_ih, b_hh) in enumerate(self.weights):
+            if layer == 0 and bias is not None:
+                b_ih = bias
+            if self.lstm:
+                self.h[layer], self.c[layer] = torch.lstm_cell(inp, (self.h[layer], self.c[layer]),
+                                                               w_ih, w_hh, b_ih, b_hh)
+            else:
+                self.h[layer] = torch.gru_cell(inp, self.h[layer], w_ih, w_hh, b_ih, b_hh)
+            inp = self.h[layer]
+        return inp
+
+    @property
+    def state(self) -> State:
+        return (torch.stack(self.h), torch.stack(self.c)) if self.lstm else torch.stack(self.h)

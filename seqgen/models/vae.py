@@ -71,31 +71,32 @@ class RNNVAE(SeqModel):
             return (seq, hidden) if return_hidden else seq
         cond = self._conditioning(z, label)
         state = self.decoder.initial_state(torch.tanh(self.z_to_state(cond)))
-        # The conditioning is the same at every step: project it once. A token's projection is a row of
-        # `table`, so each step costs one lookup plus the recurrent matmul (DESIGN.md section 7).
+        # The conditioning is the same at every step: project it once and fold it into the first layer's
+        # bias, so each step is one fused cell call on the previous output (DESIGN.md section 7).
         w_ih, b_ih = self.decoder.input_weights()
         c = cond.shape[1]
-        base = torch.addmm(b_ih, cond, w_ih[:, :c].t())
-        w_prev = w_ih[:, c:]
-        if cfg.autoregressive and cfg.discrete:
-            table = self.inputs.embedding.weight @ w_prev.t()
-            gates_x = base + table[self.inputs.start_id]
+        bias = torch.addmm(b_ih, cond, w_ih[:, :c].t())
+        step = self.decoder.stepper(state, w_ih[:, c:], bias)
+        if not cfg.autoregressive:
+            prev = cond.new_zeros(len(cond), 0)               # nothing but z is read
+        elif cfg.discrete:
+            prev = self.inputs.first(len(cond), self.device)  # START token's embedding
         else:
-            gates_x = base  # a continuous AR decoder's first "previous row" is all zeros
+            prev = cond.new_zeros(len(cond), cfg.n_features)  # a continuous decoder starts from a blank row
         outs, hiddens = [], []
         for _ in range(cfg.seq_len):
-            h, state = self.decoder.step_projected(gates_x, state)
+            h = step(prev)
             logits = self.out(h)
             if cfg.discrete:
                 tok = pick_tokens(logits, temperature, generator)
                 outs.append(tok)
                 if cfg.autoregressive:
-                    gates_x = base + table[tok]
+                    prev = self.inputs.embedding.weight[tok]
             else:
                 row = torch.sigmoid(logits)
                 outs.append(row)
                 if cfg.autoregressive:
-                    gates_x = torch.addmm(base, row, w_prev.t())
+                    prev = row
             hiddens.append(h)
         seq = torch.stack(outs, dim=1)
         return (seq, torch.stack(hiddens, dim=1)) if return_hidden else seq
