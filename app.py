@@ -6,10 +6,15 @@ The entry point is a frame that runs on every rerun of every page: page config, 
 files in pages/ (registered explicitly, so nothing is listed twice), then the page. Widgets keep their
 values across page switches through persist_state="session".
 """
+import importlib
+import json
+import threading
+from pathlib import Path
+
 import streamlit as st
 
-# torch (imported by seqgen) takes about 2.5 s to import on this machine: the frame and the home page's text
-# are drawn first, and seqgen is imported where it is needed, so a fresh visitor sees the page at once.
+# torch (imported by seqgen) takes about 3 s to import on this machine: the frame and the whole home page
+# need none of it, and seqgen is imported where it is needed, so a fresh visitor sees the page at once.
 st.set_page_config(page_title="seqgen: recurrent GANs and VAEs", page_icon=":material/neurology:", layout="wide")
 
 LATENT = "pages/1_latent_explorer.py"
@@ -17,6 +22,7 @@ NOISE = "pages/2_noise_to_image.py"
 TEXT = "pages/3_text.py"
 MUSIC = "pages/4_music.py"
 LIVE = "pages/5_live_training.py"
+PICTURES = Path(__file__).parent / "assets" / "home"
 
 
 def home() -> None:
@@ -25,33 +31,51 @@ def home() -> None:
         "This is a hands-on lab for two kinds of **generative** neural networks, models that make new things "
         "instead of just recognising them. Everything runs on this computer from small models trained in "
         "advance. Pick a page below (or in the sidebar), move a slider, and watch what the model does.")
-    cards = st.container()
+    pictures()
     ideas()
-    with cards:
-        pictures()
+    warm_up()
 
 
 def pictures() -> None:
-    from seqgen import ui
-
-    ui.configure_torch()
     c1, c2, c3 = st.columns(3)
-    ui.home.card(c1, "Latent explorer", LATENT, ":material/explore:",
-                 "Walk across a VAE's 2-D map: every point decodes to a digit, a name or a melody.",
-                 ui.home.explorer_picture)
-    ui.home.card(c2, "Noise → image", NOISE, ":material/draw:",
-                 "A GAN turns random noise into a digit of your choice, drawing it row by row.",
-                 ui.home.gan_picture)
-    ui.home.card(c3, "Text", TEXT, ":material/abc:",
-                 "Invent new first names letter by letter; see which are real and which are made up.",
-                 ui.home.names_picture)
+    card(c1, "Latent explorer", LATENT, ":material/explore:",
+         "Walk across a VAE's 2-D map: every point decodes to a digit, a name or a melody.", "latent.png")
+    card(c2, "Noise → image", NOISE, ":material/draw:",
+         "A GAN turns random noise into a digit of your choice, drawing it row by row.", "noise.png")
+    card(c3, "Text", TEXT, ":material/abc:",
+         "Invent new first names letter by letter; see which are real and which are made up.", "names.json")
     c4, c5, _ = st.columns(3)
-    ui.home.card(c4, "Music", MUSIC, ":material/music_note:",
-                 "Four-bar melodies in the style of Bach chorales: see the piano roll, play it, download it.",
-                 ui.home.music_picture)
-    ui.home.card(c5, "Live training", LIVE, ":material/model_training:",
-                 "Train a small model yourself and watch it learn; save it and explore it on the other pages.",
-                 lambda: None)
+    card(c4, "Music", MUSIC, ":material/music_note:",
+         "Four-bar melodies in the style of Bach chorales: see the piano roll, play it, download it.", "music.png")
+    card(c5, "Live training", LIVE, ":material/model_training:",
+         "Train a small model yourself and watch it learn; save it and explore it on the other pages.", None)
+
+
+def card(column, title: str, page: str, icon: str, blurb: str, picture: str | None) -> None:
+    """One bordered card: title link, its picture (a PNG, or a JSON list of names), a sentence.
+
+    The pictures are real outputs of the shipped models, written by scripts/home_pictures.py: reading
+    files keeps torch off the home page. A missing or unreadable picture only costs the picture."""
+    with column.container(border=True):
+        st.page_link(page, label=title, icon=icon)
+        path = PICTURES / picture if picture else None
+        try:
+            if path and path.suffix == ".png":
+                st.image(path.read_bytes(), output_format="PNG", width="stretch")
+            elif path and path.suffix == ".json":
+                st.markdown(" · ".join(f"**{n}**" for n in json.loads(path.read_text(encoding="utf-8"))))
+        except (OSError, ValueError, TypeError):
+            pass
+        st.caption(blurb)
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up() -> threading.Thread:
+    """Import torch and the models' code (about 3 s here) in the background, once per server, while the
+    first visitor reads the home page, so the first model page opens without that wait."""
+    thread = threading.Thread(target=importlib.import_module, args=("seqgen.ui",), daemon=True, name="warm-up")
+    thread.start()
+    return thread
 
 
 def ideas() -> None:

@@ -1,8 +1,10 @@
-"""Small live pictures for the home page, one per page (cached; each is skipped quietly if its model is missing)."""
+"""The home page's pictures, one per page, made by the shipped models (None / [] when a model is missing).
+
+scripts/home_pictures.py writes them to assets/home/ for app.py; a test checks the files still match.
+"""
 from __future__ import annotations
 
 import numpy as np
-import streamlit as st
 
 import seqgen
 from seqgen.render import image_grid, upscale
@@ -46,18 +48,3 @@ def music_picture() -> np.ndarray | None:
         return None
     rows = compute.sample_tokens(resources.ref(name), 0, 0.0 if name.endswith("vae") else 1.0, 2)
     return upscale(image_grid(np.stack([figures.roll_bitmap(t) for t in rows]), cols=1, pad=3, value=90), 4)
-
-
-def card(column, title: str, page: str, icon: str, blurb: str, picture) -> None:
-    """One bordered card: title link, a picture (image array or list of names), a sentence."""
-    with column.container(border=True):
-        st.page_link(page, label=title, icon=icon)
-        try:
-            pic = picture()
-        except Exception:  # noqa: BLE001 - a missing or damaged model only costs the picture
-            pic = None
-        if isinstance(pic, (bytes, np.ndarray)):
-            st.image(pic, output_format="PNG", width="stretch")
-        elif isinstance(pic, list) and pic:
-            st.markdown(" · ".join(f"**{p}**" for p in pic))
-        st.caption(blurb)
