@@ -20,7 +20,7 @@ ROWS = {
     "names-vae": ("2-D latent names: slide to morph one name into another", [
         ("NLL/char (IWAE)", "test_nll_iw_per_token", "{:.3f}"), ("KL", "test_kl", "{:.2f} nats"),
         ("novel", "novel_fraction", "{:.0%}")]),
-    "names-gan": ("new first names (Gumbel-softmax, MLE-pretrained)", [
+    "names-gan": ("new first names (Gumbel-softmax, MLE-pretrained, mode-seeking)", [
         ("novel", "novel_fraction", "{:.0%}"), ("well formed", "well_formed_fraction", "{:.1%}"),
         ("distinct", "distinct_fraction", "{:.0%}"), ("realism (LM NLL ratio)", "realism_ratio", "{:.2f}")]),
     "melodies-vae": ("2-D latent four-bar chorale melodies", [

@@ -41,9 +41,17 @@ PRESETS: dict[str, Preset] = {
     "names-gan": Preset(
         "names", "gan",
         model=dict(cell="lstm", hidden=256, latent=16, step_noise=4, embed=32, feature_matching=1.0,
-                   gumbel_tau=0.5, mle_weight=1.0),
+                   gumbel_tau=0.5, mle_weight=1.0, mode_seeking=0.1),
         train=dict(steps=2300, mle_steps=2000, batch_size=64, lr=1e-3, lr_d=1e-3, eval_every=100),
-        description="Names GAN (Gumbel-softmax generator, MLE-pretrained as in SeqGAN)."),
+        description="Names GAN (Gumbel-softmax generator, MLE-pretrained as in SeqGAN, mode-seeking term).",
+        limitations=(
+            "How the novelty bar (>= 60 %) was reached, 1,000 samples each: without the mode-seeking term "
+            "(mle_weight 1.0 alone) 59.4 % novel, realism 0.95, 94 % distinct; mode-seeking 0.1 (this preset) "
+            "lifts novelty well above the bar (see the metrics); mode-seeking 0.3 gave 85.9 % novel but realism "
+            "1.18 and 83 % distinct, close to those bars. Earlier: no likelihood term after pretraining gave "
+            "90.7 % novel at realism 1.30 (bar 1.25), or collapse (64 % distinct); mle_weight 0.5 collapsed "
+            "(31 % distinct).",
+            "About one sample in ten repeats another: 'distinct' is below the data's own figure.")),
     "melodies-vae": Preset(
         "melodies", "vae",
         model=dict(cell="lstm", hidden=128, latent=2, autoregressive=True, word_dropout=0.4, embed=32),
