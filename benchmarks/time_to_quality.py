@@ -231,6 +231,9 @@ def polling_cost_paused(window: float = 30.0) -> dict:
 
 def main(argv: list[str]) -> None:
     what = argv or ["vae", "gan", "polling"]
+    unknown = [a for a in what if a not in ("vae", "gan", "polling")]
+    if unknown:  # refuse before anything is measured or written: a typo must not overwrite the results
+        sys.exit(f"usage: python benchmarks/time_to_quality.py [vae] [gan] [polling]; unknown: {' '.join(unknown)}")
     load = os.getloadavg()
     report = {"machine": f"{os.cpu_count()} cores, torch {torch.__version__}, load average at start "
                          f"{load[0]:.2f}/{load[1]:.2f}/{load[2]:.2f} (shared machine: other jobs were running)"}
