@@ -10,7 +10,7 @@ from seqgen import ui
 from seqgen.ui import compute, figures, music, resources, show, urlstate, widgets
 
 LIM, STEP = 4.0, 0.05
-# Redrawing the map's ~2,000 points takes the browser 300-600 ms on a slow machine and would hold back the
+# Redrawing the map's ~2,000 points takes the browser 300-900 ms on a slow machine and would hold back the
 # decoded output sent just before it; this short gap lets the browser paint the output first.
 PAINT_GAP_S = 0.06
 GRID = {"digits": (3, 20, 12), "names": (3, 10, 6), "melodies": (2, 8, 5)}  # min, max, default
