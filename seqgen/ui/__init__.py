@@ -8,7 +8,7 @@
     widgets    intro box, error guard, widget-state helpers
     urlstate   the latent explorer's view (model, z) <-> st.query_params
     show       draw one decoded digit / name / melody
-    home       the home page's live pictures
+    home       the home page's pictures (scripts/home_pictures.py writes them to assets/home/)
 """
 from . import compute, decoding, figures, home, music, resources, show, urlstate, widgets
 from .resources import configure_torch, load, model_label, model_names
