@@ -7,6 +7,7 @@ from seqgen.domains.base import Domain
 class ToyRows(Domain):
     """Continuous: T=8 rows of F=6 'pixels'; the label decides which column is lit."""
     name, title, discrete, seq_len, n_features = "toy_rows", "toy rows", False, 8, 6
+    kind, picker_title = "image", "Toy rows"
     label_names = ("a", "b", "c")
 
     def dataset(self, split):
@@ -26,6 +27,7 @@ class ToyRows(Domain):
 class ToyTokens(Domain):
     """Discrete: counting sequences 3,4,5,... of random length, then EOS (2) and PAD (0)."""
     name, title, discrete, seq_len, n_features = "toy_tokens", "toy tokens", True, 7, 10
+    kind, picker_title = "text", "Toy tokens"
     label_names = ("short", "long")
     pad_id = 0
 

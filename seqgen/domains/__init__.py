@@ -1,27 +1,52 @@
-"""Domain registry: get_domain("digits" | "names" | "melodies").
+"""Domain registry: get_domain(name), domain_names(), register(domain).
 
-Domain modules are imported on first use and their data loaded on the first dataset() call,
-so importing seqgen.domains stays cheap.
+Domain modules are imported on first use and their data loaded on the first dataset() call, so
+importing seqgen.domains stays cheap. A new domain is one module here plus one line in BUILTIN.
 """
 from __future__ import annotations
 
 import importlib
-from functools import lru_cache
 
-from .base import SPLITS, Domain
-from .melodies import Note
+from .base import KINDS, SPLITS, Domain
 
-DOMAINS = ("digits", "names", "melodies")
-_CLASSES = {"digits": "DigitsDomain", "names": "NamesDomain", "melodies": "MelodiesDomain"}
+# name -> (module, class): the bundled domains, in the order the app lists them
+BUILTIN = {
+    "digits": ("digits", "DigitsDomain"),
+    "names": ("names", "NamesDomain"),
+    "melodies": ("melodies", "MelodiesDomain"),
+}
+_instances: dict[str, Domain] = {}
 
 
-@lru_cache(maxsize=None)
+def domain_names() -> tuple[str, ...]:
+    """Every domain name: the bundled ones, then any registered at run time."""
+    return tuple(BUILTIN) + tuple(n for n in _instances if n not in BUILTIN)
+
+
 def get_domain(name: str) -> Domain:
     """The (shared) Domain instance for a name; ValueError lists the valid names."""
-    if name not in _CLASSES:
-        raise ValueError(f"Unknown domain {name!r}; choose one of {', '.join(DOMAINS)}.")
-    module = importlib.import_module(f".{name}", __name__)
-    return getattr(module, _CLASSES[name])()
+    if name in _instances:
+        return _instances[name]
+    if name not in BUILTIN:
+        raise ValueError(f"Unknown domain {name!r}; choose one of {', '.join(domain_names())}.")
+    module, cls = BUILTIN[name]
+    domain = getattr(importlib.import_module(f".{module}", __name__), cls)()
+    return _instances.setdefault(name, domain)
 
 
-__all__ = ["DOMAINS", "SPLITS", "Domain", "Note", "get_domain"]
+def register(domain: Domain) -> Domain:
+    """Make a Domain object available by its name (a notebook's own data, a test's tiny domain)."""
+    if not isinstance(domain, Domain):
+        raise TypeError(f"expected a Domain, got {type(domain).__name__}")
+    if domain.name in BUILTIN:
+        raise ValueError(f"{domain.name!r} is a bundled domain; pick another name")
+    _instances[domain.name] = domain
+    return domain
+
+
+def unregister(name: str) -> None:
+    if name not in BUILTIN:
+        _instances.pop(name, None)
+
+
+__all__ = ["KINDS", "SPLITS", "Domain", "domain_names", "get_domain", "register", "unregister"]

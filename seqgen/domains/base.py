@@ -1,32 +1,41 @@
-"""The Domain contract: raw data <-> model sequences.
+"""The Domain contract: raw data <-> model sequences, and everything about how the data looks.
 
 Every domain is a sequence. A model only sees tensors:
-  continuous domains: float32 [N, T, F] in [0, 1]  (digits: T=28 rows of F=28 pixels)
+  continuous domains: float32 [N, T, F] in [0, 1]  (images: T=28 rows of F=28 pixels)
   discrete domains:   int64   [N, T] token ids     (names: letters; melodies: note events)
-A Domain turns raw data into those tensors and model output back into an artifact a person
-sees or hears. Models know nothing about pixels, letters or notes.
+A Domain turns raw data into those tensors and model output back into an artifact a person sees or
+hears. It also owns its presentation (its kind of artifact, label names, licence, pictures of a batch,
+the files the CLI writes) and its quality figures, so the app, the CLI and the metrics ask the domain
+and never test which domain they hold. Models know nothing about pixels, letters or notes.
 """
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 
 SPLITS = ("train", "val", "test")
+KINDS = ("image", "text", "melody")
 
 
 class Domain(ABC):
-    name: str                     # registry key: "digits", "names", "melodies"
+    name: str                     # registry key, e.g. "digits"
     title: str                    # human title: "MNIST digits"
+    kind: str                     # "image" | "text" | "melody": how the app shows an artifact
     discrete: bool                # True: int64 tokens [T]; False: float rows [T, F]
     seq_len: int                  # T
     n_features: int               # F (continuous) or vocabulary size (discrete)
     label_names: tuple[str, ...] = ()   # names of the label classes; () when unlabelled
     pad_id: int | None = None     # discrete only: padding token ignored by losses
     bos_id: int | None = None     # discrete only: start token fed to decoders at step 0
+    item_noun: str = "example"    # one item in words: "digit", "name", "melody"
+    picker_title: str = ""        # the Live training page's choice: "Digits (28 rows of pixels)"
+    licence: str = ""             # data source and licence, for model cards
+    reference_model: str | None = None   # checkpoint that judges samples (classifier / language model)
+    explorer_grid: tuple[int, int, int] = (3, 12, 6)   # latent explorer n x n grid: min, max, default
 
     @property
     def n_labels(self) -> int:
@@ -44,9 +53,38 @@ class Domain(ABC):
     def from_artifact(self, artifact: Any) -> torch.Tensor:
         """Inverse of to_artifact. Raises ValueError with a message a user can act on."""
 
+    def artifacts(self, seqs) -> list:
+        """A batch of model sequences -> one artifact each."""
+        return [self.to_artifact(s) for s in seqs]
+
     def describe(self, artifact: Any) -> str:
         """Short text for captions and the CLI."""
         return str(artifact)
+
+    def item_texts(self, split: str) -> list[str]:
+        """One line per item of dataset(split): what a map's hover shows."""
+        x, y = self.dataset(split)
+        if y is not None and self.label_names:
+            return [f"#{i}: {self.label_names[int(c)]}" for i, c in enumerate(y.tolist())]
+        return [f"#{i}" for i in range(len(x))]
+
+    def picture(self, artifacts: Sequence, cols: int, scale: int = 1) -> np.ndarray | None:
+        """A uint8 mosaic of artifacts (images, piano-roll thumbnails), or None where text reads better."""
+        return None
+
+    def write_samples(self, artifacts: Sequence, folder: Path, stem: str, **options) -> list[str]:
+        """Write artifacts as files a person can open (the CLI's `sample`); -> lines to print."""
+        path = Path(folder) / f"{stem}.txt"
+        path.write_text("\n".join(self.describe(a) for a in artifacts) + "\n", encoding="utf-8")
+        return [f"wrote {path}"]
+
+    def sample_metrics(self, model, n: int, seed: int, temperature: float, slow: bool) -> dict:
+        """The domain's own quality figures of a generator (VAE or GAN), on the test split."""
+        return {}
+
+    def quick_metrics(self, model, n: int, seed: int) -> dict:
+        """Cheap sample-quality figures to watch during training and to guard shipped models."""
+        return {}
 
 
 # ---------------------------------------------------------------- helpers shared by the domains
