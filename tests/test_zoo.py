@@ -38,7 +38,7 @@ def test_digits_classifier_is_a_trustworthy_judge(models):
 
 def test_digits_vae_plane_shows_the_digits(models):
     m = models["digits-vae"].model
-    quality = metrics.latent_map_quality(m, models["digits-classifier"].model, grid=12)
+    quality = metrics.latent_grid_quality(m, models["digits-classifier"].model, "digits", grid=12)
     assert quality["grid_digits_present"] >= 9
     x, y = seqgen.get_domain("digits").dataset("test")
     assert m.evaluate(x[:200], y[:200])["neg_elbo"] < 160

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -48,6 +49,12 @@ def _known() -> frozenset[str]:
 class NamesDomain(Domain):
     name = "names"
     title = "US first names"
+    kind = "text"
+    item_noun = "name"
+    picker_title = "Names (letters)"
+    reference_model = "names-lm"
+    licence = "US Census 1990 first-name lists, via the `names` package; public domain."
+    explorer_grid = (3, 10, 6)
     discrete = True
     seq_len = SEQ_LEN
     n_features = VOCAB
@@ -96,3 +103,45 @@ class NamesDomain(Domain):
 
     def describe(self, artifact: str) -> str:
         return f"{artifact} ({'known' if self.is_known(artifact) else 'new'} name)"
+
+    def item_texts(self, split: str) -> list[str]:
+        return self.artifacts(self.dataset(split)[0])
+
+    def write_samples(self, artifacts, folder: Path, stem: str, **options) -> list[str]:
+        path = Path(folder) / f"{stem}.txt"
+        lines = [f"{a}\t{'known' if self.is_known(a) else 'new'}" for a in artifacts]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return lines + [f"wrote {path}"]
+
+    # ---------------------------------------------------------------- quality figures
+    def name_figures(self, strings: list[str]) -> dict:
+        """Novel (not in the data), well formed, distinct: fractions of a batch of generated names."""
+        known = self.known_names()
+        return {"novel_fraction": float(np.mean([s.lower() not in known for s in strings])),
+                "well_formed_fraction": sum(map(self.well_formed, strings)) / max(len(strings), 1),
+                "distinct_fraction": len(set(strings)) / max(len(strings), 1)}
+
+    def sample_metrics(self, model, n: int, seed: int, temperature: float, slow: bool) -> dict:
+        from .. import metrics
+        seqs, _ = metrics.sample_with_labels(model, n, seed, temperature)
+        strings = self.artifacts(seqs)
+        out = self.name_figures(strings)
+        out["examples"] = strings[:12]
+        lm = metrics.reference(self)
+        if lm is None:
+            return out
+        test_x, _ = self.dataset("test")
+        real = metrics.lm_nll_per_token(lm, test_x)
+        valid = [self.from_artifact(s) for s in strings if self.well_formed(s)]
+        if valid:
+            fake = metrics.lm_nll_per_token(lm, torch.stack(valid))
+            out["lm_nll_samples"], out["lm_nll_real"] = fake, real
+            out["realism_ratio"] = fake / real
+        if model.cfg.family == "vae":
+            out["lm_nll_per_token_test"] = lm.evaluate(test_x, None)["nll_per_token"]
+        return out
+
+    def quick_metrics(self, model, n: int, seed: int) -> dict:
+        from .. import metrics
+        seqs, _ = metrics.sample_with_labels(model, n, seed, 1.0)
+        return self.name_figures(self.artifacts(seqs))
