@@ -2,31 +2,17 @@
 import time
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 import seqgen
 from seqgen import ui
-from seqgen.ui import compute, figures, music, resources, show, urlstate, widgets
+from seqgen.ui import compute, figures, resources, show, urlstate, widgets
 
 LIM, STEP = 4.0, 0.05
-# Redrawing the map's ~2,000 points takes the browser 300-900 ms on a slow machine and would hold back the
-# decoded output sent just before it; this short gap lets the browser paint the output first.
+# The browser redraws the map's ~2,000 points after the decoded output arrives; a short pause before the
+# map is sent lets the output paint first instead of waiting behind that redraw.
 PAINT_GAP_S = 0.06
-GRID = {"digits": (3, 20, 12), "names": (3, 10, 6), "melodies": (2, 8, 5)}  # min, max, default
 ui.configure_torch()
-
-st.title("Latent explorer")
-ui.intro(
-    "A **variational autoencoder (VAE)** squeezes every example (a digit, a name, a melody) into just two "
-    "numbers, a point *z* on a flat map, and learns to rebuild the example from that point alone. The "
-    "**encoder** places each example on the map; the **decoder** turns any point back into an example. "
-    "Because the model is punished for scattering points (the *KL term*), similar examples end up close "
-    "together and the whole map is filled with sensible outputs.",
-    "Move the two sliders, or click anywhere on the map, and the decoder shows what lives at that point. "
-    "Coloured dots are real examples the model never trained on, placed by the encoder. The grid below decodes "
-    "the whole plane at once; the interpolation walks in a straight line between two points. The address bar "
-    "keeps the current point: copy it to share exactly what you see.")
 
 
 def _set_z(point) -> None:
@@ -44,8 +30,25 @@ def _set_end(which: str) -> None:
     st.session_state[which] = (st.session_state.le_z0, st.session_state.le_z1)
 
 
+def choose_model(names):
+    """Model picker (and label for conditional VAEs) -> (name, checkpoint, ref, domain, label)."""
+    model_name = widgets.choose_model("Model", "le_model", names, resources.model_label,
+                                      help="Any VAE: the shipped ones and the ones you trained and saved.")
+    ckpt = ui.load(model_name)
+    cfg = ckpt.config
+    domain = seqgen.get_domain(cfg.domain)
+    label = None
+    if cfg.conditional:
+        label = st.selectbox("Label", list(range(cfg.n_labels)), key="le_label", persist_state="session",
+                             format_func=lambda i: domain.label_names[i])
+    if cfg.latent != 2:
+        st.info(f"This model has a {cfg.latent}-D latent. The sliders and the map show the plane through "
+                f"its first two dimensions; the other {cfg.latent - 2} are held at 0.")
+    return model_name, ckpt, resources.ref(model_name), domain, label
+
+
 @st.fragment
-def explore_point(point_slot, map_slot, model_name, ref, domain, label, marks, grid_range) -> None:
+def point_and_map(point_slot, map_slot, model_name, ref, domain, label, marks, view) -> None:
     """Sliders, the decoded output and the map: a slider move or map click reruns only this, not the
     grid, interpolation and encoder below (they do not depend on z)."""
     with ui.guard("the latent explorer"):  # a fragment rerun runs outside the page-level guard
@@ -56,72 +59,34 @@ def explore_point(point_slot, map_slot, model_name, ref, domain, label, marks, g
                            persist_state="session")
             z = (float(z0), float(z1))
             urlstate.write_view(model_name, z)
-            out = compute.decode_point(ref, z, label)
-            st.session_state.le_decoded = compute.fingerprint(out)
             with st.container(key="le_output"):
                 st.subheader(f"Decoded at z = ({z[0]:.2f}, {z[1]:.2f})")
-                show.artifact(domain.name, out, key="le_out_roll")
+                show.artifact(domain, compute.decode_point(ref, z, label), key="le_out")
         time.sleep(PAINT_GAP_S)
         with map_slot:
             st.subheader("The map of held-out examples")
-            fig = figures.latent_map_figure(compute.latent_map_base(ref, LIM), z, marks=marks, box=grid_range)
+            fig = figures.latent_map_figure(compute.latent_map_base(ref, LIM), z, marks=marks, box=view)
             st.plotly_chart(fig, key=figures.MAP_KEY, on_select=_on_map_click, selection_mode=("points",),
                             theme=None, config={"displaylogo": False})
             st.caption("Each dot is a held-out example placed by the encoder (hover for what it is). "
                        "✕ marks the current z; click anywhere to move it there.")
 
 
-with ui.guard("the latent explorer"):
-    names = resources.model_names("vae")
-    if not names:
-        st.warning("No VAE checkpoints were found in checkpoints/ or your saved models.")
-        st.stop()
-    for msg in urlstate.read_view(names, LIM, STEP):
-        st.warning(msg, icon=":material/link_off:")
-    widgets.defaults(le_z0=0.0, le_z1=0.0, le_a=(-1.5, 0.0), le_b=(1.5, 0.0), le_item=0, le_ia=0, le_ib=1)
-
-    left, right = st.columns([1, 1.25], gap="large")
-    with left:
-        model_name = widgets.choose_model("Model", "le_model", names, resources.model_label,
-                                          help="Any VAE: the shipped ones and the ones you trained and saved.")
-        ckpt = ui.load(model_name)
-        cfg, ref = ckpt.config, resources.ref(model_name)
-        domain = seqgen.get_domain(cfg.domain)
-        label = None
-        if cfg.conditional:
-            label = st.selectbox("Label", list(range(cfg.n_labels)), key="le_label", persist_state="session",
-                                 format_func=lambda i: domain.label_names[i])
-        if cfg.latent != 2:
-            st.info(f"This model has a {cfg.latent}-D latent. The sliders and the map show the plane through "
-                    f"its first two dimensions; the other {max(cfg.latent - 2, 0)} are held at 0.")
-        point_slot = st.container()
-    map_slot = right.container()
-
-    data = compute.latent_map(ref)
-    marks: dict = {}
-
-    # ------------------------------------------------------------ manifold
+def whole_plane(ref, domain, label, view) -> None:
     st.header("The whole plane at once")
-    lo, hi, default = GRID.get(domain.name, (3, 12, 6))
-    widgets.defaults(**{f"le_grid_{domain.name}": default})
-    n = st.slider("Grid size (n × n decodes)", lo, hi, key=f"le_grid_{domain.name}", persist_state="session")
-    grid_range = tuple(round(v, 2) for v in data["grid_range"])
-    grid = compute.manifold(ref, n, grid_range, label)
-    cap = (f"{n}×{n} decodes, z₁ from {grid_range[0]:.2f} (left) to {grid_range[1]:.2f} (right), "
-           f"z₂ from {grid_range[3]:.2f} (top) to {grid_range[2]:.2f} (bottom): the dotted box on the map.")
-    if domain.name == "names":
-        st.dataframe(pd.DataFrame(grid["table"], index=[f"z₂={y:.2f}" for y in grid["ys"]],
-                                  columns=[f"z₁={x:.2f}" for x in grid["xs"]]), key="le_grid_table")
-        st.caption(cap)
-    elif domain.name == "melodies":
-        st.image(grid["png"], caption=cap + " Each tile is a 4-bar piano roll.", output_format="PNG")
-    else:
-        st.image(grid["png"], caption=cap, output_format="PNG")
+    lo, hi, default = domain.explorer_grid
+    key = f"le_grid_{domain.name}"
+    widgets.defaults(**{key: default})
+    n = st.slider("Grid size (n × n decodes)", lo, hi, key=key, persist_state="session")
+    caption = (f"{n}×{n} decodes, z₁ from {view[0]:.2f} (left) to {view[1]:.2f} (right), "
+               f"z₂ from {view[3]:.2f} (top) to {view[2]:.2f} (bottom): the dotted box on the map.")
+    show.grid(domain, compute.manifold(ref, n, view, label), caption, key="le_grid")
 
-    # ------------------------------------------------------------ interpolation
+
+def interpolation(ref, domain, label, data, marks) -> None:
     st.header("Interpolation")
-    mode = st.radio("Between", ["two points I pick", "two held-out examples"], key="le_interp_mode", persist_state="session",
-                    horizontal=True)
+    mode = st.radio("Between", ["two points I pick", "two held-out examples"], key="le_interp_mode",
+                    persist_state="session", horizontal=True)
     n_items = len(data["points"])
     if mode == "two points I pick":
         c1, c2, c3 = st.columns(3)
@@ -137,55 +102,83 @@ with ui.guard("the latent explorer"):
         c2.caption(data["texts"][ib])
         a = tuple(round(float(v), 3) for v in data["points"][ia])
         b = tuple(round(float(v), 3) for v in data["points"][ib])
-    widgets.defaults(le_steps=8)
     steps = st.slider("Steps", 3, 12, key="le_steps", persist_state="session")
     marks["A"] = (a[0], a[1], "diamond", "#ff7f0e")
     marks["B"] = (b[0], b[1], "diamond", "#9467bd")
-    strip = compute.interpolate(ref, a, b, steps, label)
     st.caption(f"From A = ({a[0]:.2f}, {a[1]:.2f}) to B = ({b[0]:.2f}, {b[1]:.2f}) in {steps} steps.")
-    if domain.name == "digits":
-        st.image(strip["png"], output_format="PNG")
-    elif domain.name == "names":
-        st.markdown("  →  ".join(f"**{s or '∅'}**" for s in strip["items"]))
-    else:
-        st.image(strip["png"], output_format="PNG", caption="Each tile: 4 bars, played in order below")
-        joined = tuple(t for item in strip["items"] for t in item)
-        st.audio(music.melody_wav(joined), format="audio/wav")
+    show.strip(domain, compute.interpolate(ref, a, b, steps, label)["artifacts"], key="le_strip")
 
-    # ------------------------------------------------------------ encode your own
+
+def your_own(ref, domain, label, n_items, marks) -> None:
     st.header("Encode your own")
     enc = None
-    if domain.name == "names":
-        text = st.text_input("Type a name", key="le_text", persist_state="session", placeholder="e.g. Maria")
+    if domain.kind == "text":
+        text = st.text_input(f"Type a {domain.item_noun}", key="le_text", persist_state="session", max_chars=64)
         if text.strip():
             try:
-                enc = compute.encode_text(ref, text.strip(), label)
+                enc = compute.encode_artifact(ref, text.strip(), label)
             except ValueError as e:
                 st.error(str(e), icon=":material/edit:")
     else:
-        what = "digit" if domain.name == "digits" else "melody"
-        idx = st.number_input(f"Pick a held-out {what} (#)", 0, n_items - 1, key="le_item", persist_state="session")
+        idx = st.number_input(f"Pick a held-out {domain.item_noun} (#)", 0, n_items - 1, key="le_item",
+                              persist_state="session")
         enc = compute.encode_item(ref, "test", int(idx), label)
-    if enc is not None:
-        mu = enc["mu"]
-        p = (float(mu[0]), float(mu[1]) if len(mu) > 1 else 0.0)
-        marks["your input"] = (p[0], p[1], "star", "#e31a1c")
-        st.markdown(f"The encoder puts it at **z = ({p[0]:.2f}, {p[1]:.2f})** "
-                    f"(uncertainty σ ≈ {float(np.mean(enc['sigma'])):.2f}): the red star on the map.")
-        c1, c2 = st.columns(2)
-        with c1:
-            st.markdown("**Your input**")
-            show.artifact(domain.name, enc["original"], key="le_enc_in", caption=None)
-        with c2:
-            st.markdown("**Its reconstruction** (decoded from that point)")
-            show.artifact(domain.name, enc["reconstruction"], key="le_enc_out", caption=None)
-        st.button("Go there", key="le_goto", on_click=_set_z, args=(p,), icon=":material/my_location:")
+    if enc is None:
+        return
+    mu = enc["mu"]
+    p = (float(mu[0]), float(mu[1]) if len(mu) > 1 else 0.0)
+    marks["your input"] = (p[0], p[1], "star", "#e31a1c")
+    st.markdown(f"The encoder puts it at **z = ({p[0]:.2f}, {p[1]:.2f})** "
+                f"(uncertainty σ ≈ {float(np.mean(enc['sigma'])):.2f}): the red star on the map.")
+    c1, c2 = st.columns(2)
+    with c1:
+        st.markdown("**Your input**")
+        show.artifact(domain, enc["original"], key="le_enc_in")
+    with c2:
+        st.markdown("**Its reconstruction** (decoded from that point)")
+        show.artifact(domain, enc["reconstruction"], key="le_enc_out")
+    st.button("Go there", key="le_goto", on_click=_set_z, args=(p,), icon=":material/my_location:")
 
-    # ------------------------------------------------------------ the point and the map (drawn last, shown on top)
-    explore_point(point_slot, map_slot, model_name, ref, domain, label, marks, grid_range)
 
+def damaged_models_note() -> None:
     bad = resources.damaged_models()
     if bad:
         with st.expander(f"{len(bad)} saved model(s) could not be read and are not listed"):
             for r in bad:
-                st.markdown(f"- **{r['name']}**: {r['error']}")
+                st.text(f"{r['name']}: {r['error']}")
+
+
+st.title("Latent explorer")
+ui.intro(
+    "A **variational autoencoder (VAE)** squeezes every example (a digit, a name, a melody) into just two "
+    "numbers, a point *z* on a flat map, and learns to rebuild the example from that point alone. The "
+    "**encoder** places each example on the map; the **decoder** turns any point back into an example. "
+    "Because the model is punished for scattering points (the *KL term*), similar examples end up close "
+    "together and the whole map is filled with sensible outputs.",
+    "Move the two sliders, or click anywhere on the map, and the decoder shows what lives at that point. "
+    "Coloured dots are real examples the model never trained on, placed by the encoder. The grid below decodes "
+    "the whole plane at once; the interpolation walks in a straight line between two points. The address bar "
+    "keeps the current point: copy it to share exactly what you see.")
+
+with ui.guard("the latent explorer"):
+    names = resources.model_names("vae")
+    if not names:
+        st.warning("No VAE checkpoints were found in checkpoints/ or your saved models.")
+        st.stop()
+    for msg in urlstate.read_view(names, LIM, STEP):
+        st.warning(msg, icon=":material/link_off:")
+    widgets.defaults(le_z0=0.0, le_z1=0.0, le_a=(-1.5, 0.0), le_b=(1.5, 0.0), le_item=0, le_ia=0, le_ib=1,
+                     le_steps=8)
+    left, right = st.columns([1, 1.25], gap="large")
+    with left:
+        model_name, ckpt, ref, domain, label = choose_model(names)
+        point_slot = st.container()
+    map_slot = right.container()
+    data = compute.latent_map(ref)
+    view = tuple(round(v, 2) for v in data["view"])
+    marks: dict = {}
+    whole_plane(ref, domain, label, view)
+    interpolation(ref, domain, label, data, marks)
+    your_own(ref, domain, label, len(data["points"]), marks)
+    point_and_map(point_slot, map_slot, model_name, ref, domain, label, marks, view)  # drawn last, shown on top
+    damaged_models_note()

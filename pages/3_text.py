@@ -1,4 +1,5 @@
-"""Text: invent first names with the names VAE or GAN; check which are new; find a name's neighbours in latent space."""
+"""Text: invent new items (first names) with a text VAE or GAN; check which are new; find an item's neighbours
+in latent space."""
 import pandas as pd
 import streamlit as st
 
@@ -7,7 +8,77 @@ from seqgen import ui
 from seqgen.ui import compute, resources, widgets
 
 ui.configure_torch()
-domain = seqgen.get_domain("names")
+
+
+def _new_batch() -> None:
+    st.session_state.tx_seed = int(st.session_state.tx_seed) + 1
+
+
+def settings(models):
+    widgets.defaults(tx_temp=0.8, tx_n=20, tx_seed=0)
+    c1, c2, c3, c4 = st.columns([1.2, 1, 1, 0.8])
+    with c1:
+        name = widgets.choose_model("Model", "tx_model", models, resources.model_label,
+                                     preferred=next(iter(resources.model_names("vae", kind="text")), None))
+    temp = float(c2.slider("Temperature", 0.0, 2.0, step=0.1, key="tx_temp", persist_state="session",
+                           help="0 = always the likeliest letter; 1 = the model's own odds; >1 = daring."))
+    n = int(c3.slider("How many", 1, 50, key="tx_n", persist_state="session"))
+    seed = int(c4.number_input("Seed", 0, 1_000_000, step=1, key="tx_seed", persist_state="session"))
+    st.button("New batch", key="tx_new", on_click=_new_batch, icon=":material/refresh:")
+    return name, temp, n, seed
+
+
+def generated_table(name, domain, temp, n, seed) -> None:
+    items = compute.samples(resources.ref(name), seed, n, temp)
+    known = [bool(s) and domain.is_known(s) for s in items]
+    table = pd.DataFrame({
+        domain.item_noun: [s or "(empty)" for s in items],
+        "status": ["in the training data" if k else "new ✨" for k in known],
+        f"looks like a {domain.item_noun}": ["yes" if domain.well_formed(s) else "no" for s in items],
+    })
+    n_new = sum(not k for k in known)
+    st.markdown(f"**{n_new} of {n}** are new inventions; {n - n_new} are in the data.")
+    st.dataframe(table, key="tx_table", hide_index=True)
+    text = "\n".join(items) + "\n"
+    d1, d2 = st.columns([1, 3])
+    d1.download_button("Download the list (.txt)", text, file_name=f"{name}-seed{seed}.txt", mime="text/plain",
+                       key="tx_download", icon=":material/download:")
+    with d2.expander("Copy the list"):
+        st.code(text, language=None)
+
+
+def where_it_lives(name, domain) -> None:
+    st.header(f"Where does a {domain.item_noun} live?")
+    vaes = resources.model_names("vae", domain=domain.name)
+    if not vaes:
+        st.info(f"No {domain.title} VAE is available to encode with.")
+        return
+    e1, e2 = st.columns([1, 2])
+    with e1:
+        enc_name = widgets.choose_model("Encoder (a VAE)", "tx_enc_model", vaes, resources.model_label,
+                                        preferred=name if name in vaes else None)
+        typed = st.text_input(f"Type a {domain.item_noun}", key="tx_name", persist_state="session", max_chars=64)
+    if not typed.strip():
+        return
+    ref = resources.ref(enc_name)
+    try:
+        enc = compute.encode_artifact(ref, typed.strip())
+    except ValueError as e:
+        st.error(str(e), icon=":material/edit:")
+        return
+    mu = enc["mu"]
+    coords = ", ".join(f"{v:.2f}" for v in mu[:4]) + (", …" if len(mu) > 4 else "")
+    shown = enc["original"]
+    with e1:
+        st.markdown(f"**{shown}** lands at **z = ({coords})**. "
+                    f"{'It is in the data.' if domain.is_known(shown) else 'It is not in the data.'}")
+        st.markdown(f"Decoding that point gives back **{enc['reconstruction'] or '(empty)'}**.")
+    near = compute.nearest_items(ref, mu, k=10, exclude=shown)
+    with e2:
+        st.markdown("**Its nearest neighbours on the map**")
+        st.dataframe(pd.DataFrame({domain.item_noun: [a for a, _ in near], "distance in latent space":
+                                   [round(d, 3) for _, d in near]}), key="tx_near", hide_index=True)
+
 
 st.title("Text: inventing names")
 ui.intro(
@@ -20,72 +91,12 @@ ui.intro(
     "noise and was trained against a critic that tries to spot fake names. Below, type any name: the VAE's "
     "encoder finds its point on the map, and the names closest to that point are usually names that look or sound alike.")
 
-
-def _new_batch() -> None:
-    st.session_state.tx_seed = int(st.session_state.tx_seed) + 1
-
-
 with ui.guard("the text page"):
-    models = resources.model_names(("vae", "gan"), "names")
+    models = resources.model_names(("vae", "gan"), kind="text")
     if not models:
-        st.warning("No names VAE or GAN checkpoint was found.")
+        st.warning("No text VAE or GAN checkpoint was found.")
         st.stop()
-    widgets.defaults(tx_temp=0.8, tx_n=20, tx_seed=0)
-    c1, c2, c3, c4 = st.columns([1.2, 1, 1, 0.8])
-    with c1:
-        name = widgets.choose_model("Model", "tx_model", models, resources.model_label, preferred="names-vae")
-    ckpt = ui.load(name)
-    ref = resources.ref(name)
-    temp = float(c2.slider("Temperature", 0.0, 2.0, step=0.1, key="tx_temp", persist_state="session",
-                           help="0 = always the likeliest letter; 1 = the model's own odds; >1 = daring."))
-    n = int(c3.slider("Number of names", 1, 50, key="tx_n", persist_state="session"))
-    seed = int(c4.number_input("Seed", 0, 1_000_000, step=1, key="tx_seed", persist_state="session"))
-    st.button("New names", key="tx_new", on_click=_new_batch, icon=":material/refresh:")
-
-    seqs = compute.sample_tokens(ref, seed, temp, n)
-    names = [domain.to_artifact(s) for s in seqs]
-    known = [bool(s) and domain.is_known(s) for s in names]
-    table = pd.DataFrame({
-        "name": [s or "(empty)" for s in names],
-        "status": ["in the training data" if k else "new ✨" for k in known],
-        "looks like a name": ["yes" if domain.well_formed(s) else "no" for s in names],
-    })
-    st.session_state.tx_names = names
-    n_new = sum(not k for k in known)
-    st.markdown(f"**{n_new} of {n}** names are new inventions; {n - n_new} are real names from the data.")
-    st.dataframe(table, key="tx_table", hide_index=True)
-    text = "\n".join(names) + "\n"
-    d1, d2 = st.columns([1, 3])
-    d1.download_button("Download the list (.txt)", text, file_name=f"{name}-seed{seed}.txt", mime="text/plain",
-                       key="tx_download", icon=":material/download:")
-    with d2.expander("Copy the list"):
-        st.code(text, language=None)
-
-    st.header("Where does a name live?")
-    vaes = resources.model_names("vae", "names")
-    if not vaes:
-        st.info("No names VAE is available to encode names.")
-        st.stop()
-    e1, e2 = st.columns([1, 2])
-    with e1:
-        enc_name = widgets.choose_model("Encoder (a names VAE)", "tx_enc_model", vaes, resources.model_label,
-                                        preferred=name if name in vaes else "names-vae")
-        typed = st.text_input("Type a name", key="tx_name", persist_state="session", placeholder="e.g. Oliver")
-    if typed.strip():
-        eref = resources.ref(enc_name)
-        try:
-            enc = compute.encode_text(eref, typed.strip())
-        except ValueError as e:
-            st.error(str(e), icon=":material/edit:")
-        else:
-            mu = enc["mu"]
-            coords = ", ".join(f"{v:.2f}" for v in mu[:4]) + (", …" if len(mu) > 4 else "")
-            with e1:
-                st.markdown(f"**{typed.strip().capitalize()}** lands at **z = ({coords})**. "
-                            f"{'It is a real name from the data.' if domain.is_known(typed) else 'It is not in the data.'}")
-                st.markdown(f"Decoding that point gives back **{enc['reconstruction'] or '(empty)'}**.")
-            near = compute.nearest_names(eref, mu, k=10, exclude=typed.strip())
-            with e2:
-                st.markdown("**Its nearest neighbours on the map**")
-                st.dataframe(pd.DataFrame({"name": [a for a, _ in near], "distance in latent space":
-                                           [round(d, 3) for _, d in near]}), key="tx_near", hide_index=True)
+    name, temp, n, seed = settings(models)
+    domain = seqgen.get_domain(ui.load(name).config.domain)
+    generated_table(name, domain, temp, n, seed)
+    where_it_lives(name, domain)

@@ -1,4 +1,4 @@
-"""Music: four-bar melodies from the melodies VAE or GAN, as a piano roll you can play and download."""
+"""Music: four-bar melodies from a melody VAE or GAN, as a piano roll you can play and download."""
 import streamlit as st
 
 import seqgen
@@ -7,7 +7,47 @@ from seqgen.domains.melodies import in_scale_ratio
 from seqgen.ui import compute, figures, music, resources, widgets
 
 ui.configure_torch()
-domain = seqgen.get_domain("melodies")
+
+
+def _new_melody() -> None:
+    st.session_state.mu_seed = int(st.session_state.mu_seed) + 1
+
+
+def settings(models):
+    widgets.defaults(mu_seed=0, mu_temp_vae=0.0, mu_temp_gan=1.0, mu_tempo=90, mu_instrument="piano")
+    c1, c2, c3 = st.columns([1.2, 1, 1])
+    with c1:
+        name = widgets.choose_model("Model", "mu_model", models, resources.model_label,
+                                     preferred=next(iter(resources.model_names("vae", kind="melody")), None))
+    family = ui.load(name).config.family
+    seed = int(c2.number_input("Seed", 0, 1_000_000, step=1, key="mu_seed", persist_state="session"))
+    temp = float(c3.slider("Temperature", 0.0, 1.5, step=0.1, key=f"mu_temp_{family}", persist_state="session",
+                           help="0 = always the likeliest choice (the VAE's default); 1 = the model's own odds."))
+    st.button("New melody", key="mu_new", on_click=_new_melody, icon=":material/casino:")
+    c4, c5 = st.columns(2)
+    tempo = int(c4.slider("Tempo (beats per minute)", *music.TEMPO_RANGE, step=5, key="mu_tempo",
+                          persist_state="session"))
+    instrument = c5.selectbox("Instrument sound", list(audio.INSTRUMENTS), key="mu_instrument",
+                              persist_state="session")
+    return name, seed, temp, tempo, instrument
+
+
+def melody_player(name, domain, notes, seed, tempo, instrument) -> None:
+    notes = tuple(notes)
+    st.plotly_chart(figures.piano_roll_figure(notes, n_steps=domain.seq_len, height=320, title=f"{name}, seed {seed}"),
+                    key="mu_roll", config={"displaylogo": False})
+    wav = music.melody_wav(notes, domain.seq_len, tempo, instrument)
+    with st.container(key="mu_player"):
+        st.audio(wav, format="audio/wav")
+    bars = domain.seq_len // 16
+    st.caption(f"{domain.describe(notes)}; {in_scale_ratio(notes):.0%} of the notes are in C major / A minor. "
+               f"{bars} bars at {tempo} BPM ≈ {domain.seq_len / 4 * 60 / tempo:.1f} s.")
+    d1, d2, _ = st.columns([1, 1, 2])
+    d1.download_button("Download WAV", wav, file_name=f"{name}-seed{seed}-{instrument}.wav", mime="audio/wav",
+                       key="mu_wav", icon=":material/download:")
+    d2.download_button("Download MIDI", music.melody_midi(notes, tempo), file_name=f"{name}-seed{seed}.mid",
+                       mime="audio/midi", key="mu_midi", icon=":material/download:")
+
 
 st.title("Music: new chorale melodies")
 ui.intro(
@@ -21,44 +61,12 @@ ui.intro(
     "change the tempo or the instrument (the notes stay the same); download the sound (WAV) or the notes (MIDI) "
     "to open in any music program.")
 
-
-def _new_melody() -> None:
-    st.session_state.mu_seed = int(st.session_state.mu_seed) + 1
-
-
 with ui.guard("the music page"):
-    models = resources.model_names(("vae", "gan"), "melodies")
+    models = resources.model_names(("vae", "gan"), kind="melody")
     if not models:
-        st.warning("No melodies VAE or GAN checkpoint was found.")
+        st.warning("No melody VAE or GAN checkpoint was found.")
         st.stop()
-    widgets.defaults(mu_seed=0, mu_temp_vae=0.0, mu_temp_gan=1.0, mu_tempo=90, mu_instrument="piano")
-    c1, c2, c3 = st.columns([1.2, 1, 1])
-    with c1:
-        name = widgets.choose_model("Model", "mu_model", models, resources.model_label, preferred="melodies-vae")
-    ckpt = ui.load(name)
-    ref = resources.ref(name)
-    fam = ckpt.config.family
-    seed = int(c2.number_input("Seed", 0, 1_000_000, step=1, key="mu_seed", persist_state="session"))
-    temp = float(c3.slider("Temperature", 0.0, 1.5, step=0.1, key=f"mu_temp_{fam}", persist_state="session",
-                           help="0 = always the likeliest choice (the VAE's default); 1 = the model's own odds."))
-    st.button("New melody", key="mu_new", on_click=_new_melody, icon=":material/casino:")
-    c4, c5 = st.columns(2)
-    tempo = int(c4.slider("Tempo (beats per minute)", *music.TEMPO_RANGE, step=5, key="mu_tempo", persist_state="session"))
-    instrument = c5.selectbox("Instrument sound", list(audio.INSTRUMENTS), key="mu_instrument", persist_state="session")
-
-    tokens = compute.sample_tokens(ref, seed, temp, 1)[0]
-    st.session_state.mu_tokens = tokens
-    notes = domain.to_artifact(list(tokens))
-    st.plotly_chart(figures.piano_roll_figure(notes, n_steps=len(tokens), height=320,
-                                              title=f"{name}, seed {seed}"),
-                    key="mu_roll", config={"displaylogo": False})
-    wav = music.melody_wav(tokens, tempo, instrument)
-    with st.container(key="mu_player"):
-        st.audio(wav, format="audio/wav")
-    st.caption(f"{domain.describe(notes)}; {in_scale_ratio(notes):.0%} of the notes are in C major / A minor. "
-               f"{len(tokens) // 16} bars at {tempo} BPM ≈ {len(tokens) / 4 * 60 / tempo:.1f} s.")
-    d1, d2, _ = st.columns([1, 1, 2])
-    d1.download_button("Download WAV", wav, file_name=f"{name}-seed{seed}-{instrument}.wav", mime="audio/wav",
-                       key="mu_wav", icon=":material/download:")
-    d2.download_button("Download MIDI", music.melody_midi(tokens, tempo), file_name=f"{name}-seed{seed}.mid",
-                       mime="audio/midi", key="mu_midi", icon=":material/download:")
+    name, seed, temp, tempo, instrument = settings(models)
+    domain = seqgen.get_domain(ui.load(name).config.domain)
+    notes = compute.samples(resources.ref(name), seed, 1, temp)[0]
+    melody_player(name, domain, notes, seed, tempo, instrument)

@@ -27,8 +27,13 @@ def isolated(tmp_path, monkeypatch):
     resources.list_models.clear()
 
 
-def decoded(at) -> str:
-    return at.session_state.le_decoded
+def decoded(at) -> tuple:
+    """What the explorer shows as the decode of the current point: the digit's image, the name, or the piano
+    roll (each is the first of its kind on the page: the output column comes before the map and the grid)."""
+    names = [m.value for m in at.markdown if "font-size:2.6rem" in m.value][:1]
+    rolls = [c.proto.spec for c in at.get("plotly_chart") if c.key == "le_out"][:1]
+    images = image_urls(at)[:1] if not names and not rolls else []
+    return tuple(images), tuple(names), tuple(rolls)
 
 
 # ---------------------------------------------------------------- navigation and every page
@@ -161,10 +166,10 @@ def test_typed_bad_name_shows_a_message_not_an_exception():
 
 
 def test_manifold_and_interpolation_use_one_decoder_call_each(monkeypatch):
-    from seqgen.ui import decoding
+    from seqgen.models.vae import RNNVAE
     calls = []
-    real = decoding.decode
-    monkeypatch.setattr(decoding, "decode", lambda model, z, *a, **k: calls.append(len(z)) or real(model, z, *a, **k))
+    real = RNNVAE.decode
+    monkeypatch.setattr(RNNVAE, "decode", lambda self, z, *a, **k: calls.append(len(z)) or real(self, z, *a, **k))
     st.cache_data.clear()
     at = open_page("latent")
     at.selectbox(key="le_model").set_value("digits-vae").run()
@@ -219,13 +224,13 @@ def test_user_models_are_listed_and_damaged_ones_explained(isolated):
 def test_noise_page_label_seed_and_replay_change_the_samples():
     at = open_page("noise")
     assert not errors(at)
-    first, urls = at.session_state.ni_fingerprint, image_urls(at)
-    at.selectbox(key="ni_label").set_value("3").run()
-    assert at.session_state.ni_fingerprint != first
-    assert image_urls(at)[0] != urls[0]
-    three = at.session_state.ni_fingerprint
+    first = image_urls(at)[0]
+    at.selectbox(key="ni_label").set_value(3).run()
+    assert image_urls(at)[0] != first
+    three = image_urls(at)[0]
+    assert "3" in at.image[0].captions[0]
     at.number_input(key="ni_seed").set_value(7).run()
-    assert at.session_state.ni_fingerprint != three
+    assert image_urls(at)[0] != three
     grid = image_urls(at)[0]
     at.slider(key="ni_rows").set_value(10).run()  # replay: only 10 rows drawn
     assert image_urls(at)[0] != grid and "first 10 of 28 rows" in at.image[0].captions[0]
@@ -248,9 +253,9 @@ def test_text_page_marks_known_and_new_names():
         for name, status in zip(table["name"], table["status"]):
             known = name != "(empty)" and domain.is_known(name)
             assert status == ("in the training data" if known else "new ✨"), name
-    before = list(at.session_state.tx_names)
+    before = list(at.dataframe[0].value["name"])
     at.button(key="tx_new").click().run()
-    assert at.session_state.tx_names != before
+    assert list(at.dataframe[0].value["name"]) != before
     at.selectbox(key="tx_model").set_value("names-gan").run()
     assert not at.exception and not errors(at)
 
@@ -277,9 +282,9 @@ def test_music_page_audio_is_a_wav_and_follows_tempo_and_instrument():
     at.selectbox(key="mu_instrument").set_value("organ").run()
     urls.add(at.get("audio")[0].proto.url)
     assert len(urls) == 3                         # each change re-renders the sound
-    tokens = at.session_state.mu_tokens
+    roll = next(c.proto.spec for c in at.get("plotly_chart") if c.key == "mu_roll")
     at.button(key="mu_new").click().run()
-    assert at.session_state.mu_tokens != tokens
+    assert next(c.proto.spec for c in at.get("plotly_chart") if c.key == "mu_roll") != roll
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels == ["Download WAV", "Download MIDI"]
     at.selectbox(key="mu_model").set_value("melodies-gan").run()
@@ -290,14 +295,14 @@ def test_music_page_audio_is_a_wav_and_follows_tempo_and_instrument():
 def test_melody_wav_has_the_expected_length(tempo, instrument):
     from seqgen.ui import music
     domain = seqgen.get_domain("melodies")
-    tokens = tuple(domain.dataset("test")[0][0].tolist())
-    wav = music.melody_wav(tokens, tempo, instrument)
+    notes = tuple(domain.to_artifact(domain.dataset("test")[0][0]))
+    wav = music.melody_wav(notes, 64, tempo, instrument)
     assert wav[:4] == b"RIFF" and wav[8:12] == b"WAVE"
     data, sr = sf.read(io.BytesIO(wav))
     assert sr == music.SAMPLE_RATE
     assert len(data) == audio.wave_length(64, tempo, music.SAMPLE_RATE)
     assert np.abs(data).max() > 0.1               # not silence
-    midi = music.melody_midi(tokens, tempo)
+    midi = music.melody_midi(notes, tempo)
     assert midi[:4] == b"MThd"
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from seqgen.domains.melodies import HOLD, MAX_PITCH, MIN_PITCH, REST, pitch_name
-from seqgen.render import image_grid, upscale
+from seqgen.domains.melodies import pitch_name
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf")
@@ -35,7 +34,7 @@ def latent_map_base(points: np.ndarray, labels: np.ndarray | None, label_names, 
                          "marker": {"size": 6, "color": PALETTE[i % len(PALETTE)], "opacity": 0.75},
                          "hovertemplate": "%{text}<br>(%{x:.2f}, %{y:.2f})<extra></extra>"})
     axis = {"range": [-lim, lim], "zeroline": True, "zerolinecolor": "#ddd", "gridcolor": "#f0f0f0"}
-    # NB: no dragmode select/lasso: Streamlit would then ignore single clicks (notes section 6).
+    # No dragmode select/lasso: Streamlit then switches Plotly to clickmode 'event' and single clicks are lost.
     layout = {"height": 480, "margin": {"l": 50, "r": 10, "t": 10, "b": 45}, "hovermode": "closest",
               "uirevision": "latent-map", "plot_bgcolor": "white",
               "legend": {"orientation": "h", "y": -0.14, "itemsizing": "constant"},
@@ -119,27 +118,6 @@ def piano_roll_figure(notes, n_steps: int = 64, height: int = 260, title: str | 
     if title:
         layout["title"] = {"text": title}
     return {"data": data, "layout": layout}
-
-
-def roll_bitmap(tokens, n_steps: int = 64) -> np.ndarray:
-    """Tokens -> uint8 [pitches, steps] thumbnail: notes white, their onsets brighter, bar lines grey."""
-    n_pitch = MAX_PITCH - MIN_PITCH + 1
-    img = np.zeros((n_pitch, n_steps), np.uint8)
-    img[:, ::16] = 45
-    cur = None
-    for t, tok in enumerate(list(tokens)[:n_steps]):
-        if tok == HOLD and cur is not None:
-            img[n_pitch - 1 - cur, t] = 200
-            continue
-        cur = None
-        if tok != REST and 2 <= tok < 2 + n_pitch:
-            cur = tok - 2
-            img[n_pitch - 1 - cur, t] = 255
-    return img
-
-
-def roll_mosaic(token_rows, cols: int, scale: int = 2) -> np.ndarray:
-    return upscale(image_grid(np.stack([roll_bitmap(t) for t in token_rows]), cols=cols, pad=2, value=90), scale)
 
 
 # ---------------------------------------------------------------- GAN internals

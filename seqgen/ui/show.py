@@ -1,53 +1,114 @@
-"""Draw one decoded artifact the way its domain is meant to be seen or heard."""
+"""Draw decoded artifacts the way their domain is meant to be seen or heard.
+
+One view per kind of artifact (image / text / melody); a domain declares its kind, so a new domain of
+an existing kind needs nothing here. Pages call `artifact`, `grid`, `strip` and `gallery`.
+"""
 from __future__ import annotations
 
+import html
+
 import numpy as np
+import pandas as pd
 import streamlit as st
 
-import seqgen
 from seqgen.render import upscale
 
-from . import figures, music
+from . import compute, figures, music
 
 
-def digit(img: np.ndarray, caption: str | None = None, scale: int = 8) -> None:
-    st.image(upscale(np.asarray(img, np.uint8), scale), caption=caption, output_format="PNG")
+class ImageView:
+    def one(self, domain, art, key: str, caption: str | None = None) -> None:
+        st.image(upscale(np.asarray(art, np.uint8), 8), caption=caption, output_format="PNG")
+
+    def grid(self, domain, grid: dict, caption: str, key: str) -> None:
+        st.image(compute.picture_png(domain.name, grid["artifacts"], grid["n"], 3), caption=caption,
+                 output_format="PNG")
+
+    def strip(self, domain, arts, key: str) -> None:
+        st.image(compute.picture_png(domain.name, arts, len(arts), 4), output_format="PNG")
+
+    def gallery(self, domain, arts, cols: int, labels, key: str | None) -> None:
+        st.image(compute.picture_png(domain.name, list(arts), cols, 3), output_format="PNG")
 
 
-def name(text: str, caption_prefix: str = "") -> None:
-    domain = seqgen.get_domain("names")
-    st.markdown(f"<div style='font-size:2.6rem;font-weight:600;line-height:1.3'>{text or '∅'}</div>",
-                unsafe_allow_html=True)
-    if not text:
-        st.caption(f"{caption_prefix}an empty name: the decoder stopped straight away")
-    else:
-        known = domain.is_known(text)
-        st.caption(f"{caption_prefix}{'a real name from the census list' if known else 'a new name, not in the data'}")
-
-
-def melody(tokens, key: str, tempo: int = 90, instrument: str = "piano", height: int = 240,
-           title: str | None = None) -> bytes:
-    """Piano roll + audio player; returns the WAV bytes (for a download button)."""
-    domain = seqgen.get_domain("melodies")
-    notes = domain.to_artifact(list(tokens))
-    st.plotly_chart(figures.piano_roll_figure(notes, n_steps=len(tokens), height=height, title=title),
-                    key=key, config={"displayModeBar": False})
-    wav = music.melody_wav(tuple(tokens), tempo, instrument)
-    st.audio(wav, format="audio/wav")
-    st.caption(domain.describe(notes))
-    return wav
-
-
-def artifact(domain_name: str, art, key: str, caption: str | None = None) -> None:
-    if domain_name == "digits":
-        digit(art, caption)
-    elif domain_name == "names":
-        name(art)
+class TextView:
+    def one(self, domain, art, key: str, caption: str | None = None) -> None:
+        text = str(art)
+        st.markdown(f"<div style='font-size:2.6rem;font-weight:600;line-height:1.3'>{html.escape(text) or '∅'}"
+                    "</div>", unsafe_allow_html=True)
+        if not text:
+            st.caption(f"an empty {domain.item_noun}: the decoder stopped straight away")
+        elif hasattr(domain, "is_known"):
+            st.caption(f"in the training data" if domain.is_known(text) else f"a new {domain.item_noun}, "
+                       "not in the data")
         if caption:
             st.caption(caption)
-    elif domain_name == "melodies":
-        melody(art, key=key)
-        if caption:
-            st.caption(caption)
-    else:
-        st.write(art)
+
+    def grid(self, domain, grid: dict, caption: str, key: str) -> None:
+        n, arts = grid["n"], grid["artifacts"]
+        table = [[a or "∅" for a in arts[r * n:(r + 1) * n]] for r in range(n)]
+        st.dataframe(pd.DataFrame(table, index=[f"z₂={y:.2f}" for y in grid["ys"]],
+                                  columns=[f"z₁={x:.2f}" for x in grid["xs"]]), key=key)
+        st.caption(caption)
+
+    def strip(self, domain, arts, key: str) -> None:
+        st.text("  →  ".join(a or "∅" for a in arts))
+
+    def gallery(self, domain, arts, cols: int, labels, key: str | None) -> None:
+        cells = [(a or "∅") + (f" ({labels[i]})" if labels else "") for i, a in enumerate(arts)]
+        st.text(" · ".join(cells))
+
+
+class MelodyView:
+    def one(self, domain, art, key: str, caption: str | None = None, tempo: int = 90,
+            instrument: str = "piano") -> bytes:
+        """Piano roll + audio player; returns the WAV bytes (for a download button)."""
+        notes = tuple(art)
+        st.plotly_chart(figures.piano_roll_figure(notes, n_steps=domain.seq_len, height=240), key=key,
+                        config={"displayModeBar": False})
+        wav = music.melody_wav(notes, domain.seq_len, tempo, instrument)
+        st.audio(wav, format="audio/wav")
+        st.caption(domain.describe(notes) + (f". {caption}" if caption else ""))
+        return wav
+
+    def grid(self, domain, grid: dict, caption: str, key: str) -> None:
+        st.image(compute.picture_png(domain.name, grid["artifacts"], grid["n"], 2),
+                 caption=caption + " Each tile is a 4-bar piano roll.", output_format="PNG")
+
+    def strip(self, domain, arts, key: str) -> None:
+        st.image(compute.picture_png(domain.name, arts, len(arts), 2), output_format="PNG",
+                 caption="Each tile: one piano roll, played in order below")
+        st.audio(music.melody_wav(music.one_after_another(arts, domain.seq_len), domain.seq_len * len(arts)),
+                 format="audio/wav")
+
+    def gallery(self, domain, arts, cols: int, labels, key: str | None) -> None:
+        st.image(compute.picture_png(domain.name, list(arts), cols, 2), output_format="PNG",
+                 caption="piano rolls: time across, pitch up")
+        st.caption(" · ".join(domain.describe(n) for n in list(arts)[:8]))
+
+
+VIEWS = {"image": ImageView(), "text": TextView(), "melody": MelodyView()}
+
+
+def view(domain):
+    return VIEWS[domain.kind]
+
+
+def artifact(domain, art, key: str, caption: str | None = None) -> None:
+    view(domain).one(domain, art, key=key, caption=caption)
+
+
+def grid(domain, grid_result: dict, caption: str, key: str) -> None:
+    view(domain).grid(domain, grid_result, caption, key)
+
+
+def strip(domain, arts, key: str) -> None:
+    view(domain).strip(domain, arts, key)
+
+
+def gallery(domain, artifacts, cols: int, labels: list[str] | None = None, key: str | None = None) -> None:
+    """A batch of samples (the live page's preview): a mosaic, or a line of names."""
+    if not len(artifacts):
+        st.caption("Samples appear after the model is built.")
+        return
+    view(domain).gallery(domain, artifacts, cols, labels, key)
