@@ -13,8 +13,8 @@ from pathlib import Path
 
 import streamlit as st
 
-# torch (imported by seqgen) takes about 3 s to import on this machine: the frame and the whole home page
-# need none of it, and seqgen is imported where it is needed, so a fresh visitor sees the page at once.
+# torch (imported by seqgen) takes seconds to import: the frame and the whole home page need none of it,
+# and seqgen is imported where it is needed, so a fresh visitor sees the page at once.
 st.set_page_config(page_title="seqgen: recurrent GANs and VAEs", page_icon=":material/neurology:", layout="wide")
 
 LATENT = "pages/1_latent_explorer.py"
@@ -71,7 +71,7 @@ def card(column, title: str, page: str, icon: str, blurb: str, picture: str | No
 
 @st.cache_resource(show_spinner=False)
 def warm_up() -> threading.Thread:
-    """Import torch and the models' code (about 3 s here) in the background, once per server, while the
+    """Import torch and the models' code (seconds) in the background, once per server, while the
     first visitor reads the home page, so the first model page opens without that wait."""
     thread = threading.Thread(target=importlib.import_module, args=("seqgen.ui",), daemon=True, name="warm-up")
     thread.start()

@@ -6,7 +6,7 @@ Starts `streamlit run app.py` on a free port, opens the latent explorer, and mov
 step at a time with the keyboard (alternating right/left so every move is a new value). For each move
 it records the time from the key press to (a) the decoded image's src changing and (b) the app being idle
 again ([data-test-script-state=notRunning], nothing stale). Prints p50 / p95 / max in ms.
-Target (DESIGN.md section 5): slider move -> new image <= 300 ms p95.
+Target: slider move -> new image <= 300 ms p95.
 """
 from __future__ import annotations
 

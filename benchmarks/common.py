@@ -1,7 +1,7 @@
 """Shared helpers for the benchmark scripts: machine description, timing, FLOP accounting.
 
 Import this module BEFORE torch in every benchmark process: it sets OMP_WAIT_POLICY=PASSIVE (busy-waiting
-OpenMP threads slow torch 1.4-3x when anything else runs beside it, DESIGN.md section 7) and puts the
+OpenMP threads slow torch several-fold when anything else runs beside it) and puts the
 repository root on sys.path so `import seqgen` works when a script is run as `python benchmarks/x.py`.
 """
 from __future__ import annotations

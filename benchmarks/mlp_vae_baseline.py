@@ -1,14 +1,16 @@
-"""Issue 3 quality bar: seqgen's digits RNN-VAE vs a plain MLP VAE with the same 2-D latent, same data, same time.
+"""Quality bar of the 2-D image VAEs: seqgen's RNN-VAE vs a plain MLP VAE with the same 2-D latent, same data,
+same time.
 
-    python benchmarks/mlp_vae_baseline.py                 # budget = the digits-vae preset's (see --minutes)
+    python benchmarks/mlp_vae_baseline.py                 # digits-vae; budget: the preset's (see --minutes)
+    python benchmarks/mlp_vae_baseline.py --preset fashion-vae --minutes 6 --concurrent --shipped
     python benchmarks/mlp_vae_baseline.py --minutes 4 --shipped --json benchmarks/results/mlp_vae.json
     python benchmarks/mlp_vae_baseline.py --quick         # 0.3-minute smoke test
 
 Baseline (pytorch/examples vae/main.py, with a 2-D latent): 784 -> 400 (ReLU) -> (mu, logvar) 2-D; z -> 400 (ReLU)
 -> 784 logits; Adam lr 1e-3, batch 128. Likelihood exactly as seqgen's RNNVAE._terms: Bernoulli on the binarised
-pixels (x > 0.5), the encoder reads the grey-level pixels. Both models train on the same 4,000 training digits, for
-the same budget of training-step time (validation passes do not count, as in seqgen's Trainer), keep the weights
-that did best on the 500 validation digits (early stopping), and are scored on the 500 test digits by the same
+pixels (x > 0.5), the encoder reads the grey-level pixels. Both models train on the preset domain's training split,
+for the same budget of training-step time (validation passes do not count, as in seqgen's Trainer), keep the weights
+that did best on the validation split (early stopping), and are scored on the test split by the same
 procedure as RNNVAE.evaluate: one z sample per image with torch.manual_seed(1234), batches of 500, negative ELBO =
 sum over 784 pixels of the Bernoulli NLL + KL, in nats per image.
 
@@ -34,8 +36,8 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
-LITERATURE_NATS = 135.7  # 2-D Gaussian VAE on the full binarised MNIST (60k train), DESIGN.md section 5
-DEFAULT_MINUTES = 4.0    # used when the digits-vae preset sets no max_minutes (DESIGN.md section 6 prototype budget)
+LITERATURE_NATS = 135.7  # 2-D Gaussian VAE on the full binarised MNIST (60k train images)
+DEFAULT_MINUTES = 4.0    # used when the preset sets no max_minutes
 
 
 class MLPVAE(nn.Module):
@@ -85,9 +87,14 @@ class MLPVAE(nn.Module):
 
 
 # --------------------------------------------------------------------------------------------- workers
-def train_mlp(minutes: float, seed: int, batch_size: int, lr: float, eval_every: int) -> dict:
+def preset_domain(preset: str):
     from seqgen import get_domain
-    dom = get_domain("digits")
+    from seqgen.presets import configure
+    return get_domain(configure(preset)[0].domain)
+
+
+def train_mlp(preset: str, minutes: float, seed: int, batch_size: int, lr: float, eval_every: int) -> dict:
+    dom = preset_domain(preset)
     x, _ = dom.dataset("train")
     vx, _ = dom.dataset("val")
     tx, _ = dom.dataset("test")
@@ -134,41 +141,40 @@ def train_mlp(minutes: float, seed: int, batch_size: int, lr: float, eval_every:
             "recipe": f"784-400-2-400-784, Adam lr {lr:g}, batch {batch_size}, val every {eval_every} steps"}
 
 
-def train_rnn(minutes: float, seed: int, eval_every: int | None) -> dict:
-    from seqgen import get_domain
+def train_rnn(preset: str, minutes: float, seed: int, eval_every: int | None) -> dict:
     from seqgen.models import build_model
     from seqgen.presets import configure
     from seqgen.training import Trainer
     over = {"max_minutes": minutes, "steps": 10 ** 9, "seed": seed}
     if eval_every:
         over["eval_every"] = eval_every
-    mc, tc, _ = configure("digits-vae", train_overrides=over)
-    dom = get_domain("digits")
+    mc, tc, _ = configure(preset, train_overrides=over)
+    dom = preset_domain(preset)
     model = build_model(mc)
     res = Trainer(model, dom, tc).fit()  # keeps the best-validation weights
     last_val = res.validation[-1]["neg_elbo"] if res.validation else None
     tx, ty = dom.dataset("test")
     test = model.evaluate(tx, ty)
-    return {"model": f"seqgen digits-vae preset ({mc.cell.upper()} {mc.hidden}, z={mc.latent}, "
+    return {"model": f"seqgen {preset} preset ({mc.cell.upper()} {mc.hidden}, z={mc.latent}, "
                      f"{'AR' if mc.autoregressive else 'non-AR'} decoder)",
             "parameters": model.num_parameters(), "steps": res.steps, "train_seconds": res.elapsed,
             "best_val": {k: v for k, v in (res.best or {}).items() if k in ("step", "time", "neg_elbo", "recon", "kl")},
             "last_val_neg_elbo": last_val, "evals": len(res.validation),
             "test": {k: test[k] for k in ("neg_elbo", "recon", "kl")},
-            "recipe": f"preset digits-vae: batch {tc.batch_size}, lr {tc.lr:g}, val every {tc.eval_every} steps, "
+            "recipe": f"preset {preset}: batch {tc.batch_size}, lr {tc.lr:g}, val every {tc.eval_every} steps, "
                       f"bf16={tc.bf16}"}
 
 
-def eval_shipped() -> dict:
+def eval_shipped(preset: str) -> dict:
     import seqgen
     try:
-        ck = seqgen.load("digits-vae")
+        ck = seqgen.load(preset)
     except seqgen.CheckpointError as e:
         return {"error": str(e)}
-    tx, ty = seqgen.get_domain("digits").dataset("test")
+    tx, ty = preset_domain(preset).dataset("test")
     test = ck.model.evaluate(tx, ty)
     cfg = ck.config
-    return {"model": f"shipped checkpoints/digits-vae ({cfg.cell.upper()} {cfg.hidden}, z={cfg.latent})",
+    return {"model": f"shipped checkpoints/{preset} ({cfg.cell.upper()} {cfg.hidden}, z={cfg.latent})",
             "parameters": ck.model.num_parameters(), "steps": ck.info.get("steps"),
             "train_seconds": ck.info.get("train_seconds"), "description": ck.info.get("description", ""),
             "test": {k: test[k] for k in ("neg_elbo", "recon", "kl")}}
@@ -177,33 +183,34 @@ def eval_shipped() -> dict:
 def worker(args) -> None:
     torch.set_num_threads(args.threads)
     if args.worker == "mlp":
-        out = train_mlp(args.minutes, args.seed, args.mlp_batch, args.mlp_lr, args.mlp_eval_every)
+        out = train_mlp(args.preset, args.minutes, args.seed, args.mlp_batch, args.mlp_lr, args.mlp_eval_every)
     elif args.worker == "rnn":
-        out = train_rnn(args.minutes, args.seed, args.rnn_eval_every)
+        out = train_rnn(args.preset, args.minutes, args.seed, args.rnn_eval_every)
     else:
-        out = eval_shipped()
+        out = eval_shipped(args.preset)
     out["threads"] = torch.get_num_threads()
     Path(args.out).write_text(json.dumps(out))
 
 
 # --------------------------------------------------------------------------------------------- main
-def default_minutes() -> tuple[float, str]:
+def default_minutes(preset: str) -> tuple[float, str]:
     from seqgen.presets import configure
-    _, tc, _ = configure("digits-vae")
+    _, tc, _ = configure(preset)
     if tc.max_minutes:
-        return float(tc.max_minutes), "the digits-vae preset's max_minutes"
-    return DEFAULT_MINUTES, "the digits-vae preset sets no max_minutes: DESIGN.md section 6's 4-minute budget"
+        return float(tc.max_minutes), f"the {preset} preset's max_minutes"
+    return DEFAULT_MINUTES, f"the {preset} preset sets no max_minutes: a {DEFAULT_MINUTES:g}-minute budget"
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--minutes", type=float, help="training-time budget per model (default: digits-vae's budget)")
+    ap.add_argument("--preset", default="digits-vae", help="the seqgen preset to compare (a 2-D image VAE)")
+    ap.add_argument("--minutes", type=float, help="training-time budget per model (default: the preset's budget)")
     ap.add_argument("--quick", action="store_true", help="0.3-minute smoke test")
     ap.add_argument("--concurrent", action="store_true",
                     help="train both at once in two processes (default: one after the other)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per training process (default 1)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--shipped", action="store_true", help="also evaluate checkpoints/digits-vae on the test split")
+    ap.add_argument("--shipped", action="store_true", help="also evaluate the shipped checkpoint of that name on the test split")
     ap.add_argument("--mlp-batch", type=int, default=128)
     ap.add_argument("--mlp-lr", type=float, default=1e-3)
     ap.add_argument("--mlp-eval-every", type=int, default=32, help="MLP validation interval in steps (~1 epoch)")
@@ -216,7 +223,7 @@ def main(argv=None) -> int:
         args.minutes = 0.3
         args.rnn_eval_every = args.rnn_eval_every or 20
     if args.minutes is None:
-        args.minutes, source = default_minutes()
+        args.minutes, source = default_minutes(args.preset)
     else:
         source = "--quick" if args.quick else "--minutes"
     if args.worker:
@@ -231,7 +238,7 @@ def main(argv=None) -> int:
     t_start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         def cmd(kind):
-            c = [sys.executable, __file__, "--worker", kind, "--out", f"{tmp}/{kind}.json",
+            c = [sys.executable, __file__, "--worker", kind, "--out", f"{tmp}/{kind}.json", "--preset", args.preset,
                  "--minutes", str(args.minutes), "--threads", str(args.threads), "--seed", str(args.seed),
                  "--mlp-batch", str(args.mlp_batch), "--mlp-lr", str(args.mlp_lr),
                  "--mlp-eval-every", str(args.mlp_eval_every)]
@@ -258,11 +265,13 @@ def main(argv=None) -> int:
     summary = {"budget_minutes": args.minutes, "budget_source": source, "mode": mode, "threads": args.threads,
                "machine": common.machine_info(), "wall_seconds": time.perf_counter() - t_start,
                "mlp_test_neg_elbo": mlp, "rnn_test_neg_elbo": rnn, "rnn_over_mlp": rnn / mlp,
-               "rnn_beats_mlp": rnn < mlp, "literature_nats": LITERATURE_NATS, "runs": results}
+               "preset": args.preset, "rnn_beats_mlp": rnn < mlp, "literature_nats": LITERATURE_NATS, "runs": results}
 
-    print(f"\n### Digits VAE (z=2) vs MLP VAE: held-out negative ELBO, nats per test image (lower is better)\n")
+    dom = preset_domain(args.preset)
+    sizes = " / ".join(f"{len(dom.dataset(s)[0]):,} {s}" for s in ("train", "val", "test"))
+    print(f"\n### {args.preset} (z=2) vs MLP VAE: held-out negative ELBO, nats per test image (lower is better)\n")
     print(f"Budget {args.minutes:g} min of training-step time each ({source}); trained {mode}, {args.threads} "
-          f"thread(s) each; 4,000 train / 500 val (early stopping) / 500 test digits; binarised at 0.5.\n")
+          f"thread(s) each; {dom.title}: {sizes} (early stopping on val); binarised at 0.5.\n")
     print("| model | params | steps | train s | best val step | val -ELBO (best / last) | test -ELBO | recon | KL |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for k in ("mlp", "rnn", "shipped"):
@@ -280,8 +289,10 @@ def main(argv=None) -> int:
               f"{bv.get('step', '')} | {val} | **{t['neg_elbo']:.1f}** | {t['recon']:.1f} | {t['kl']:.2f} |")
     verdict = "below (better than)" if rnn < mlp else "NOT below"
     print(f"\nRNN-VAE / MLP-VAE = {rnn / mlp:.3f}: the RNN-VAE is {verdict} the MLP baseline "
-          f"({rnn:.1f} vs {mlp:.1f} nats). Context: a 2-D Gaussian VAE on the full binarised MNIST (60,000 "
-          f"training images) reaches about {LITERATURE_NATS} nats; with 4,000 training images expect higher.")
+          f"({rnn:.1f} vs {mlp:.1f} nats).")
+    if args.preset == "digits-vae":
+        print(f"Context: a 2-D Gaussian VAE on the full binarised MNIST (60,000 training images) reaches about "
+              f"{LITERATURE_NATS} nats; with 4,000 training images expect higher.")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(summary, indent=2))

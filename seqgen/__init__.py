@@ -6,7 +6,7 @@
 """
 import os
 
-# Busy-waiting OpenMP threads slow torch 1.4-3x when anything else runs beside it (DESIGN.md section 7);
+# Busy-waiting OpenMP threads slow torch several-fold when anything else runs beside it;
 # this only takes effect when seqgen is imported before torch.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 

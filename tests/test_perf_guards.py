@@ -1,7 +1,7 @@
 """Performance regression guards that need no timing: they count calls instead.
 
 (a) Sampling runs the recurrent cell maths once per time step on the trained weights, never nn.LSTM / nn.GRU
-    once per step (3-10x slower, DESIGN.md section 7): one torch.lstm_cell / torch.gru_cell call per step and
+    once per step (several times slower): one torch.lstm_cell / torch.gru_cell call per step and
     layer, the constant part of the input folded into the first layer's bias (Recurrent.stepper); a
     non-autoregressive decode of a whole latent grid is ONE fused call.
 (b) Teacher-forced training runs each recurrent layer over the whole sequence batch in one call; the expected

@@ -83,7 +83,7 @@ class Stepper:
     columns w_x of W_ih); everything constant over time (z, a label) is projected once and folded into
     `bias` ([G*H], or per row [B, G*H]) together with b_ih. Each step is then one fused torch.lstm_cell /
     gru_cell call per layer, with the weights fetched and the state kept per layer once, not per step:
-    about half the time of the same maths written as separate tensor ops (DESIGN.md section 7).
+    much cheaper than the same maths written as separate tensor ops (benchmarks/README.md has the figures).
     """
 
     def __init__(self, rec: Recurrent, state: State, w_x: torch.Tensor, bias: torch.Tensor):

@@ -3,7 +3,7 @@
 The decoder starts from a state computed from z and also reads z at every step, so the latent
 cannot be forgotten over a long sequence. With `autoregressive=True` it additionally reads its
 previous output (needed for text and melodies; for digit rows it lets the decoder ignore z, which
-ruins the 2-D explorer: DESIGN.md section 6). Loss = reconstruction + beta * KL, with KL annealing
+ruins the 2-D explorer, where every point must decode to its own digit). Loss = reconstruction + beta * KL, with KL annealing
 (Bowman et al. 2016), free bits (Kingma et al. 2016) and word dropout as options.
 """
 from __future__ import annotations
@@ -72,7 +72,7 @@ class RNNVAE(SeqModel):
         cond = self._conditioning(z, label)
         state = self.decoder.initial_state(torch.tanh(self.z_to_state(cond)))
         # The conditioning is the same at every step: project it once and fold it into the first layer's
-        # bias, so each step is one fused cell call on the previous output (DESIGN.md section 7).
+        # bias, so each step is one fused cell call on the previous output.
         w_ih, b_ih = self.decoder.input_weights()
         c = cond.shape[1]
         bias = torch.addmm(b_ih, cond, w_ih[:, :c].t())

@@ -60,7 +60,7 @@ def cpu_has_amx() -> bool:
 
 
 def use_bf16(train: TrainConfig, device: torch.device) -> bool:
-    """bf16 autocast speeds up nn.LSTM only on CPUs with AMX (slower elsewhere): DESIGN.md section 7.
+    """bf16 autocast speeds up nn.LSTM only on CPUs with AMX and slows it down elsewhere.
     On CPUs with no bf16 instructions at all, oneDNN's fused LSTM cannot run in bf16, so "on" falls
     back to float32 with a warning instead of crashing."""
     if device.type != "cpu":
