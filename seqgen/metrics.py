@@ -1,16 +1,14 @@
-"""Quality figures of every model card, computed on the held-out (test) split.
+"""Building blocks of the quality figures: the domains compute their own figures from these (see
+seqgen.evaluation for the whole evaluation of a model).
 
-`evaluate(model)` gives the figures every model of its family has (held-out loss, likelihood) and then
-asks the model's domain for its own (requested-label accuracy, novelty, in-scale ratio...). The helpers
-below are the building blocks the domains use. Reference models are checkpoints too, trained by the
-same CLI and named by each domain's `reference_model` (a classifier judges images, a character LM names).
+Reference models are checkpoints too, trained by the same CLI and named by each domain's
+`reference_model` (a classifier judges images, a character LM judges names).
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from .domains import get_domain
 from .models import ModelConfig, TrainConfig, build_model
 
 
@@ -106,28 +104,3 @@ def lm_nll_per_token(lm, tokens: torch.Tensor) -> float:
 def total_variation(p: np.ndarray, q: np.ndarray) -> float:
     p, q = np.asarray(p, float), np.asarray(q, float)
     return 0.5 * float(np.abs(p / max(p.sum(), 1e-12) - q / max(q.sum(), 1e-12)).sum())
-
-
-# ---------------------------------------------------------------------------------------------
-def evaluate(model, n_samples: int = 1000, seed: int = 0, temperature: float = 1.0, tstr: bool = True) -> dict:
-    """Every figure that applies to this model, on the test split (tstr=False skips the slow parts)."""
-    cfg = model.cfg
-    domain = get_domain(cfg.domain)
-    model.eval()
-    x, y = domain.dataset("test")
-    stats = model.evaluate(x, y, iw_samples=32 if tstr else 0) if cfg.family == "vae" else model.evaluate(x, y)
-    out = {f"test_{k}": v for k, v in stats.items()}
-    if cfg.family in ("vae", "gan"):
-        out.update(domain.sample_metrics(model, n_samples, seed, temperature, slow=tstr))
-    return out
-
-
-def quick(model, n: int = 200, seed: int = 0) -> dict:
-    """Cheap sample-quality figures to watch during training (and to guard shipped models in tests)."""
-    if model.cfg.family not in ("vae", "gan"):
-        return {}
-    was_training = model.training
-    model.eval()
-    out = get_domain(model.cfg.domain).quick_metrics(model, n, seed)
-    model.train(was_training)
-    return out

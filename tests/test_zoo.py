@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import seqgen
-from seqgen import metrics
+from seqgen import evaluation, metrics
 from seqgen.checkpoints import SHIPPED_DIR
 
 ZOO = ["digits-vae", "digits-gan", "names-vae", "names-gan", "melodies-vae", "melodies-gan"]
@@ -45,7 +45,7 @@ def test_digits_vae_plane_shows_the_digits(models):
 
 
 def test_digits_gan_draws_the_requested_digit(models):
-    figures = metrics.quick(models["digits-gan"].model, n=200)
+    figures = evaluation.quick(models["digits-gan"].model, n=200)
     assert figures["requested_digit_accuracy"] >= 0.85
 
 
@@ -58,7 +58,7 @@ def test_digits_gan_varies_within_a_digit(models):
 
 @pytest.mark.parametrize("name", ["names-vae", "names-gan"])
 def test_names_are_plausible_and_mostly_new(models, name):
-    figures = metrics.quick(models[name].model, n=200)
+    figures = evaluation.quick(models[name].model, n=200)
     assert figures["novel_fraction"] >= 0.6
     assert figures["well_formed_fraction"] >= 0.95
     assert figures["distinct_fraction"] >= 0.7
@@ -74,5 +74,5 @@ def test_names_vae_uses_its_latent(models):
 
 @pytest.mark.parametrize("name", ["melodies-vae", "melodies-gan"])
 def test_melodies_stay_in_key(models, name):
-    figures = metrics.quick(models[name].model, n=100)
+    figures = evaluation.quick(models[name].model, n=100)
     assert figures["in_scale_samples"] >= 0.85

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .. import metrics
 from .base import SPLIT_SEED, Domain, check_split
 
 SIZE = 28
@@ -98,7 +99,6 @@ class ImageDomain(Domain):
             self._gan_metrics(model, n, seed, 5 * n if slow else 0)
 
     def quick_metrics(self, model, n: int, seed: int) -> dict:
-        from .. import metrics
         clf = metrics.reference(self)
         if model.cfg.family != "gan" or not model.cfg.conditional or clf is None:
             return {}
@@ -106,7 +106,6 @@ class ImageDomain(Domain):
         return {f"requested_{self.class_word}_accuracy": float((clf.predict(samples) == labels).float().mean())}
 
     def _gan_metrics(self, model, n: int, seed: int, tstr_n: int) -> dict:
-        from .. import metrics
         out = {}
         clf = metrics.reference(self)
         samples, labels = metrics.sample_with_labels(model, n, seed)
@@ -126,7 +125,6 @@ class ImageDomain(Domain):
         return out
 
     def _vae_metrics(self, model) -> dict:
-        from .. import metrics
         tx, ty = self.dataset("train")
         vx, vy = self.dataset("test")
         out = {"knn5_latent_accuracy": metrics.knn_accuracy(metrics.encoder_means(model, tx), ty,

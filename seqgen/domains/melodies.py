@@ -13,6 +13,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import torch
 
+from .. import metrics
 from .base import DATA_DIR, SPLIT_SEED, Domain, check_split
 
 REST, HOLD = 0, 1
@@ -300,7 +301,6 @@ class MelodiesDomain(Domain):
                 "in_scale": in_scale_ratio(note_lists)}
 
     def sample_metrics(self, model, n: int, seed: int, temperature: float, slow: bool) -> dict:
-        from .. import metrics
         seqs, _ = metrics.sample_with_labels(model, min(n, 500), seed, temperature)
         fake_notes = self.artifacts(seqs)
         test_x, test_y = self.dataset("test")
@@ -326,6 +326,5 @@ class MelodiesDomain(Domain):
                 "teacher_forced_onset_accuracy": float((pred[onset] == test_x[onset]).float().mean())}
 
     def quick_metrics(self, model, n: int, seed: int) -> dict:
-        from .. import metrics
         seqs, _ = metrics.sample_with_labels(model, n, seed, 1.0)
         return {"in_scale_samples": in_scale_ratio(self.artifacts(seqs))}

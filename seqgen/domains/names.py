@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .. import metrics
 from .base import DATA_DIR, Domain, check_split, split_indices
 
 PAD, BOS, EOS = 0, 1, 2
@@ -122,7 +123,6 @@ class NamesDomain(Domain):
                 "distinct_fraction": len(set(strings)) / max(len(strings), 1)}
 
     def sample_metrics(self, model, n: int, seed: int, temperature: float, slow: bool) -> dict:
-        from .. import metrics
         seqs, _ = metrics.sample_with_labels(model, n, seed, temperature)
         strings = self.artifacts(seqs)
         out = self.name_figures(strings)
@@ -142,6 +142,5 @@ class NamesDomain(Domain):
         return out
 
     def quick_metrics(self, model, n: int, seed: int) -> dict:
-        from .. import metrics
         seqs, _ = metrics.sample_with_labels(model, n, seed, 1.0)
         return self.name_figures(self.artifacts(seqs))
