@@ -3,10 +3,15 @@
 `python -m seqgen train --preset names-vae` reproduces a shipped model; `--domain X --family Y`
 picks the preset named "X-Y"; any flag on the command line overrides a preset's value.
 Every shipped checkpoint's card records the exact command that made it.
+
+A preset can also be another preset plus overrides (`derive`). The Live training page starts from the
+presets named "X-Y-live": a domain with such presets is offered there.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+LIVE_SUFFIX = "-live"
 
 
 @dataclass(frozen=True)
@@ -17,6 +22,22 @@ class Preset:
     train: dict = field(default_factory=dict)   # TrainConfig overrides
     description: str = ""
     limitations: tuple[str, ...] = ()
+
+
+def derive(base: Preset, *layers: dict, description: str = "", limitations: tuple[str, ...] = (),
+           **overrides) -> Preset:
+    """`base` with some settings changed: the dicts in `layers`, then `overrides`, later ones winning.
+    Each key names a ModelConfig or TrainConfig setting."""
+    from .configurator import target_of
+
+    model, train = dict(base.model), dict(base.train)
+    for name, value in {k: v for layer in (*layers, overrides) for k, v in layer.items()}.items():
+        target = target_of(name)
+        if target is None:
+            raise ValueError(f"derive: {name!r} is not a ModelConfig or TrainConfig setting")
+        (model if target == "model" else train)[name] = value
+    return replace(base, model=model, train=train, description=description or base.description,
+                   limitations=tuple(limitations))
 
 
 PRESETS: dict[str, Preset] = {
@@ -85,6 +106,45 @@ PRESETS: dict[str, Preset] = {
         train=dict(steps=6000, batch_size=64, lr=2e-3, eval_every=250),
         description="Reference melody language model."),
 }
+
+
+# Live training runs for minutes on a laptop's CPU while a student watches: hidden 128 instead of 256,
+# validation every 100 steps, 3,000 steps unless the student asks for more. The GANs keep feature matching
+# and label smoothing (they stabilise from the first steps) but drop the diversity terms, which pay off only
+# over thousands of steps; the token GANs keep a short teacher-forced warm-up.
+_LIVE = dict(cell="lstm", hidden=128, batch_size=64, steps=3000, eval_every=100)
+_LIVE_VAE = dict(_LIVE, latent=2, free_bits=0.0, kl_anneal_steps=500)
+_LIVE_GAN = dict(_LIVE, feature_matching=1.0, label_smoothing=0.1, d_steps=1, mode_seeking=0.0,
+                 minibatch_std=False)
+PRESETS.update({
+    # the non-autoregressive decoder at hidden 96 and a higher learning rate: recognisable digits soonest
+    "digits-vae-live": derive(PRESETS["digits-vae"], _LIVE_VAE, hidden=96, lr=3e-3, kl_anneal_steps=0,
+                              autoregressive=False, description="Live training: a small digits VAE."),
+    "digits-gan-live": derive(PRESETS["digits-gan"], _LIVE_GAN, lr=1e-3,
+                              description="Live training: a small conditional digits GAN."),
+    "names-vae-live": derive(PRESETS["names-vae"], _LIVE_VAE, lr=2e-3, word_dropout=0.3,
+                             description="Live training: a small names VAE."),
+    "names-gan-live": derive(PRESETS["names-gan"], _LIVE_GAN, lr=2e-3, mle_steps=300,
+                             description="Live training: a small names GAN."),
+    "melodies-vae-live": derive(PRESETS["melodies-vae"], _LIVE_VAE, lr=2e-3, word_dropout=0.4,
+                                description="Live training: a small melodies VAE."),
+    "melodies-gan-live": derive(PRESETS["melodies-gan"], _LIVE_GAN, lr=2e-3, mle_steps=300,
+                                description="Live training: a small melodies GAN."),
+})
+
+
+def live_preset(domain: str, family: str) -> str | None:
+    """The name of the Live training preset for domain/family, or None when there is none."""
+    name = f"{domain}-{family}{LIVE_SUFFIX}"
+    return name if name in PRESETS else None
+
+
+def live_choices() -> dict[str, tuple[str, ...]]:
+    """domain -> families with a Live training preset, for every known domain that has one (app order)."""
+    from .domains import domain_names
+    from .models import FAMILIES
+
+    return {d: fams for d in domain_names() if (fams := tuple(f for f in FAMILIES if live_preset(d, f)))}
 
 
 def preset_for(domain: str, family: str) -> str:

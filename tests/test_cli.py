@@ -1,4 +1,5 @@
 """The command line's main paths, end to end on tiny models (seconds each)."""
+import dataclasses
 import json
 
 import numpy as np
@@ -6,7 +7,10 @@ import pytest
 import soundfile as sf
 
 from seqgen import checkpoints
-from seqgen.cli import main
+from seqgen.cli import build_parser, main
+from seqgen.configurator import flag_names, overrides
+from seqgen.models import ModelConfig, TrainConfig
+from seqgen.presets import configure
 
 TINY = ["--hidden", "16", "--embed", "8", "--steps", "12", "--eval-every", "6", "--quiet"]
 
@@ -96,3 +100,113 @@ def test_list_and_errors(out, capsys):
     assert main(["list"]) == 0
     assert main(["sample", "no-such-model"]) == 2
     assert "No checkpoint named" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------------ flags and presets
+def test_train_help_lists_every_setting(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["train", "--help"])
+    assert e.value.code == 0
+    text = capsys.readouterr().out
+    settings = [f for cls in (ModelConfig, TrainConfig) for f in dataclasses.fields(cls) if "help" in f.metadata]
+    assert len(settings) >= 31
+    for f in settings:
+        for flag in flag_names(f):
+            assert flag in text, flag
+        assert f.metadata["help"].split()[0] in text, f.name
+    for f in (f for f in settings if f.metadata["live"]):       # every live knob is a flag too
+        assert "--" + f.name.replace("_", "-") in text
+
+
+# argv -> (model overrides, train overrides), as the hand-written parser gave them
+PARSES = [
+    (["--domain", "digits", "--family", "vae", "--free-bits", "0.5", "--no-autoregressive", "--minutes", "1"],
+     {"autoregressive": False, "free_bits": 0.5}, {"max_minutes": 1.0}),
+    (["--preset", "names-gan", "--kl-anneal", "100", "--batch-size", "8", "--minibatch-std", "--lr-d", "1e-4",
+      "--bf16", "off", "--threads", "2", "--cell", "gru", "--eval-every", "5", "--mle-steps", "3", "--d-steps", "2",
+      "--seed", "4", "--steps", "7"],
+     {"cell": "gru", "minibatch_std": True},
+     {"steps": 7, "batch_size": 8, "lr_d": 0.0001, "d_steps": 2, "mle_steps": 3, "kl_anneal_steps": 100, "seed": 4,
+      "eval_every": 5, "bf16": "off", "threads": 2}),
+    (["--domain", "names", "--family", "vae", "--hidden", "16", "--embed", "8", "--layers", "2", "--latent", "3",
+      "--conditional", "--autoregressive", "--beta", "0.5", "--word-dropout", "0.1", "--step-noise", "2",
+      "--feature-matching", "1", "--label-smoothing", "0.1", "--aux-classifier", "2", "--gumbel-tau", "0.3",
+      "--instance-noise", "0.2", "--mode-seeking", "0.1", "--no-minibatch-std", "--mle-weight", "0.5",
+      "--lr", "1e-3"],
+     {"hidden": 16, "layers": 2, "embed": 8, "latent": 3, "conditional": True, "autoregressive": True, "beta": 0.5,
+      "word_dropout": 0.1, "step_noise": 2, "feature_matching": 1.0, "label_smoothing": 0.1, "aux_classifier": 2.0,
+      "gumbel_tau": 0.3, "instance_noise": 0.2, "mle_weight": 0.5, "mode_seeking": 0.1, "minibatch_std": False},
+     {"lr": 0.001}),
+    (["--max-minutes", "2", "--kl-anneal-steps", "3"], {}, {"max_minutes": 2.0, "kl_anneal_steps": 3}),
+]
+
+
+@pytest.mark.parametrize("argv,model,train", PARSES)
+def test_flags_parse_as_before(argv, model, train):
+    args = build_parser().parse_args(["train", *argv])
+    assert overrides(args) == (model, train)
+    for name, value in {**model, **train}.items():
+        assert type(value) is type(getattr(args, name)), name
+
+
+def test_flags_reach_the_config():
+    args = build_parser().parse_args(["train", *PARSES[0][0]])
+    mcfg, tcfg, _ = configure(args.preset, args.domain, args.family, *overrides(args))
+    assert (mcfg.free_bits, mcfg.autoregressive, tcfg.max_minutes, mcfg.hidden) == (0.5, False, 1.0, 128)
+
+
+def test_ranges_in_the_metadata_are_validated(out, capsys):
+    assert main(["train", "--domain", "digits", "--family", "vae", "--hidden", "0", "--quiet"]) == 2
+    assert "hidden must be >= 1" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="beta"):
+        ModelConfig(family="vae", domain="x", discrete=False, seq_len=2, n_features=2, beta=-1.0).validate()
+    with pytest.raises(ValueError, match="eval_every"):
+        TrainConfig(eval_every=0).validate()
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--cell", "rnn"])
+
+
+# Every shipped preset's configs as they were before presets could be derived: their checkpoints' figures
+# depend on them. Fields not listed have these defaults.
+MODEL_DEFAULTS = {"n_labels": 0, "pad_id": None, "cell": "lstm", "hidden": 256, "layers": 1, "embed": 64, "latent": 2,
+                  "conditional": False, "autoregressive": False, "beta": 1.0, "free_bits": 0.0, "word_dropout": 0.0,
+                  "step_noise": 8, "feature_matching": 0.0, "label_smoothing": 0.0, "aux_classifier": 1.0,
+                  "gumbel_tau": 0.5, "instance_noise": 0.0, "mle_weight": 0.0, "mode_seeking": 0.0,
+                  "minibatch_std": False}
+TRAIN_DEFAULTS = {"steps": 2000, "max_minutes": None, "batch_size": 64, "lr": 0.002, "lr_d": None, "d_steps": 1,
+                  "mle_steps": 0, "kl_anneal_steps": 0, "grad_clip": 5.0, "seed": 0, "eval_every": 200, "bf16": "auto",
+                  "threads": None, "extra": {}}
+DIGITS = {"discrete": False, "domain": "digits", "n_features": 28, "n_labels": 10, "seq_len": 28}
+NAMES = {"discrete": True, "domain": "names", "n_features": 29, "n_labels": 2, "pad_id": 0, "seq_len": 12}
+MELODIES = {"discrete": True, "domain": "melodies", "n_features": 32, "n_labels": 2, "seq_len": 64}
+SHIPPED = {
+    "digits-vae": ({**DIGITS, "family": "vae", "hidden": 128}, {"eval_every": 250, "steps": 8000}),
+    "digits-gan": ({**DIGITS, "conditional": True, "family": "gan", "feature_matching": 1.0, "hidden": 128,
+                    "instance_noise": 0.3, "label_smoothing": 0.1, "latent": 32, "minibatch_std": True,
+                    "mode_seeking": 0.3},
+                   {"eval_every": 500, "lr": 0.0005, "lr_d": 0.0002, "steps": 8000}),
+    "names-vae": ({**NAMES, "autoregressive": True, "embed": 32, "family": "vae", "word_dropout": 0.2},
+                  {"eval_every": 250, "kl_anneal_steps": 2000, "steps": 5000}),
+    "names-gan": ({**NAMES, "embed": 32, "family": "gan", "feature_matching": 1.0, "latent": 16, "mle_weight": 1.0,
+                   "mode_seeking": 0.1, "step_noise": 4},
+                  {"eval_every": 100, "lr": 0.001, "lr_d": 0.001, "mle_steps": 2000, "steps": 2300}),
+    "melodies-vae": ({**MELODIES, "autoregressive": True, "embed": 32, "family": "vae", "hidden": 128,
+                      "word_dropout": 0.4},
+                     {"eval_every": 250, "kl_anneal_steps": 1500, "steps": 4000}),
+    "melodies-gan": ({**MELODIES, "embed": 32, "family": "gan", "feature_matching": 1.0, "hidden": 128, "latent": 16,
+                      "mle_weight": 1.0, "step_noise": 4},
+                     {"eval_every": 250, "lr": 0.001, "lr_d": 0.001, "mle_steps": 3000, "steps": 3500}),
+    "digits-classifier": ({**DIGITS, "family": "classifier", "hidden": 128},
+                          {"batch_size": 128, "eval_every": 250, "lr": 0.003, "steps": 4000}),
+    "names-lm": ({**NAMES, "embed": 32, "family": "lm"}, {"eval_every": 250, "steps": 5000}),
+    "melodies-lm": ({**MELODIES, "embed": 32, "family": "lm"}, {"eval_every": 250, "steps": 6000}),
+}
+
+
+@pytest.mark.parametrize("preset", sorted(SHIPPED))
+def test_shipped_presets_are_byte_identical(preset):
+    model, train = SHIPPED[preset]
+    mcfg, tcfg, _ = configure(preset)
+    dump = lambda d: json.dumps(d, sort_keys=True)  # noqa: E731  (types matter: 1 and 1.0 differ in JSON)
+    assert dump(mcfg.to_dict()) == dump({**MODEL_DEFAULTS, **model})
+    assert dump(tcfg.to_dict()) == dump({**TRAIN_DEFAULTS, **train})

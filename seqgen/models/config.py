@@ -2,6 +2,10 @@
 
 `ModelConfig` is everything needed to rebuild a network from a checkpoint; it round-trips through JSON.
 `TrainConfig` holds the optimisation knobs; it is stored beside the model in the checkpoint for the card.
+
+A field declared with `setting(...)` is a tunable hyperparameter: its metadata (help, range, choices, the
+families it applies to, the live page's widget) is the one description the command line
+(`python -m seqgen train --help`, seqgen.configurator) and the Live training page read.
 """
 from __future__ import annotations
 
@@ -10,7 +14,51 @@ import json
 from dataclasses import dataclass, field, fields
 
 FAMILIES = ("vae", "gan", "lm", "classifier")
+GENERATIVE = ("vae", "gan")
 CELLS = ("lstm", "gru")
+BF16_MODES = ("auto", "on", "off")
+
+
+def setting(default, help: str, *, choices: tuple | None = None, min: float | None = None,
+            max: float | None = None, above: float | None = None, below: float | None = None,
+            families: tuple[str, ...] = FAMILIES, discrete_only: bool = False, continuous_only: bool = False,
+            flags: tuple[str, ...] = (), live: dict | None = None):
+    """A dataclass field that is a tunable setting.
+
+    help: one line for --help (and the live page when it has no copy of its own).
+    choices / min, max (inclusive) / above, below (exclusive): allowed values, checked by validate().
+    families, discrete_only, continuous_only: the models and data the setting means something for.
+    flags: extra command-line spellings besides --field-name (e.g. "--minutes").
+    live: makes it a Live training knob; widget hints `options=(...)` or `min=, max=, step=`, and
+    optionally `families=` (fewer than the field's), `label=`, `input="number"`.
+    """
+    meta = dict(help=help, choices=tuple(choices) if choices else None, min=min, max=max, above=above,
+                below=below, families=tuple(families), discrete_only=discrete_only,
+                continuous_only=continuous_only, flags=tuple(flags), live=dict(live) if live else None)
+    return field(default=default, metadata=meta)
+
+
+def settings_of(cls) -> list[dataclasses.Field]:
+    """The tunable fields of a config dataclass, in declaration order."""
+    return [f for f in fields(cls) if "help" in f.metadata]
+
+
+def check_settings(obj) -> None:
+    """Raise ValueError when a setting is outside the choices / range its metadata declares."""
+    for f in settings_of(type(obj)):
+        v, m = getattr(obj, f.name), f.metadata
+        if v is None:
+            continue
+        if m["choices"] and v not in m["choices"]:
+            raise ValueError(f"{f.name} must be one of {m['choices']}, got {v!r}")
+        if m["min"] is not None and v < m["min"]:
+            raise ValueError(f"{f.name} must be >= {m['min']}, got {v}")
+        if m["max"] is not None and v > m["max"]:
+            raise ValueError(f"{f.name} must be <= {m['max']}, got {v}")
+        if m["above"] is not None and not v > m["above"]:
+            raise ValueError(f"{f.name} must be > {m['above']}, got {v}")
+        if m["below"] is not None and not v < m["below"]:
+            raise ValueError(f"{f.name} must be < {m['below']}, got {v}")
 
 
 def _from_dict(cls, data: dict):
@@ -28,34 +76,47 @@ def _from_dict(cls, data: dict):
 @dataclass
 class ModelConfig:
     family: str                 # "vae" | "gan" | "lm" (reference char model) | "classifier" (reference judge)
-    domain: str                 # "digits" | "names" | "melodies"
+    domain: str                 # registry name of the data (seqgen.domains)
     discrete: bool              # tokens (True) or real-valued rows (False)
     seq_len: int                # T
     n_features: int             # F per row, or vocabulary size
     n_labels: int = 0           # label classes the domain offers
     pad_id: int | None = None   # discrete: token that ends a sequence's padding (ignored by VAE/LM losses)
-    cell: str = "lstm"          # "lstm" | "gru"
-    hidden: int = 256
-    layers: int = 1
-    embed: int = 64             # token / label / row embedding width
-    latent: int = 2             # VAE: size of z.  GAN: size of the global noise vector
-    conditional: bool = False   # feed the label to generator/decoder (and discriminator)
+    cell: str = setting("lstm", "recurrent unit", choices=CELLS, live=dict(options=CELLS))
+    hidden: int = setting(256, "recurrent units per layer", min=1, live=dict(options=(16, 32, 64, 96, 128, 256)))
+    layers: int = setting(1, "stacked recurrent layers", min=1)
+    embed: int = setting(64, "embedding width for tokens and labels", min=1)
+    latent: int = setting(2, "VAE: size of z; GAN: size of the global noise", min=1, families=GENERATIVE,
+                          live=dict(min=1, max=32, step=1, families=("vae",)))
+    conditional: bool = setting(False, "condition on the label (generator/decoder and discriminator)",
+                                families=GENERATIVE)
     # VAE
-    autoregressive: bool = False  # decoder also reads its previous output (stronger decoder, weaker latent)
-    beta: float = 1.0
-    free_bits: float = 0.0        # nats per latent dimension below which KL is not penalised
-    word_dropout: float = 0.0     # AR decoders: chance of hiding the previous token (forces use of z)
+    autoregressive: bool = setting(False, "decoder also reads its previous output (stronger decoder, weaker "
+                                   "latent)", families=("vae",))
+    beta: float = setting(1.0, "weight of the KL term", min=0.0, families=("vae",))
+    free_bits: float = setting(0.0, "KL floor per latent dimension (nats) below which KL is not penalised",
+                               min=0.0, families=("vae",), live=dict(min=0.0, max=3.0, step=0.25))
+    word_dropout: float = setting(0.0, "chance of hiding the previous token from an autoregressive decoder "
+                                  "(forces use of z)", min=0.0, below=1.0, families=("vae",), discrete_only=True,
+                                  live=dict(min=0.0, max=0.7, step=0.05))
     # GAN
-    step_noise: int = 8           # per-step noise channels fed to the generator
-    feature_matching: float = 0.0 # weight of the feature-matching term in the generator loss
-    label_smoothing: float = 0.0  # real targets = 1 - label_smoothing
-    aux_classifier: float = 1.0   # weight of the auxiliary label loss (AC-GAN) when conditional
-    gumbel_tau: float = 0.5       # temperature of the straight-through Gumbel-softmax (discrete GANs)
-    instance_noise: float = 0.0   # std of Gaussian noise on D's inputs (rows), fading to 0 over training
-    mle_weight: float = 0.0       # discrete GANs: keep a teacher-forced likelihood term in the G loss after
-                                  # pretraining, so the adversarial phase cannot drift into collapse
-    mode_seeking: float = 0.0     # weight of the mode-seeking term (MSGAN): two noises, same label, must differ
-    minibatch_std: bool = False   # D also sees the batch's feature spread, so a collapsed G is easy to spot
+    step_noise: int = setting(8, "noise channels fed to the generator at each step", min=0, families=("gan",))
+    feature_matching: float = setting(0.0, "weight of the feature-matching term in the generator loss", min=0.0,
+                                      families=("gan",), live=dict(min=0.0, max=2.0, step=0.25))
+    label_smoothing: float = setting(0.0, "one-sided label smoothing: real targets = 1 - this", min=0.0,
+                                     below=0.5, families=("gan",), live=dict(min=0.0, max=0.3, step=0.05))
+    aux_classifier: float = setting(1.0, "weight of the auxiliary label loss (AC-GAN) when conditional",
+                                    min=0.0, families=("gan",))
+    gumbel_tau: float = setting(0.5, "temperature of the straight-through Gumbel-softmax", above=0.0,
+                                families=("gan",), discrete_only=True)
+    instance_noise: float = setting(0.0, "std of Gaussian noise on D's inputs, fading to 0 over training",
+                                    min=0.0, families=("gan",), continuous_only=True)
+    mle_weight: float = setting(0.0, "likelihood term kept in G's loss after pretraining, so the adversarial "
+                                "phase cannot drift into collapse", min=0.0, families=("gan",), discrete_only=True)
+    mode_seeking: float = setting(0.0, "weight of the mode-seeking term (MSGAN): two noises, same label, must "
+                                  "differ", min=0.0, families=("gan",))
+    minibatch_std: bool = setting(False, "let D see the batch's feature spread, so a collapsed G is easy to "
+                                  "spot", families=("gan",))
 
     def validate(self) -> None:
         if self.family not in FAMILIES:
@@ -71,6 +132,7 @@ class ModelConfig:
             raise ValueError("word_dropout must be in [0, 1)")
         if not 0.0 <= self.label_smoothing < 0.5:
             raise ValueError("label_smoothing must be in [0, 0.5)")
+        check_settings(self)
 
     @classmethod
     def for_domain(cls, domain, family: str, **overrides) -> "ModelConfig":
@@ -99,19 +161,24 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
-    steps: int = 2000
-    max_minutes: float | None = None  # wall-clock budget; training stops at whichever comes first
-    batch_size: int = 64
-    lr: float = 2e-3
-    lr_d: float | None = None        # GAN discriminator learning rate (defaults to lr)
-    d_steps: int = 1                 # GAN: discriminator updates per generator update
-    mle_steps: int = 0               # discrete GAN: teacher-forced pretraining steps of the generator
-    kl_anneal_steps: int = 0         # VAE: beta ramps linearly from 0 over this many steps
+    steps: int = setting(2000, "training steps", min=1, live=dict(min=10, max=50_000, step=10, input="number"))
+    max_minutes: float | None = setting(None, "wall-clock budget in minutes (stops at steps or minutes)",
+                                        above=0.0, flags=("--minutes",))
+    batch_size: int = setting(64, "examples per step", min=1, live=dict(options=(8, 16, 32, 64, 128)))
+    lr: float = setting(2e-3, "learning rate", above=0.0,
+                        live=dict(options=(1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 3e-2, 1e-1)))
+    lr_d: float | None = setting(None, "discriminator learning rate (default: lr)", above=0.0, families=("gan",))
+    d_steps: int = setting(1, "discriminator updates per generator update", min=1, families=("gan",),
+                           live=dict(min=1, max=5, step=1))
+    mle_steps: int = setting(0, "teacher-forced pretraining steps of the generator", min=0, families=("gan",),
+                             discrete_only=True)
+    kl_anneal_steps: int = setting(0, "steps over which beta ramps linearly from 0", min=0, families=("vae",),
+                                   flags=("--kl-anneal",), live=dict(min=0, max=5000, step=50))
     grad_clip: float = 5.0
-    seed: int = 0
-    eval_every: int = 200            # steps between validation passes (and sample events)
-    bf16: str = "auto"               # "auto" (only where the CPU has AMX), "on", "off"
-    threads: int | None = None       # torch intra-op threads; None leaves torch's default
+    seed: int = setting(0, "random seed of the weights and the batches")
+    eval_every: int = setting(200, "steps between validation passes (and sample events)", min=1)
+    bf16: str = setting("auto", "bfloat16 autocast (auto: only where the CPU has AMX)", choices=BF16_MODES)
+    threads: int | None = setting(None, "torch intra-op threads (default: torch's own)", min=1)
     extra: dict = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -123,6 +190,7 @@ class TrainConfig:
             raise ValueError("lr must be > 0")
         if self.bf16 not in ("auto", "on", "off"):
             raise ValueError("bf16 must be auto, on or off")
+        check_settings(self)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
