@@ -1,6 +1,7 @@
 """AppTest tests of the Live training page (pages/5_live_training.py through app.py's navigation).
 
 Each at.run() stands in for one run_every tick of the polling fragment (AppTest does not tick fragments)."""
+import dataclasses
 import json
 import logging
 import time
@@ -11,8 +12,10 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import seqgen
-from seqgen.training.live import RunManager, TrainingRun, live_defaults
-from toy_domains import ToyRows
+from seqgen.presets import live_choices
+from seqgen.training.live import RunManager, TrainingRun, knobs_for, live_defaults
+from seqgen.ui.live import knob_key
+from seqgen.ui.live_copy import KNOB_COPY, knob_text
 
 logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
 
@@ -89,6 +92,9 @@ def test_page_renders_with_knobs_and_help(at):
     assert at.select_slider(key=K + "lr").value == defaults["lr"] == 3e-3
     assert all(w.help for w in at.select_slider)
     assert not at.button(key="lt_start").disabled and at.button(key="lt_stop").disabled
+    domains = at.radio(key="lt_domain")
+    assert domains.options == [seqgen.get_domain(d).picker_title for d in live_choices()]
+    assert domains.value == next(iter(live_choices()))                    # the first domain with live presets
     at.radio(key="lt_family").set_value("gan").run()                      # GAN knobs, stabilisers on
     assert at.slider(key="lt_k_digits_gan_feature_matching").value > 0
     assert at.slider(key="lt_k_digits_gan_label_smoothing").value > 0
@@ -174,12 +180,38 @@ def test_run_survives_page_switch(at):
     assert loss_points(at) > 0
 
 
-def test_divergence_is_explained(at):
-    run = TrainingRun("toy", "vae", dict(hidden=16, embed=8, batch_size=8, lr=1e9, grad_clip=1e12, steps=100),
-                      manager=RunManager(max_runs=1), domain_obj=ToyRows())
+def test_divergence_is_explained(at, toy_domains):
+    run = TrainingRun("toy_tokens", "vae", dict(hidden=16, embed=8, batch_size=8, lr=1e9, steps=100),
+                      manager=RunManager(max_runs=1))
     at.session_state["lt_run"] = run
     run.start()
     assert run.join(20)
     at.run()
     assert not at.exception, at.exception
     assert any("learning rate" in e.value for e in at.error)
+
+
+def _knob_widgets(at) -> dict:
+    return {w.key: w for kind in ("select_slider", "slider", "radio", "number_input", "toggle")
+            for w in at.get(kind)}
+
+
+def test_every_knob_of_a_model_is_on_the_page_with_its_default_and_help(at, toy_domains):
+    """The page draws whatever knobs the config metadata declares: one widget each, showing the live default."""
+    for domain, family in (("digits", "vae"), ("digits", "gan"), ("names", "vae"), ("melodies", "gan")):
+        at.radio(key="lt_domain").set_value(domain).run()
+        at.radio(key="lt_family").set_value(family).run()
+        assert not at.exception, at.exception
+        widgets, defaults = _knob_widgets(at), live_defaults(domain, family)
+        for knob in knobs_for(domain, family):
+            w = widgets[knob_key(domain, family, knob.name)]
+            assert w.label == knob_text(knob)[0] and w.help, knob.name
+            assert w.value == defaults[knob.name], knob.name
+    assert "toy_rows" not in at.radio(key="lt_domain").options             # no live presets: not offered
+
+
+def test_knob_words_fall_back_to_the_field_metadata():
+    knob = next(k for k in knobs_for("digits", "vae") if k.name == "hidden")
+    assert knob_text(knob) == KNOB_COPY["hidden"]
+    bare = dataclasses.replace(knob, name="brand_new_knob", label="Brand new knob", help="does something new")
+    assert knob_text(bare) == ("Brand new knob", "Does something new.")

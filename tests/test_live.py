@@ -8,11 +8,20 @@ import torch
 
 import seqgen
 from seqgen.checkpoints import CheckpointError
-from seqgen.training.live import (KNOBS, LIVE_DEFAULTS, RunManager, Snapshot, TrainingRun, _Series,
-                                  _use_torch_threads, build_configs, check_save_name, knobs_for)
-from toy_domains import ToyRows, ToyTokens
+from seqgen.presets import PRESETS, configure, live_choices, live_preset
+from seqgen.training.live import (KNOBS, RunManager, Snapshot, TrainingRun, build_configs, check_save_name,
+                                  knobs_for, live_defaults)
+from seqgen.training.live.run import _use_torch_threads
+from seqgen.training.live.snapshot import _Series
 
 TINY = dict(hidden=16, embed=8, batch_size=16, lr=5e-3)
+LIVE = [(d, f) for d, families in live_choices().items() for f in families]
+
+
+@pytest.fixture(autouse=True)
+def _toys(toy_domains):
+    """Runs here train the tiny registered domains "toy_rows" / "toy_tokens" (no live presets)."""
+    return toy_domains
 
 
 def wait_for(pred, timeout=20.0, every=0.02):
@@ -31,9 +40,9 @@ def manager():
     m.shutdown()
 
 
-def toy_run(manager, steps=10**6, domain=None, family="vae", **kw):
+def toy_run(manager, steps=10**6, domain="toy_rows", family="vae", **kw):
     knobs = dict(TINY, steps=steps, **kw.pop("knobs", {}))
-    return TrainingRun("toy", family, knobs, manager=manager, domain_obj=domain or ToyRows(), preview_every=5, **kw)
+    return TrainingRun(domain, family, knobs, manager=manager, preview_every=5, **kw)
 
 
 def test_start_pause_resume_stop_within_one_second(manager):
@@ -133,7 +142,7 @@ def test_explicit_reap_uses_heartbeat_age(manager):
 
 
 def test_nan_stops_with_plain_message(manager):
-    run = toy_run(manager, knobs=dict(lr=1e9, grad_clip=1e12))
+    run = toy_run(manager, knobs=dict(lr=1e9))
     run.start()
     assert run.join(20)
     s = run.snapshot()
@@ -157,7 +166,7 @@ def test_gan_run_and_conditional_preview(manager):
 
 
 def test_token_domain_samples_are_strings(manager):
-    run = toy_run(manager, steps=6, domain=ToyTokens(), knobs=dict(autoregressive=True, word_dropout=0.3))
+    run = toy_run(manager, steps=6, domain="toy_tokens", knobs=dict(autoregressive=True, word_dropout=0.3))
     run.start()
     assert run.join(20)
     assert all(isinstance(x, str) for x in run.snapshot().samples)
@@ -206,14 +215,14 @@ def test_save_name_validation(tmp_path, monkeypatch):
 
 
 def test_live_configs_for_every_domain_and_family():
-    for (domain, family), defaults in LIVE_DEFAULTS.items():
+    assert LIVE == [(d, f) for d in ("digits", "names", "melodies") for f in ("vae", "gan")]
+    for domain, family in LIVE:
         mcfg, tcfg, values = build_configs(domain, family)
         assert mcfg.hidden <= 128 and tcfg.batch_size == 64                     # smaller than the shipped models
-        names = {k.name for k in knobs_for(domain, family)}
-        assert set(values) <= names
+        assert list(values) == [k.name for k in knobs_for(domain, family)]
     mcfg, _, _ = build_configs("digits", "vae")
     assert not mcfg.autoregressive and mcfg.latent == 2                          # the fast-to-learn decoder
-    assert mcfg.hidden == 96  # recognisable digits within a minute (benchmarks/time_to_quality.py)
+    assert mcfg.hidden == 96
     mcfg, tcfg, _ = build_configs("digits", "gan")
     assert mcfg.feature_matching > 0 and mcfg.label_smoothing > 0 and mcfg.conditional   # stabilisers on
     assert "word_dropout" not in {k.name for k in knobs_for("digits", "vae")}
@@ -224,12 +233,83 @@ def test_live_configs_for_every_domain_and_family():
     assert all(k.help and k.label for k in KNOBS)
 
 
+# Today's effective live configurations, a few values each (the full configs are the "-live" presets).
+LIVE_PINS = {
+    ("digits", "vae"): dict(hidden=96, lr=3e-3, steps=3000, eval_every=100, autoregressive=False, latent=2,
+                            kl_anneal_steps=0, free_bits=0.0, batch_size=64, cell="lstm"),
+    ("digits", "gan"): dict(hidden=128, lr=1e-3, lr_d=2e-4, latent=32, conditional=True, feature_matching=1.0,
+                            label_smoothing=0.1, instance_noise=0.3, mode_seeking=0.0, minibatch_std=False,
+                            d_steps=1, eval_every=100),
+    ("names", "vae"): dict(hidden=128, lr=2e-3, autoregressive=True, word_dropout=0.3, embed=32,
+                           kl_anneal_steps=500, eval_every=100),
+    ("names", "gan"): dict(hidden=128, lr=2e-3, lr_d=1e-3, mle_steps=300, mle_weight=1.0, mode_seeking=0.0,
+                           step_noise=4, label_smoothing=0.1, eval_every=100),
+    ("melodies", "vae"): dict(hidden=128, word_dropout=0.4, kl_anneal_steps=500, steps=3000),
+    ("melodies", "gan"): dict(hidden=128, lr=2e-3, mle_steps=300, mle_weight=1.0, latent=16),
+}
+
+
+@pytest.mark.parametrize("domain,family", sorted(LIVE_PINS))
+def test_live_presets_are_todays_live_configs(domain, family):
+    mcfg, tcfg, _ = build_configs(domain, family)
+    assert live_preset(domain, family) == f"{domain}-{family}-live"
+    pm, pt, _ = configure(f"{domain}-{family}-live")
+    assert (mcfg.to_dict(), tcfg.to_dict()) == (pm.to_dict(), pt.to_dict())   # the page trains the preset
+    got = {**mcfg.to_dict(), **tcfg.to_dict()}
+    assert {k: got[k] for k in LIVE_PINS[domain, family]} == LIVE_PINS[domain, family]
+
+
 def test_every_live_default_is_offered_by_its_knob():
     """A default missing from a select slider's options would silently show (and train with) the first option."""
-    for (domain, family), defaults in LIVE_DEFAULTS.items():
+    for domain, family in LIVE:
+        defaults = live_defaults(domain, family)
         for knob in knobs_for(domain, family):
-            if knob.name in defaults and getattr(knob, "options", None):
+            if knob.options:
                 assert defaults[knob.name] in knob.options, (domain, family, knob.name, defaults[knob.name])
+            elif knob.min is not None:
+                assert knob.min <= defaults[knob.name] <= knob.max, (domain, family, knob.name)
+
+
+def test_every_field_with_knob_metadata_is_a_knob_where_it_applies(toy_domains):
+    """The catalogue is the config fields' metadata: nothing else decides which knobs a model gets."""
+    from dataclasses import fields
+
+    from seqgen.domains import get_domain
+    from seqgen.models import ModelConfig, TrainConfig
+    live_fields = [f for cls in (ModelConfig, TrainConfig) for f in fields(cls) if f.metadata.get("live")]
+    assert {f.name for f in live_fields} == {k.name for k in KNOBS}
+    for domain, family in [*LIVE, ("toy_rows", "vae"), ("toy_tokens", "gan")]:
+        discrete = get_domain(domain).discrete
+        names = [k.name for k in knobs_for(domain, family)]
+        for f in live_fields:
+            meta = f.metadata
+            means_something = (family in meta["live"].get("families", meta["families"])
+                               and not (meta["discrete_only"] and not discrete)
+                               and not (meta["continuous_only"] and discrete))
+            assert (f.name in names) == means_something, (domain, family, f.name)
+
+
+def test_domain_without_live_preset_trains_family_defaults_plus_knobs(toy_domains):
+    from seqgen.models import ModelConfig, TrainConfig
+    assert live_preset("toy_rows", "vae") is None and "toy_rows" not in live_choices()
+    mcfg, tcfg, values = build_configs("toy_rows", "vae", {"hidden": 16, "embed": 8, "steps": 60})
+    assert (mcfg.hidden, mcfg.embed, mcfg.domain, mcfg.seq_len) == (16, 8, "toy_rows", 8)
+    assert mcfg.latent == ModelConfig.latent and tcfg.lr == TrainConfig.lr      # the family's defaults
+    assert tcfg.eval_every == 25                                                # >= 3 validations, >= 25 steps apart
+    assert values["hidden"] == 16 and values["embed"] == 8 and values["lr"] == TrainConfig.lr
+    _, tcfg, _ = build_configs("toy_rows", "vae", {"steps": 30_000})
+    assert tcfg.eval_every == TrainConfig.eval_every
+    _, tcfg, _ = build_configs("digits", "vae", {"steps": 90})
+    assert tcfg.eval_every == 30
+    with pytest.raises(ValueError, match="families"):
+        build_configs("toy_rows", "lm")
+
+
+def test_a_live_run_cannot_take_a_preset_name(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEQGEN_USER_MODELS", str(tmp_path))
+    assert "digits-vae-live" in PRESETS
+    with pytest.raises(CheckpointError, match="shipped"):
+        check_save_name("digits-vae-live")
 
 
 def test_history_is_downsampled():

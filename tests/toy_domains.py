@@ -23,6 +23,11 @@ class ToyRows(Domain):
     def from_artifact(self, art):
         return torch.as_tensor(art, dtype=torch.float32) / 255
 
+    def picture(self, artifacts, cols, scale=1):
+        from seqgen.render import image_grid, upscale
+        import numpy as np
+        return upscale(image_grid(np.stack(artifacts), cols=cols), scale)
+
 
 class ToyTokens(Domain):
     """Discrete: counting sequences 3,4,5,... of random length, then EOS (2) and PAD (0)."""

@@ -3,29 +3,31 @@
 The run's handle is kept in st.session_state["lt_run"], so it survives page switches; a fragment polls its
 snapshot about twice a second while it trains (and heartbeats it, so an abandoned tab frees its slot);
 buttons are on_click callbacks that only flip the run's flags. Nothing here blocks on training.
+
+The domains offered are those with Live training presets ("<domain>-<family>-live", seqgen.presets); the
+knobs are the config settings with live metadata (seqgen.training.live.knobs_for), worded by live_copy.
 """
 from __future__ import annotations
 
 import math
 
-import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
-import seqgen
 from seqgen.checkpoints import CheckpointError
-from seqgen.render import image_grid, upscale
-from seqgen.training.live import (ACTIVE, DOMAINS, FAMILIES, TrainingRun, describe_knobs, get_manager,
-                                  knobs_for, live_defaults)
+from seqgen.domains import get_domain
+from seqgen.presets import live_choices
+from seqgen.training.live import ACTIVE, TrainingRun, describe_knobs, get_manager, knobs_for, live_defaults
+
+from . import show
+from .live_copy import family_title, knob_text
+from .live_figures import latent_figure, loss_figure
 
 RUN_KEY = "lt_run"
 SEEN_KEY = "lt_seen_mode"          # polling mode the last full run was drawn for
 SHADOW_KEY = "lt_widget_values"    # our own copy of the settings, restored after a page switch
 MSG_KEY = "lt_save_msg"
-DOMAIN_TITLES = {"digits": "Digits (28 rows of pixels)", "names": "Names (letters)", "melodies": "Melodies (notes)"}
-FAMILY_TITLES = {"vae": "VAE (encoder + decoder)", "gan": "GAN (generator vs. discriminator)"}
-POLL = {"running": 0.5, "starting": 0.5, "queued": 1.0, "paused": 5.0}   # seconds between polls (paused: heartbeat only)
+# seconds between polls (paused: heartbeat only)
+POLL = {"running": 0.5, "starting": 0.5, "queued": 1.0, "paused": 5.0}
 
 
 # ------------------------------------------------------------------------------------------------ state
@@ -39,6 +41,16 @@ def poll_interval(status: str | None) -> float | None:
 
 def _mode(status: str | None) -> str:
     return {"starting": "running"}.get(status, status or "none")
+
+
+def session() -> tuple[TrainingRun | None, str | None]:
+    """The session's run and its status at the start of this script run (heartbeats it)."""
+    run = current_run()
+    status = run.snapshot().status if run is not None else None
+    st.session_state[SEEN_KEY] = _mode(status)
+    if run is not None:
+        run.heartbeat()
+    return run, status
 
 
 def knob_key(domain: str, family: str, name: str) -> str:
@@ -66,41 +78,48 @@ def _fmt_option(v):
     return str(v).upper() if isinstance(v, str) else str(v)
 
 
+def _choose(key: str, options) -> str:
+    """A valid current choice for the radio `key` (the first option when the stored one is gone)."""
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = options[0]
+    return st.session_state[key]
+
+
+def _knob_widget(col, knob, key: str, disabled: bool):
+    """The widget a knob's metadata asks for -> its value."""
+    label, help_text = knob_text(knob)
+    kw = dict(key=key, help=help_text, disabled=disabled)
+    if knob.options and knob.type is str:
+        return col.radio(label, knob.options, horizontal=True, format_func=_fmt_option, **kw)
+    if knob.options:
+        return col.select_slider(label, knob.options, format_func=_fmt_option, **kw)
+    if knob.type is bool:
+        return bool(col.toggle(label, **kw))
+    cast = int if knob.type is int else float
+    widget = col.number_input if knob.input == "number" else col.slider
+    return cast(widget(label, cast(knob.min), cast(knob.max), step=cast(knob.step), **kw))
+
+
 def settings(disabled: bool = False) -> tuple[str, str, dict]:
     """Domain, family and knob widgets (one-line help each) -> (domain, family, knob values)."""
     restore_widgets()
-    st.session_state.setdefault("lt_domain", "digits")
-    st.session_state.setdefault("lt_family", "vae")
+    choices = live_choices()
+    domains = list(choices)
+    _choose("lt_domain", domains)
     c1, c2 = st.columns(2)
-    domain = c1.radio("What to learn", DOMAINS, key="lt_domain", format_func=DOMAIN_TITLES.get,
-                      disabled=disabled, horizontal=True)
-    family = c2.radio("Model family", FAMILIES, key="lt_family", format_func=FAMILY_TITLES.get,
+    domain = c1.radio("What to learn", domains, key="lt_domain", disabled=disabled, horizontal=True,
+                      format_func=lambda d: get_domain(d).picker_title or get_domain(d).title)
+    _choose("lt_family", choices[domain])
+    family = c2.radio("Model family", choices[domain], key="lt_family", format_func=family_title,
                       disabled=disabled, horizontal=True)
     defaults = live_defaults(domain, family)
     values, keys = {}, ["lt_domain", "lt_family"]
-    knobs = knobs_for(domain, family)
     cols = st.columns(3)
-    for i, k in enumerate(knobs):
-        key = knob_key(domain, family, k.name)
+    for i, knob in enumerate(knobs_for(domain, family)):
+        key = knob_key(domain, family, knob.name)
         keys.append(key)
-        default = defaults.get(k.name, k.options[0] if k.options else k.min)
-        st.session_state.setdefault(key, default)
-        col = cols[i % 3]
-        if k.options and isinstance(k.options[0], str):
-            values[k.name] = col.radio(k.label, k.options, key=key, help=k.help, disabled=disabled,
-                                       horizontal=True, format_func=_fmt_option)
-        elif k.options:
-            values[k.name] = col.select_slider(k.label, k.options, key=key, help=k.help, disabled=disabled,
-                                               format_func=_fmt_option)
-        elif k.name == "steps":
-            values[k.name] = int(col.number_input(k.label, int(k.min), int(k.max), step=int(k.step), key=key,
-                                                  help=k.help, disabled=disabled))
-        elif isinstance(k.step, int) or float(k.step).is_integer() and isinstance(default, int):
-            values[k.name] = int(col.slider(k.label, int(k.min), int(k.max), step=int(k.step), key=key,
-                                            help=k.help, disabled=disabled))
-        else:
-            values[k.name] = float(col.slider(k.label, float(k.min), float(k.max), step=float(k.step), key=key,
-                                              help=k.help, disabled=disabled))
+        st.session_state.setdefault(key, defaults[knob.name])
+        values[knob.name] = _knob_widget(cols[i % 3], knob, key, disabled)
     _remember(keys)
     return domain, family, values
 
@@ -108,8 +127,11 @@ def settings(disabled: bool = False) -> tuple[str, str, dict]:
 # ------------------------------------------------------------------------------------------------ controls
 def knobs_from_state() -> tuple[str, str, dict]:
     """The settings as they are at click time (callbacks run before the script, so args would be stale)."""
-    domain = st.session_state.get("lt_domain", "digits")
-    family = st.session_state.get("lt_family", "vae")
+    choices = live_choices()
+    domain = st.session_state.get("lt_domain")
+    domain = domain if domain in choices else next(iter(choices))
+    family = st.session_state.get("lt_family")
+    family = family if family in choices[domain] else choices[domain][0]
     values = live_defaults(domain, family)
     for k in knobs_for(domain, family):
         key = knob_key(domain, family, k.name)
@@ -160,55 +182,6 @@ def controls(status: str | None) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ pictures
-def _series(hist, name):
-    return [None if (v is None or (isinstance(v, float) and not math.isfinite(v))) else v for v in hist[name]]
-
-
-def loss_figure(snap) -> go.Figure:
-    """VAE: reconstruction + total (left), KL (right). GAN: D and G losses (left), D(real) and D(fake) (right)."""
-    h, v = snap.history, snap.validation
-    steps = list(h.get("step", ()))
-    if snap.family == "vae":
-        left, right = (("loss", "total loss"), ("recon", "reconstruction")), (("kl", "KL"),)
-        titles = ("Loss per example (nats)", "KL divergence (nats)")
-        vleft, vright = (("val_neg_elbo", "held-out -ELBO"),), (("val_kl", "held-out KL"),)
-    else:
-        left = (("d_loss", "D loss"), ("g_loss", "G loss"), ("mle", "G warm-up (MLE)"))
-        right = (("d_real", "D(real)"), ("d_fake", "D(fake)"))
-        titles = ("Losses", "Discriminator's belief that the input is real")
-        vleft, vright = (), (("val_d_real", "held-out D(real)"), ("val_d_fake", "held-out D(fake)"))
-    fig = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.08)
-    for col, series, val in ((1, left, vleft), (2, right, vright)):
-        for name, label in series:
-            if name in h:
-                fig.add_trace(go.Scatter(x=steps, y=_series(h, name), name=label, mode="lines"), row=1, col=col)
-        for name, label in val:
-            if name in v:
-                fig.add_trace(go.Scatter(x=list(v["step"]), y=_series(v, name), name=label,
-                                         mode="markers+lines", line=dict(dash="dot")), row=1, col=col)
-    if snap.family == "gan":
-        fig.update_yaxes(range=[0, 1], row=1, col=2)
-    fig.update_xaxes(title_text="step")
-    fig.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=-0.25),
-                      uirevision="keep")
-    return fig
-
-
-def latent_figure(snap, label_names, lim: float = 4.0) -> go.Figure:
-    z, y = snap.latent, snap.latent_labels
-    fig = go.Figure()
-    groups = [(None, np.ones(len(z), bool))] if y is None else [(c, y == c) for c in np.unique(y)]
-    for c, m in groups:
-        name = "all" if c is None else (label_names[int(c)] if label_names else str(c))
-        fig.add_trace(go.Scattergl(x=np.clip(z[m, 0], -lim, lim), y=np.clip(z[m, 1], -lim, lim), mode="markers",
-                                   name=name, marker=dict(size=5, opacity=0.75)))
-    fig.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10), title=f"Latent map at step {snap.latent_step}",
-                      uirevision="keep")
-    fig.update_xaxes(range=[-lim, lim], title_text="z[0]", zeroline=True)
-    fig.update_yaxes(range=[-lim, lim], title_text="z[1]", scaleanchor="x", zeroline=True)
-    return fig
-
-
 def samples_view(snap) -> None:
     arts = snap.samples
     if not arts:
@@ -222,27 +195,9 @@ def samples_view(snap) -> None:
         source = "the same random inputs every time"
     st.markdown(f"**Samples** (step {snap.samples_step}) from {source}, so you watch the *same* samples "
                 "improve." + (" Requested labels: " + " ".join(labels[:10]) if labels else ""))
-    first = arts[0]
-    if isinstance(first, np.ndarray) and first.ndim == 2:                    # images (digits)
-        cols = 10 if len(arts) == 20 else 4
-        st.image(upscale(image_grid(np.stack(arts), cols=cols), 3), output_format="PNG")
-    elif isinstance(first, str):                                             # names
-        cells = [f"`{a or '∅'}`" + (f" ({labels[i]})" if labels else "") for i, a in enumerate(arts)]
-        st.markdown(" · ".join(cells))
-    elif snap.domain == "melodies":
-        domain = seqgen.get_domain("melodies")
-        from .figures import roll_mosaic
-        tokens = []
-        for notes in arts:
-            try:
-                tokens.append(domain.from_artifact(notes).tolist())
-            except ValueError:
-                tokens.append([0] * domain.seq_len)
-        st.image(roll_mosaic(tokens, cols=4), output_format="PNG",
-                 caption="piano rolls: time across (4 bars), pitch up")
-        st.caption(" · ".join(domain.describe(n) for n in arts[:8]))
-    else:
-        st.write([str(a) for a in arts])
+    cols = 10 if len(arts) == 20 else 4          # conditional previews hold two rows of ten labels
+    show.gallery(get_domain(snap.domain), list(arts), cols=cols, labels=list(labels) if labels else None,
+                 key="lt_samples")
 
 
 def _clock(seconds: float) -> str:
@@ -277,7 +232,7 @@ def draw(snap) -> None:
         samples_view(snap)
     if right is not None:
         with right:
-            names = getattr(current_run().domain, "label_names", ()) if current_run() else ()
+            names = get_domain(snap.domain).label_names
             st.plotly_chart(latent_figure(snap, names), key="lt_latent_chart", config={"displayModeBar": False})
             st.caption("Means of 500 fixed validation examples, coloured by their label: watch the classes "
                        "spread out and separate as the encoder learns.")
@@ -332,20 +287,11 @@ def save_panel(run: TrainingRun | None, status: str | None) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ page
-def page() -> None:
-    run = current_run()
-    snap = run.snapshot() if run is not None else None
-    status = snap.status if snap else None
-    st.session_state[SEEN_KEY] = _mode(status)
-    if run is not None:
-        run.heartbeat()
-    domain, family, knobs = settings()
+def now_training(run: TrainingRun | None, status: str | None) -> None:
+    """While a run is active: what it trains, since the widgets may already show the next run's settings."""
     if run is not None and status in ACTIVE:
         st.caption(f"Training now: {run.domain_name} {run.family.upper()} with {describe_knobs(run.knobs)}. "
                    "Changed settings apply to the next run.")
-    controls(status)
-    live_panel(status)
-    save_panel(run, status)
 
 
 def sidebar_status() -> None:

@@ -1,0 +1,135 @@
+"""Training slots for live runs: at most N train at once in a process, the rest queue; abandoned runs stop.
+
+`RunManager` (one per process, `get_manager()`) caps how many runs train at once (SEQGEN_MAX_RUNS,
+default: CPU cores), queues the rest first come first served, and stops runs nobody has looked at for
+`idle_timeout` seconds (SEQGEN_RUN_IDLE_TIMEOUT, default 120): the UI calls `heartbeat()` on every poll,
+so a closed browser tab frees its slot.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import deque
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .run import TrainingRun
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return max(1, int(os.environ.get(name, default)))
+    except ValueError:
+        return default
+
+
+def _env_float(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+class RunManager:
+    """Slots for training runs in one process: at most `max_runs` train at once, the rest wait in a FIFO
+    queue; runs without a heartbeat for `idle_timeout` seconds are stopped (abandoned browser tabs)."""
+
+    def __init__(self, max_runs: int | None = None, idle_timeout: float | None = None,
+                 reap_interval: float | None = None):
+        self.max_runs = max_runs or _env_int("SEQGEN_MAX_RUNS", os.cpu_count() or 1)
+        self.idle_timeout = idle_timeout if idle_timeout is not None else _env_float("SEQGEN_RUN_IDLE_TIMEOUT", 120.0)
+        self.reap_interval = reap_interval or max(0.05, min(5.0, self.idle_timeout / 4))
+        self._lock = threading.RLock()
+        self._active: list["TrainingRun"] = []
+        self._queue: deque["TrainingRun"] = deque()
+        self._reaper: threading.Thread | None = None
+        self._closed = threading.Event()
+
+    # -- slots ---------------------------------------------------------------------------------------
+    def submit(self, run: "TrainingRun") -> None:
+        with self._lock:
+            if run in self._active or run in self._queue:
+                return
+            if len(self._active) < self.max_runs:
+                self._active.append(run)
+                run._launch()
+            else:
+                self._queue.append(run)
+                run._set_queued()
+            self._ensure_reaper()
+
+    def release(self, run: "TrainingRun") -> None:
+        """A run finished or was stopped: free its slot (or queue place) and start whoever waits longest."""
+        with self._lock:
+            if run in self._active:
+                self._active.remove(run)
+            elif run in self._queue:
+                self._queue.remove(run)
+            while self._queue and len(self._active) < self.max_runs:
+                nxt = self._queue.popleft()
+                if nxt._stop.is_set():      # stopped while waiting
+                    continue
+                self._active.append(nxt)
+                nxt._launch()
+
+    def queue_position(self, run: "TrainingRun") -> int | None:
+        with self._lock:
+            try:
+                return list(self._queue).index(run) + 1
+            except ValueError:
+                return None
+
+    def runs(self) -> dict[str, list["TrainingRun"]]:
+        with self._lock:
+            return {"active": list(self._active), "queued": list(self._queue)}
+
+    # -- abandoned runs ------------------------------------------------------------------------------
+    def reap(self, now: float | None = None) -> list["TrainingRun"]:
+        """Stop every run (training or queued) whose last heartbeat is older than idle_timeout."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            stale = [r for r in [*self._active, *self._queue] if now - r.last_heartbeat > self.idle_timeout]
+        for r in stale:
+            r.stop(reason=f"Stopped: nobody watched this run for {self.idle_timeout:g} s "
+                          "(the page was closed), so its training slot was freed.")
+        return stale
+
+    def _ensure_reaper(self) -> None:
+        if self._reaper is None or not self._reaper.is_alive():
+            self._reaper = threading.Thread(target=self._reap_loop, name="seqgen-run-reaper", daemon=True)
+            self._reaper.start()
+
+    def _reap_loop(self) -> None:
+        while not self._closed.wait(self.reap_interval):
+            try:
+                self.reap()
+            except Exception:  # never let the reaper die silently on one bad run
+                pass
+            with self._lock:
+                if not self._active and not self._queue:
+                    self._reaper = None
+                    return
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop all runs (tests, server shutdown)."""
+        with self._lock:
+            runs = [*self._active, *self._queue]
+        for r in runs:
+            r.stop()
+        for r in runs:
+            r.join(timeout)
+        self._closed.set()
+
+
+_manager: RunManager | None = None
+_manager_lock = threading.Lock()
+
+
+def get_manager() -> RunManager:
+    """The process-wide manager, created on first use (SEQGEN_MAX_RUNS / SEQGEN_RUN_IDLE_TIMEOUT)."""
+    global _manager
+    with _manager_lock:
+        if _manager is None:
+            _manager = RunManager()
+        return _manager

@@ -1,0 +1,364 @@
+"""One live training run in a background thread, watched through immutable snapshots. No Streamlit here.
+
+    run = TrainingRun("digits", "vae")           # the digits-vae-live preset, no knob changed
+    run.start()                                   # -> queued or running (at most N runs per process)
+    snap = run.snapshot()                         # step, losses, fixed-noise samples, latent map ...
+    run.pause(); run.step_once(); run.resume(); run.stop()
+    run.save("my-digits")                         # into the user models folder the other pages list
+
+All state the UI reads sits behind `_lock` and is copied out by `snapshot()` (a frozen dataclass of tuples
+and read-only arrays). The model itself is only touched under `_model_lock`, held for each training step,
+so `model_copy()` / `save()` work mid-run. The training thread gives itself `threads` torch threads
+(default 1) so that several runs and the app's own work share the CPU.
+"""
+from __future__ import annotations
+
+import copy
+import itertools
+import os
+import threading
+import time
+from collections import deque
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import torch
+
+from ..trainer import Trainer, TrainingDiverged
+from .knobs import build_configs, describe_knobs
+from .manager import RunManager, get_manager
+from .snapshot import ACTIVE, FINISHED, Snapshot, _readonly, _Series
+
+
+# ------------------------------------------------------------------------------------------------ threads
+def _use_torch_threads(n: int) -> None:
+    """Give the calling thread n intra-op threads without changing the default of threads created later.
+
+    at::set_num_threads() sets OpenMP's and MKL's per-thread setting for the caller *and* a process-wide
+    default that threads read once, lazily, on their first parallel op. Threads already running keep their
+    own value. We set ours, then let a throw-away thread put the process default back, so the server's other
+    threads keep theirs. NB: the lazy per-thread initialisation must happen *before* our set
+    (torch.get_num_threads() triggers it), or the thread's first parallel op would re-read the restored
+    default and undo the setting."""
+    torch.get_num_threads()
+    holder: list[int] = []
+    probe = threading.Thread(target=lambda: holder.append(torch.get_num_threads()))
+    probe.start()
+    probe.join()
+    torch.set_num_threads(n)
+    if holder and holder[0] != n:
+        restore = threading.Thread(target=torch.set_num_threads, args=(holder[0],))
+        restore.start()
+        restore.join()
+
+
+_ids = itertools.count(1)
+LATENT_BATCH = 500
+
+
+class TrainingRun:
+    """One live training run in a background thread (see the module docstring)."""
+
+    def __init__(self, domain: str, family: str, knobs: Mapping[str, Any] | None = None, *,
+                 manager: RunManager | None = None, preview_every: int = 25, threads: int | None = 1,
+                 max_points: int = 500, seed: int = 0):
+        self.domain_name, self.family = domain, family
+        self.model_cfg, self.train_cfg, self.knobs = build_configs(domain, family, knobs)
+        self.train_cfg.seed = seed
+        self.preview_every = max(1, int(preview_every))
+        self.threads = threads
+        self.run_id = f"run{next(_ids)}"
+        self.manager = manager or get_manager()
+        self._lock = threading.Lock()          # guards everything the UI reads
+        self._model_lock = threading.Lock()    # held while the model changes (one training step)
+        self._wake = threading.Condition(self._lock)
+        self._stop = threading.Event()
+        self._pause = threading.Event()
+        self._step_requests = 0
+        self._thread: threading.Thread | None = None
+        self._submitted = False
+        self.last_heartbeat = time.monotonic()
+        # state (under _lock)
+        self._status, self._message = "created", "Not started yet."
+        self._step, self._elapsed, self._version = 0, 0.0, 0
+        self._rate: deque = deque(maxlen=64)
+        self._history = _Series(max_points)
+        self._validation = _Series(max_points)
+        self._samples: tuple = ()
+        self._sample_labels: tuple | None = None
+        self._samples_step = -1
+        self._latent = self._latent_labels = None
+        self._latent_step = -1
+        self._error: str | None = None
+        self.model = None
+        self.trainer: Trainer | None = None
+        self.domain = None
+        self.started_wall: float | None = None
+
+    # -- control (any thread) ------------------------------------------------------------------------
+    def start(self, paused: bool = False) -> "TrainingRun":
+        """Ask the manager for a slot: starts now, or waits in the queue. A second call does nothing."""
+        with self._lock:
+            if self._submitted:
+                return self
+            self._submitted = True
+            if paused:
+                self._pause.set()
+        self.heartbeat()
+        self.manager.submit(self)
+        return self
+
+    def pause(self) -> None:
+        with self._lock:
+            self._pause.set()
+            if self._status == "running":
+                self._set_status("paused", "Paused. Resume, or step once to watch a single update.")
+
+    def resume(self) -> None:
+        with self._lock:
+            self._pause.clear()
+            if self._status == "paused":
+                self._set_status("running", "Training.")
+            self._wake.notify_all()
+
+    def step_once(self, n: int = 1) -> None:
+        """While paused: make n training steps (then refresh the samples), then stay paused."""
+        with self._lock:
+            self._pause.set()
+            self._step_requests += max(1, int(n))
+            if self._status == "running":
+                self._set_status("paused", "Paused. Resume, or step once to watch a single update.")
+            self._wake.notify_all()
+
+    def stop(self, reason: str | None = None) -> None:
+        """Stop between two steps (typically well under a second) and free the slot. Idempotent."""
+        with self._lock:
+            if self._status in FINISHED:
+                return
+            self._stop.set()
+            self._wake.notify_all()
+            never_ran = self._thread is None
+            if never_ran:
+                self._set_status("stopped", reason or "Stopped before it started.")
+            elif reason:
+                self._message = reason
+        if never_ran:
+            self.manager.release(self)
+
+    def heartbeat(self) -> None:
+        """The UI calls this on every poll; a run without one for idle_timeout seconds is stopped."""
+        self.last_heartbeat = time.monotonic()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the thread to end; True when it has (or never started)."""
+        t = self._thread
+        if t is not None:
+            t.join(timeout)
+            return not t.is_alive()
+        return True
+
+    @property
+    def status(self) -> str:
+        with self._lock:
+            return self._status
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    # -- observation ---------------------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        pos = self.manager.queue_position(self) if self.status == "queued" else None
+        with self._lock:
+            rate = 0.0
+            if len(self._rate) >= 2 and self._status == "running":
+                (t0, s0), (t1, s1) = self._rate[0], self._rate[-1]
+                rate = (s1 - s0) / (t1 - t0) if t1 > t0 else 0.0
+            message = self._message
+            if pos is not None:
+                message = f"Waiting for a free training slot: position {pos} in the queue."
+            return Snapshot(
+                run_id=self.run_id, domain=self.domain_name, family=self.family,
+                knobs=MappingProxyType(dict(self.knobs)), status=self._status, message=message,
+                queue_position=pos, step=self._step, total_steps=self.train_cfg.steps,
+                elapsed=self._elapsed + (time.monotonic() - self._running_since if self._running_since else 0.0),
+                steps_per_s=rate, history=self._history.frozen(), validation=self._validation.frozen(),
+                samples=self._samples, sample_labels=self._sample_labels, samples_step=self._samples_step,
+                latent=self._latent, latent_labels=self._latent_labels, latent_step=self._latent_step,
+                version=self._version)
+
+    def model_copy(self):
+        """A copy of the model as it is between two steps (safe while training)."""
+        if self.model is None:
+            raise RuntimeError("this run has not built its model yet")
+        with self._model_lock:
+            m = copy.deepcopy(self.model)
+        return m.eval()
+
+    # -- saving --------------------------------------------------------------------------------------
+    def save(self, name: str, replace: bool = False):
+        """Write the current weights as a user checkpoint `name` (see `check_save_name`); -> its path."""
+        from ...checkpoints import CheckpointError
+        from ..publish import check_save_name, save_trained
+
+        target = check_save_name(name, replace)
+        snap = self.snapshot()
+        if snap.status == "diverged":
+            raise CheckpointError("This run diverged, so its weights are broken (NaN); "
+                                  "start again with a lower learning rate.")
+        if self.model is None or snap.step == 0:
+            raise CheckpointError("Nothing to save yet: the run has not made a training step.")
+        return save_trained(self.model_copy(), target, self._card_info(snap, target.name))
+
+    def _card_info(self, snap: Snapshot, name: str) -> dict:
+        last_val = {k: v[-1] for k, v in snap.validation.items() if v} if snap.validation.get("step") else {}
+        return {
+            "description": f"{snap.domain} {snap.family.upper()} trained live for {snap.step} steps "
+                           f"({snap.elapsed:.0f} s) in the Live training page.",
+            "command": f"trained in the Live training page with {snap.domain} {snap.family}, "
+                       f"{describe_knobs(self.knobs)}",
+            "train": self.train_cfg.to_dict(),
+            "train_seconds": round(snap.elapsed, 1),
+            "steps": snap.step, "status": snap.status if snap.finished else f"{snap.status} (saved mid-run)",
+            "machine": f"{os.cpu_count()}-core CPU, {self.threads or torch.get_num_threads()} training thread(s)",
+            "data_split": "bundled data, fixed seeded split (see seqgen/domains/data/NOTICE); trained on 'train', "
+                          "samples and curves on 'val'; weights as they were when saved",
+            "validation": last_val,
+            "live_knobs": dict(self.knobs),
+            "limitations": ["Trained for minutes in the browser's live page: expect rougher samples than the "
+                            "shipped models.", "Not evaluated on the test split yet: run "
+                            f"`python -m seqgen eval {name} --write`."],
+        }
+
+    # -- internals -----------------------------------------------------------------------------------
+    _running_since: float | None = None
+
+    def _set_status(self, status: str, message: str) -> None:  # caller holds _lock
+        now = time.monotonic()
+        if self._running_since is not None and status != "running":
+            self._elapsed += now - self._running_since
+            self._running_since = None
+        if status == "running" and self._running_since is None:
+            self._running_since = now
+            self._rate.clear()
+        self._status, self._message = status, message
+        self._version += 1
+
+    def _set_queued(self) -> None:
+        with self._lock:
+            self._set_status("queued", "Waiting for a free training slot.")
+
+    def _launch(self) -> None:  # called by the manager with its lock held
+        with self._lock:
+            self._set_status("starting", "Loading data and building the model...")
+            self._thread = threading.Thread(target=self._main, name=f"seqgen-{self.run_id}", daemon=True)
+        self.started_wall = time.monotonic()
+        self._thread.start()
+
+    def _main(self) -> None:
+        try:
+            if self.threads:
+                _use_torch_threads(self.threads)
+            self._setup()
+            self._loop()
+        except TrainingDiverged as e:
+            with self._lock:
+                self._error = str(e)
+                self._set_status("diverged", f"{e} The run was stopped; nothing you saw after that step is "
+                                             "usable. Start again with a lower learning rate.")
+        except Exception as e:  # surface anything else to the UI in words
+            with self._lock:
+                self._error = f"{type(e).__name__}: {e}"
+                self._set_status("error", f"The run failed: {type(e).__name__}: {e}")
+        finally:
+            self.manager.release(self)
+
+    def _setup(self) -> None:
+        from ...domains import get_domain
+        from ...models import build_model
+
+        self.domain = get_domain(self.domain_name)
+        torch.manual_seed(self.train_cfg.seed)
+        self.model = build_model(self.model_cfg)
+        cfg = self.model_cfg
+        preview = 20 if (cfg.conditional and cfg.n_labels == 10) else 16   # two rows of ten labels
+        self.trainer = Trainer(self.model, self.domain, self.train_cfg, callbacks=[self._on_event],
+                               device="cpu", preview=preview, stop_event=self._stop, pause_event=self._pause)
+        vx, vy = self.trainer.val_x, self.trainer.val_y
+        self._latent_x = vx[:LATENT_BATCH] if (cfg.family == "vae" and cfg.latent == 2) else None
+        self._latent_y = None if (vy is None or self._latent_x is None) else vy[:LATENT_BATCH].numpy()
+        labels = None
+        if cfg.conditional:
+            names = self.domain.label_names
+            labels = tuple(names[i % cfg.n_labels] for i in range(preview))
+        with self._lock:
+            self._sample_labels = labels
+        self._preview()  # the untrained model's samples: the "before" picture
+        with self._lock:
+            if self._stop.is_set():
+                return
+            if self._pause.is_set():
+                self._set_status("paused", "Paused before the first step. Resume, or step once.")
+            else:
+                self._set_status("running", "Training.")
+
+    def _loop(self) -> None:
+        tr = self.trainer
+        total = self.train_cfg.steps
+        status, message = "done", f"Finished all {total} steps."
+        while True:
+            with self._lock:
+                if self._stop.is_set():
+                    status, message = "stopped", self._message if self._message.startswith("Stopped") \
+                        else "Stopped. You can still save what it learned."
+                    break
+                if tr.step >= total:
+                    break
+                single = False
+                if self._pause.is_set():
+                    if self._step_requests <= 0:
+                        self._wake.wait(0.25)
+                        continue
+                    self._step_requests -= 1
+                    single = True
+            with self._model_lock:
+                tr.run_steps(1)
+                if single or tr.step % self.preview_every == 0:
+                    self._preview()
+                if len(tr.history) > 1000:   # the trainer keeps one row per step; we keep our own series
+                    del tr.history[:]
+        with self._lock:
+            self._set_status(status, message)
+
+    def _on_event(self, event) -> None:  # training thread, inside run_steps
+        if event.kind == "step":
+            with self._lock:
+                self._step = event.step
+                self._history.add(event.step, {k: v for k, v in event.stats.items()
+                                               if k in ("loss", "recon", "kl", "d_loss", "g_loss", "d_real",
+                                                        "d_fake", "mle")})
+                self._rate.append((time.monotonic(), event.step))
+                self._version += 1
+        elif event.kind == "eval":
+            keep = ("neg_elbo", "recon", "kl", "d_real", "d_fake")
+            with self._lock:
+                self._validation.add(event.step, {f"val_{k}": v for k, v in event.stats.items() if k in keep})
+                self._version += 1
+
+    def _preview(self) -> None:  # training thread, model lock held (or before training starts)
+        samples = self.trainer.preview_samples()
+        arts = tuple(self.domain.to_artifact(s) for s in samples) if samples is not None else ()
+        latent = None
+        if self._latent_x is not None:
+            was = self.model.training
+            self.model.eval()
+            with torch.inference_mode():
+                latent = self.model.encode(self._latent_x)[0].float().numpy()
+            self.model.train(was)
+        with self._lock:
+            self._samples, self._samples_step = arts, self.trainer.step
+            if latent is not None:
+                self._latent = _readonly(latent)
+                self._latent_labels = _readonly(self._latent_y)
+                self._latent_step = self.trainer.step
+            self._version += 1
