@@ -174,7 +174,8 @@ class TrainConfig:
                              discrete_only=True)
     kl_anneal_steps: int = setting(0, "steps over which beta ramps linearly from 0", min=0, families=("vae",),
                                    flags=("--kl-anneal",), live=dict(min=0, max=5000, step=50))
-    grad_clip: float = 5.0
+    grad_clip: float = setting(5.0, "largest gradient norm a step may take; bigger gradients are scaled down to it",
+                               above=0.0, live=dict(options=(0.5, 1.0, 2.0, 5.0, 10.0, 100.0)))
     seed: int = setting(0, "random seed of the weights and the batches")
     eval_every: int = setting(200, "steps between validation passes (and sample events)", min=1)
     bf16: str = setting("auto", "bfloat16 autocast (auto: only where the CPU has AMX)", choices=BF16_MODES)
