@@ -109,7 +109,8 @@ def _card_info(args, preset, train_cfg, result, seconds: float) -> dict:
         "train": train_cfg.to_dict(),
         "train_seconds": round(seconds, 1),
         "steps": result.steps, "status": result.status, "machine": _machine(),
-        "data_split": "bundled data, fixed seeded split (see seqgen/domains/data/NOTICE); trained on 'train', "
+        "data_split": ("the domain's full installed training set" if train_cfg.data == "full" else "bundled data")
+                      + ", fixed seeded split (see seqgen/domains/data/NOTICE); trained on 'train', "
                       "best weights chosen on 'val', metrics on 'test'",
         "validation": result.best or (result.validation[-1] if result.validation else {}),
         "limitations": list(preset.limitations),

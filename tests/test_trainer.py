@@ -54,3 +54,12 @@ def test_time_budget():
     model, domain = vae(ToyTokens(), autoregressive=True)
     result = Trainer(model, domain, TrainConfig(steps=10**6, max_minutes=0.02)).fit()
     assert result.status == "time_budget" and result.elapsed >= 1.2
+
+
+def test_full_data_is_refused_with_a_message_where_a_domain_has_none(toy_domains):
+    from seqgen.models import ModelConfig, TrainConfig, build_model
+    from seqgen.training import Trainer
+    domain = toy_domains["rows"]
+    model = build_model(ModelConfig.for_domain(domain, "vae", hidden=8))
+    with pytest.raises(ValueError, match="no 'full' data"):
+        Trainer(model, domain, TrainConfig(steps=1, data="full"))

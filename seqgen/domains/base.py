@@ -36,6 +36,7 @@ class Domain(ABC):
     licence: str = ""             # data source and licence, for model cards
     reference_model: str | None = None   # checkpoint that judges samples (classifier / language model)
     explorer_grid: tuple[int, int, int] = (3, 12, 6)   # latent explorer n x n grid: min, max, default
+    data_sources: tuple[str, ...] = ("bundled",)       # "full": a larger training set installed on the machine
 
     @property
     def n_labels(self) -> int:
@@ -52,6 +53,12 @@ class Domain(ABC):
     @abstractmethod
     def from_artifact(self, artifact: Any) -> torch.Tensor:
         """Inverse of to_artifact. Raises ValueError with a message a user can act on."""
+
+    def training_data(self, source: str = "bundled") -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The training split, from the bundled data or (where the domain has one) a larger installed set."""
+        if source not in self.data_sources:
+            raise ValueError(f"{self.title} has no {source!r} data; it offers: {', '.join(self.data_sources)}")
+        return self.dataset("train") if source == "bundled" else self.dataset("train", source=source)
 
     def artifacts(self, seqs) -> list:
         """A batch of model sequences -> one artifact each."""

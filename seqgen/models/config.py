@@ -180,6 +180,9 @@ class TrainConfig:
     eval_every: int = setting(200, "steps between validation passes (and sample events)", min=1)
     bf16: str = setting("auto", "bfloat16 autocast (auto: only where the CPU has AMX)", choices=BF16_MODES)
     threads: int | None = setting(None, "torch intra-op threads (default: torch's own)", min=1)
+    data: str = setting("bundled", "training data: the subset bundled in the repository, or the domain's full "
+                        "data set where it is installed (the validation and test splits stay the same)",
+                        choices=("bundled", "full"))
     extra: dict = field(default_factory=dict)
 
     def validate(self) -> None:

@@ -97,7 +97,7 @@ class Trainer:
         seed_everything(train.seed)
         self.model.to(self.device)
         self.optimizers = self.model.configure_optimizers(train)
-        x, y = domain.dataset("train")
+        x, y = domain.training_data(train.data)
         self.x, self.y = x.to(self.device), (None if y is None else y.to(self.device))
         vx, vy = domain.dataset("val")
         self.val_x, self.val_y = vx, vy
