@@ -129,41 +129,52 @@ class RNNGAN(SeqModel):
         return self.generator(z, steps, label, tau=self.cfg.gumbel_tau)
 
     def train_step(self, x, y, step: int, optimizers, train: TrainConfig) -> dict[str, float]:
-        cfg, G, D = self.cfg, self.generator, self.discriminator
-        n = len(x)
+        cfg = self.cfg
         if cfg.discrete and step < train.mle_steps:  # SeqGAN-style MLE pretraining of the generator
-            opt = optimizers["g"]
-            opt.zero_grad(set_to_none=True)
-            z, steps = G.noise(n, device=self.device)
-            logits = G.mle_logits(x, z, steps, y if cfg.conditional else None)
-            loss = F.cross_entropy(logits.transpose(1, 2), x)
-            loss.backward()
-            nn.utils.clip_grad_norm_(G.parameters(), train.grad_clip)
-            opt.step()
-            return {"mle": loss.item()}
-
+            return self._mle_step(x, y, optimizers["g"], train)
         real = self._as_input(x)
         y_real = y if cfg.conditional else None
         # Instance noise (Sonderby et al. 2017): blur the line between real and fake early on, so D
         # cannot win outright before G has learned anything; it fades out by the end of training.
         noise_std = cfg.instance_noise * max(0.0, 1.0 - step / max(train.steps, 1))
         blur = (lambda t: t + noise_std * torch.randn_like(t)) if noise_std > 0 and not cfg.discrete else (lambda t: t)
-        real_target = 1.0 - cfg.label_smoothing
         for _ in range(train.d_steps):
-            y_fake = self._random_labels(n, self.device)
-            with torch.no_grad():
-                fake = self._fake(n, y_fake)
-            d_real, cls_real, _ = D(blur(real), y_real)
-            d_fake, _, _ = D(blur(fake), y_fake)
-            loss_d = (F.binary_cross_entropy_with_logits(d_real, torch.full_like(d_real, real_target))
-                      + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
-            if cls_real is not None and cfg.aux_classifier > 0:
-                loss_d = loss_d + cfg.aux_classifier * F.cross_entropy(cls_real, y_real)
-            optimizers["d"].zero_grad(set_to_none=True)
-            loss_d.backward()
-            nn.utils.clip_grad_norm_(D.parameters(), train.grad_clip)
-            optimizers["d"].step()
+            loss_d, d_real, d_fake = self._d_step(real, y_real, blur, optimizers["d"], train)
+        loss_g = self._g_step(x, real, y_real, blur, optimizers["g"], train)
+        return {"d_loss": loss_d.item(), "g_loss": loss_g.item(),
+                "d_real": float(torch.sigmoid(d_real.detach()).mean()), "d_fake": float(torch.sigmoid(d_fake.detach()).mean())}
 
+    def _mle_step(self, x, y, opt, train: TrainConfig) -> dict[str, float]:
+        G = self.generator
+        opt.zero_grad(set_to_none=True)
+        z, steps = G.noise(len(x), device=self.device)
+        logits = G.mle_logits(x, z, steps, y if self.cfg.conditional else None)
+        loss = F.cross_entropy(logits.transpose(1, 2), x)
+        loss.backward()
+        nn.utils.clip_grad_norm_(G.parameters(), train.grad_clip)
+        opt.step()
+        return {"mle": loss.item()}
+
+    def _d_step(self, real, y_real, blur, opt, train: TrainConfig):
+        cfg, D, n = self.cfg, self.discriminator, len(real)
+        y_fake = self._random_labels(n, self.device)
+        with torch.no_grad():
+            fake = self._fake(n, y_fake)
+        d_real, cls_real, _ = D(blur(real), y_real)
+        d_fake, _, _ = D(blur(fake), y_fake)
+        real_target = 1.0 - cfg.label_smoothing
+        loss_d = (F.binary_cross_entropy_with_logits(d_real, torch.full_like(d_real, real_target))
+                  + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+        if cls_real is not None and cfg.aux_classifier > 0:
+            loss_d = loss_d + cfg.aux_classifier * F.cross_entropy(cls_real, y_real)
+        opt.zero_grad(set_to_none=True)
+        loss_d.backward()
+        nn.utils.clip_grad_norm_(D.parameters(), train.grad_clip)
+        opt.step()
+        return loss_d, d_real, d_fake
+
+    def _g_step(self, x, real, y_real, blur, opt, train: TrainConfig):
+        cfg, G, D, n = self.cfg, self.generator, self.discriminator, len(real)
         y_fake = self._random_labels(n, self.device)
         if cfg.mode_seeking > 0 and y_fake is not None:
             y_fake = y_fake[: (n + 1) // 2].repeat(2)[:n]  # pairs: sample i and i + n//2 share a label
@@ -188,12 +199,11 @@ class RNNGAN(SeqModel):
             z, steps = G.noise(n, device=self.device)
             logits = G.mle_logits(x, z, steps, y_real)
             loss_g = loss_g + cfg.mle_weight * F.cross_entropy(logits.transpose(1, 2), x)
-        optimizers["g"].zero_grad(set_to_none=True)
+        opt.zero_grad(set_to_none=True)
         loss_g.backward()
         nn.utils.clip_grad_norm_(G.parameters(), train.grad_clip)
-        optimizers["g"].step()
-        return {"d_loss": loss_d.item(), "g_loss": loss_g.item(),
-                "d_real": float(torch.sigmoid(d_real.detach()).mean()), "d_fake": float(torch.sigmoid(d_fake.detach()).mean())}
+        opt.step()
+        return loss_g
 
     @torch.no_grad()
     def evaluate(self, x, y, batch_size: int = 500) -> dict[str, float]:
