@@ -56,5 +56,7 @@ def render_card(name: str, cfg: ModelConfig, info: dict) -> str:
         lines.append("Not evaluated yet: run `python -m seqgen eval " + name + " --write`.")
     lines += ["", "## Known limitations", ""]
     lines += [f"- {x}" for x in info.get("limitations", [])] or ["- Small model trained for minutes on a 2-core CPU."]
+    if info.get("tried"):
+        lines += ["", "## What was tried", ""] + [f"- {x}" for x in info["tried"]]
     lines += ["", "## Data licence and attribution", "", _licence(cfg.domain), ""]
     return "\n".join(lines)

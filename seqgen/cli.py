@@ -114,6 +114,7 @@ def _card_info(args, preset, train_cfg, result, seconds: float) -> dict:
                       "best weights chosen on 'val', metrics on 'test'",
         "validation": result.best or (result.validation[-1] if result.validation else {}),
         "limitations": list(preset.limitations),
+        "tried": list(preset.tried),
     }
 
 
