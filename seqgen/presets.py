@@ -66,6 +66,26 @@ PRESETS: dict[str, Preset] = {
             "1.0 and the minibatch-spread feature: 88.4 % / 0.99 / 77.4 %; the same with AC weight 2, 6,000 "
             "steps: 90.0 % / 0.98 / 77.0 %; mode-seeking 0.3 + minibatch spread: 96.1 % / 0.91 / 84.0 % at 6,000 "
             "steps, this model at 8,000; mode-seeking 0.5 at 8,000 steps: 93.8 % / 0.96 / 80.8 %.",)),
+    "fashion-vae": Preset(
+        "fashion", "vae",
+        model=dict(cell="lstm", hidden=128, latent=2, autoregressive=False),
+        train=dict(steps=8000, batch_size=64, lr=2e-3, eval_every=250),
+        description="Clothes drawn row by row from a 2-D latent: trousers, bags and shoes each get a region.",
+        limitations=("Non-autoregressive decoder: textures and prints come out as smooth shading.",
+                     "Shirts, pullovers and coats share one region of the plane: two numbers cannot keep "
+                     "every look apart.", "Trained on the bundled 12,000 images (add --data full for all 60,000).")),
+    "fashion-gan": Preset(
+        "fashion", "gan",
+        model=dict(cell="lstm", hidden=128, latent=32, step_noise=8, conditional=True, aux_classifier=1.0,
+                   feature_matching=1.0, label_smoothing=0.1, instance_noise=0.3, mode_seeking=0.3,
+                   minibatch_std=True),
+        train=dict(steps=8000, batch_size=64, lr=5e-4, lr_d=2e-4, eval_every=500),
+        description="Conditional RNN-GAN: noise + a clothing class -> that piece of clothing, one row per step.",
+        limitations=("The digits GAN's settings, unchanged; trained on the bundled 12,000 images.",
+                     "Shirts are the weak class: the reference classifier recognises 39 % of the requested shirts "
+                     "(it confuses real shirts with T-shirts, pullovers and coats too).",
+                     "TSTR (a classifier trained on 5,000 generated images, tested on real ones) reaches 74 %; the "
+                     "same procedure on 5,000 real training images reaches 80 %.")),
     "names-vae": Preset(
         "names", "vae",
         model=dict(cell="lstm", hidden=256, latent=2, autoregressive=True, word_dropout=0.2, embed=32),
@@ -99,6 +119,10 @@ PRESETS: dict[str, Preset] = {
         "digits", "classifier", model=dict(cell="lstm", hidden=128),
         train=dict(steps=4000, batch_size=128, lr=3e-3, eval_every=250),
         description="Reference digit classifier: the judge of the digits GAN (requested-digit accuracy)."),
+    "fashion-classifier": Preset(
+        "fashion", "classifier", model=dict(cell="lstm", hidden=128),
+        train=dict(steps=4000, batch_size=128, lr=3e-3, eval_every=250),
+        description="Reference clothing classifier: the judge of the fashion GAN (requested-class accuracy)."),
     "names-lm": Preset(
         "names", "lm", model=dict(cell="lstm", hidden=256, embed=32),
         train=dict(steps=5000, batch_size=64, lr=2e-3, eval_every=250),
@@ -124,6 +148,10 @@ PRESETS.update({
                               autoregressive=False, description="Live training: a small digits VAE."),
     "digits-gan-live": derive(PRESETS["digits-gan"], _LIVE_GAN, lr=1e-3,
                               description="Live training: a small conditional digits GAN."),
+    "fashion-vae-live": derive(PRESETS["fashion-vae"], _LIVE_VAE, hidden=96, lr=3e-3, kl_anneal_steps=0,
+                               autoregressive=False, description="Live training: a small clothes VAE."),
+    "fashion-gan-live": derive(PRESETS["fashion-gan"], _LIVE_GAN, lr=1e-3,
+                               description="Live training: a small conditional clothes GAN."),
     "names-vae-live": derive(PRESETS["names-vae"], _LIVE_VAE, lr=2e-3, word_dropout=0.3,
                              description="Live training: a small names VAE."),
     "names-gan-live": derive(PRESETS["names-gan"], _LIVE_GAN, lr=2e-3, mle_steps=300,

@@ -9,8 +9,8 @@ import seqgen
 from seqgen import evaluation, metrics
 from seqgen.checkpoints import SHIPPED_DIR
 
-ZOO = ["digits-vae", "digits-gan", "names-vae", "names-gan", "melodies-vae", "melodies-gan"]
-REFERENCES = ["digits-classifier", "names-lm"]
+ZOO = ["digits-vae", "digits-gan", "fashion-vae", "fashion-gan", "names-vae", "names-gan", "melodies-vae", "melodies-gan"]
+REFERENCES = ["digits-classifier", "fashion-classifier", "names-lm"]
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from .base import KINDS, SPLITS, Domain
 # name -> (module, class): the bundled domains, in the order the app lists them
 BUILTIN = {
     "digits": ("digits", "DigitsDomain"),
+    "fashion": ("fashion", "FashionDomain"),
     "names": ("names", "NamesDomain"),
     "melodies": ("melodies", "MelodiesDomain"),
 }
