@@ -1,0 +1,145 @@
+"""The latent pad: a Streamlit component (components v2, inline HTML/CSS/JS from latent_pad/) that shows the
+latent map and decodes the point under the pointer in the browser, with the model's ONNX export
+(seqgen.export) run by the vendored onnxruntime-web (static/vendor/onnxruntime-web, served by Streamlit's
+static file serving).
+
+Python sends the pad its data once per rerun; the pad sends back `z` (on release, after arrow keys, and at
+most every SEND_EVERY_MS while dragging) and `failed` (the browser could not run the decoder). What the pad
+needs to draw a domain's artifacts comes from the domain object (`pad_spec`), chosen by `domain.kind`.
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from seqgen import export
+from seqgen.checkpoints import resolve
+
+from . import compute, figures
+
+ASSETS = Path(__file__).with_suffix("")                      # seqgen/ui/latent_pad/
+STATIC = Path(__file__).resolve().parents[2] / "static"      # served at /app/static/ (enableStaticServing)
+RUNTIME = STATIC / "vendor" / "onnxruntime-web"
+PUBLISHED = STATIC / "decoders"
+RUNTIME_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+SEND_EVERY_MS = 3000       # while dragging: the URL keeps up now and then, and a sweep costs the server ~1 rerun
+TEMPO = 90
+
+
+@lru_cache(maxsize=1)
+def _component():
+    read = lambda name: (ASSETS / name).read_text(encoding="utf-8")  # noqa: E731
+    return st.components.v2.component("seqgen_latent_pad", html=read("pad.html"), css=read("pad.css"),
+                                      js=read("pad.js"))
+
+
+def _base_url() -> str:
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    return f"/{base}/" if base else "/"
+
+
+def runtime_problem() -> str:
+    """"" when the in-browser runtime can be served, else why not."""
+    if not st.get_option("server.enableStaticServing"):
+        return "static file serving is off (server.enableStaticServing in .streamlit/config.toml)"
+    missing = [f for f in RUNTIME_FILES if not (RUNTIME / f).is_file()]
+    if missing:
+        return f"the in-browser runtime is missing ({', '.join(missing)}; run scripts/vendor_web_assets.sh)"
+    return ""
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _published(ref) -> tuple[str, str]:
+    """(URL path of the model's current decoder.onnx under /app/static/decoders/, "") or ("", why not).
+
+    The file is copied under its content hash, so a re-saved model gets a new URL and browsers may keep
+    the old one cached."""
+    folder = resolve(ref[0])
+    path, why = export.export_status(folder)
+    if path is None:
+        return "", why
+    data = path.read_bytes()
+    name = hashlib.sha256(data).hexdigest()[:20] + ".onnx"
+    target = PUBLISHED / name
+    try:
+        if not target.is_file():
+            PUBLISHED.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(".tmp")
+            shutil.copyfile(path, tmp)
+            tmp.replace(target)
+    except OSError as e:
+        return "", f"its decoder could not be published for the browser ({e})"
+    return f"{_base_url()}app/static/decoders/{name}", ""
+
+
+def availability(ref) -> tuple[str, str]:
+    """(model URL, "") when the pad can run this model in the browser, else ("", the reason)."""
+    why = runtime_problem()
+    return ("", why) if why else _published(ref)
+
+
+@lru_cache(maxsize=None)
+def _spec_for(domain) -> dict:
+    return pad_spec(domain)
+
+
+def pad_spec(domain) -> dict:
+    """What the browser needs to turn the decoder's output into the domain's artifact, asked of the domain
+    (its to_artifact on single tokens), so the JS conversion matches Python's."""
+    grid = int(domain.explorer_grid[2])
+    if domain.kind == "image":
+        return {"kind": "image", "rows": domain.seq_len, "cols": domain.n_features, "grid": grid}
+    vocab = range(domain.n_features)
+    if domain.kind == "text":
+        letters = [str(domain.to_artifact(np.array([t]))).lower() for t in vocab]
+        probe = next(t for t in vocab if letters[t])
+        stop = [t for t in vocab if not letters[t] and not domain.to_artifact(np.array([t, probe]))]
+        two = str(domain.to_artifact(np.array([probe, probe])))
+        return {"kind": "text", "letters": letters, "stop": stop, "grid": grid, "item_noun": domain.item_noun,
+                "capitalize": two == two.capitalize() and two != two.lower()}
+    if domain.kind == "melody":
+        first = [domain.to_artifact(np.array([t])) for t in vocab]
+        pitch = [int(f[0].pitch) if f else None for f in first]
+        probe = next(t for t in vocab if pitch[t] is not None)
+        hold = [t for t in vocab if pitch[t] is None and len(domain.to_artifact(np.array([probe, t]))) == 1
+                and domain.to_artifact(np.array([probe, t]))[0].length == 2]
+        spb = int(getattr(domain, "steps_per_beat", 4))
+        known = [p for p in pitch if p is not None]
+        return {"kind": "melody", "pitch": pitch, "hold": hold, "steps": domain.seq_len, "steps_per_beat": spb,
+                "steps_per_bar": 4 * spb, "min_pitch": min(known), "max_pitch": max(known), "tempo": TEMPO,
+                "grid": grid}
+    raise ValueError(f"the latent pad cannot draw artifacts of kind {domain.kind!r}")
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _points(ref) -> tuple[list, list | None, str]:
+    """The encoded held-out set as the pad draws it, made once per model version (a rerun only sends it)."""
+    data = compute.latent_map(ref)
+    pts = np.round(np.asarray(data["points"], dtype=np.float64)[:, :2], 3)
+    labels = data.get("labels")
+    labels = None if labels is None else [int(v) for v in np.asarray(labels).tolist()]
+    return pts.ravel().tolist(), labels, f"{len(pts)}-{float(pts.sum()):.3f}"
+
+
+def pad(key: str, *, ref, model_url: str, domain, latent: int, label_names, z, lim: float, step: float,
+        marks: dict, label: int | None, on_z_change, on_failed_change):
+    """Mount the pad for model `ref`; -> the component's state (`.z` as last sent by the browser, `.failed`)."""
+    points, labels, points_key = _points(ref)
+    base = _base_url()
+    payload = {
+        "model_url": model_url, "latent": int(latent), "label": label, "spec": _spec_for(domain),
+        "runtime": {"module": f"{base}app/static/vendor/onnxruntime-web/ort.wasm.min.mjs",
+                    "folder": f"{base}app/static/vendor/onnxruntime-web/"},
+        "points": points, "labels": labels, "points_key": points_key,
+        "label_names": [str(n) for n in label_names or ()], "palette": list(figures.PALETTE),
+        "lim": lim, "step": step, "z": [round(float(z[0]), 2), round(float(z[1]), 2)],
+        "marks": [[str(n), float(x), float(y), c] for n, (x, y, _symbol, c) in marks.items()],
+        "send_every_ms": SEND_EVERY_MS,
+    }
+    return _component()(key=key, data=payload, on_z_change=on_z_change, on_failed_change=on_failed_change,
+                        height="content")

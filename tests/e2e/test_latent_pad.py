@@ -1,0 +1,132 @@
+"""The latent pad in a real browser: the decoder runs in Chromium (onnxruntime-web) and must agree with torch;
+dragging repaints the output before release, and the point reaches the URL after it.
+
+    python -m pytest -q tests/e2e/test_latent_pad.py
+    SEQGEN_SCREENSHOTS=1 python -m pytest -q tests/e2e/test_latent_pad.py   # also writes docs/latent_pad*.png
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from e2e_helpers import CHROMIUM, REPO, launch, streamlit_server, wait_idle
+from pad_helpers import pad_box, to_screen, wait_pad_frame, warm_up
+
+pytestmark = pytest.mark.e2e
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) for the browser tests",
+                allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+expect, sync_playwright = sync_api.expect, sync_api.sync_playwright
+expect.set_options(timeout=30_000)
+
+SHOTS = os.environ.get("SEQGEN_SCREENSHOTS") == "1"
+MODELS = ["digits-vae", "names-vae", "melodies-vae"]
+
+
+@pytest.fixture(scope="module")
+def server():
+    with streamlit_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    with sync_playwright() as p:
+        b = launch(p)
+        warm_up(b, server)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = ctx.new_page()
+    pg.base_url = server
+    yield pg
+    ctx.close()
+
+
+def open_pad(page, model: str, z: str = "0.00,0.00") -> dict:
+    page.goto(f"{page.base_url}/latent?model={model}&z={z}")
+    state = wait_pad_frame(page)
+    wait_idle(page)
+    return state
+
+
+def url_z(page) -> str:
+    return page.evaluate("() => new URL(location.href).searchParams.get('z')")
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_the_browser_decodes_exactly_like_torch(page, model):
+    import torch
+
+    import seqgen
+    state = open_pad(page, model)
+    assert state["ready"] and not state["failed"], state
+    vae = seqgen.load(model).model.eval()
+    z = torch.randn(100, 2, generator=torch.Generator().manual_seed(7)) * 2
+    got = np.array(page.evaluate("zs => __seqgenPad.decodeBatch(zs)", z.tolist()))
+    want = vae.decode(z).numpy()
+    if vae.cfg.discrete:
+        assert (got.reshape(want.shape) == want).all(), "browser tokens differ from torch's argmax"
+    else:
+        assert np.abs(got.reshape(want.shape) - want).max() <= 1e-4
+
+
+def test_dragging_repaints_before_release_and_the_url_follows_after(page):
+    first = open_pad(page, "digits-vae")
+    box = pad_box(page)
+    start = to_screen(box, (-3.0, -2.0))
+    page.mouse.move(*start)
+    page.mouse.down()
+    seen, frame = set(), first["frame"]
+    for i in range(1, 7):   # six moves while the button is held: each one repainted in the browser
+        page.mouse.move(*to_screen(box, (-3.0 + i, -2.0 + 0.6 * i)))
+        state = wait_pad_frame(page, after=frame, timeout=10_000)
+        frame = state["frame"]
+        seen.add(hashlib.sha1(json.dumps(state["out"]).encode()).hexdigest())
+    assert len(seen) >= 4, "the decoded digit did not change while dragging"
+    assert url_z(page) == "0.00,0.00"              # nothing went to the server yet
+    page.mouse.up()
+    page.wait_for_function("() => new URL(location.href).searchParams.get('z') !== '0.00,0.00'", timeout=15_000)
+    wait_idle(page)
+    z0, z1 = (float(v) for v in url_z(page).split(","))
+    assert z0 == pytest.approx(3.0, abs=0.1) and z1 == pytest.approx(1.6, abs=0.1)
+    expect(page.get_by_text(f"z = ({z0:.2f}, {z1:.2f})", exact=True)).to_be_visible()   # the server side agrees
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    if SHOTS:
+        page.screenshot(path=str(REPO / "docs" / "latent_pad.png"), full_page=False)
+
+
+def test_arrow_keys_nudge_the_point_and_a_name_follows(page):
+    first = open_pad(page, "names-vae", "1.00,1.00")
+    page.locator(".pad-canvas").focus()
+    for _ in range(10):
+        page.keyboard.press("ArrowLeft")
+    state = wait_pad_frame(page, after=first["frame"])
+    page.wait_for_function("() => new URL(location.href).searchParams.get('z') === '0.50,1.00'", timeout=15_000)
+    assert state["text"]
+    if SHOTS:
+        wait_idle(page)
+        page.screenshot(path=str(REPO / "docs" / "latent_pad_names.png"), full_page=False)
+
+
+def test_the_classic_sliders_are_one_toggle_away(page):
+    open_pad(page, "melodies-vae")
+    page.locator(".st-key-le_classic label").click()
+    expect(page.locator(".st-key-le_z0 input[type=range]")).to_be_visible()
+    expect(page.locator(".pad-canvas")).to_have_count(0)
+    if SHOTS:
+        page.locator(".st-key-le_classic label").click()
+        wait_pad_frame(page)
+        wait_idle(page)
+        page.screenshot(path=str(REPO / "docs" / "latent_pad_melodies.png"), full_page=False)

@@ -1,0 +1,127 @@
+"""The latent pad's decoder exports (seqgen.export): torch vs onnxruntime for every shipped VAE and a freshly
+trained one, the save hook, and the explorer's fallback to its sliders when there is no export."""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+import torch
+
+import seqgen
+from seqgen import export
+from seqgen.checkpoints import SHIPPED_DIR, resolve
+from seqgen.models import ModelConfig, TrainConfig, build_model
+
+ort = pytest.importorskip("onnxruntime")
+SHIPPED_VAES = sorted(p.parent.name for p in SHIPPED_DIR.glob("*/config.json")
+                      if seqgen.load(p.parent).config.family == "vae")
+
+
+def _round_trip(path, model, n: int = 100) -> None:
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    z = torch.randn(n, model.cfg.latent, generator=torch.Generator().manual_seed(1)) * 2
+    feeds, label = {"z": z.numpy()}, None
+    if model.cfg.conditional:
+        label = torch.arange(n) % model.cfg.n_labels
+        feeds["label"] = label.numpy()
+    got, want = sess.run(None, feeds)[0], model.decode(z, label).numpy()
+    if model.cfg.discrete:
+        assert got.shape == want.shape and (got == want).all(), "argmax tokens differ from torch"
+    else:
+        assert np.abs(got - want).max() <= 1e-4
+
+
+@pytest.mark.parametrize("name", SHIPPED_VAES)
+def test_every_shipped_vae_has_a_current_export_that_matches_torch(name):
+    path, why = export.export_status(resolve(name))
+    assert path is not None, f"{name}: {why}; run python scripts/export_decoders.py"
+    assert path.stat().st_size < 1.5e6                      # small enough to commit and to send to a browser
+    _round_trip(path, seqgen.load(name).model.eval())
+
+
+@pytest.mark.parametrize("domain, extra", [
+    ("digits", {}),
+    ("names", {"conditional": True, "cell": "gru", "layers": 2}),
+    ("melodies", {}),
+])
+def test_a_freshly_trained_vae_is_exported_when_saved(tmp_path, domain, extra):
+    from seqgen.training.publish import save_trained
+    cfg = ModelConfig.for_domain(seqgen.get_domain(domain), "vae", hidden=16, embed=8, **extra)
+    model = build_model(cfg)
+    x, y = seqgen.get_domain(domain).dataset("val")
+    train = TrainConfig()
+    opts = model.configure_optimizers(train)
+    for step in range(3):                                     # a few real steps: weights away from their init
+        model.train_step(x[:16], y[:16], step, opts, train)
+    model.eval()
+    path = save_trained(model, tmp_path / "mine", {"description": "test"})
+    onnx_path, why = export.export_status(path)
+    assert onnx_path is not None, why
+    _round_trip(onnx_path, model, n=20)
+    assert seqgen.load(path).config.family == "vae"          # loading ignores the extra file
+    assert any(r["name"] == "mine" for r in seqgen.list_checkpoints([tmp_path]))
+
+
+def test_a_failing_export_is_logged_and_saving_still_works(tmp_path, monkeypatch, caplog):
+    from seqgen.training.publish import save_trained
+
+    def broken(*a, **k):
+        raise RuntimeError("no exporter here")
+    monkeypatch.setattr(export, "to_onnx_bytes", broken)
+    model = build_model(ModelConfig.for_domain(seqgen.get_domain("digits"), "vae", hidden=8)).eval()
+    with caplog.at_level(logging.WARNING, logger="seqgen.export"):
+        path = save_trained(model, tmp_path / "mine", {})
+    assert (path / "model.safetensors").is_file() and not (path / export.EXPORT_FILE).exists()
+    assert "could not export" in caplog.text
+    assert export.export_status(path)[0] is None
+
+
+def test_a_stale_export_is_not_used(tmp_path):
+    model = build_model(ModelConfig.for_domain(seqgen.get_domain("digits"), "vae", hidden=8)).eval()
+    seqgen.save(model, tmp_path / "m", {})
+    export.export_checkpoint(tmp_path / "m", model)
+    assert export.export_status(tmp_path / "m")[0] is not None
+    torch.nn.init.normal_(model.out.weight)
+    seqgen.save(model, tmp_path / "m", {})
+    (tmp_path / "m" / export.EXPORT_FILE).write_bytes((SHIPPED_DIR / "digits-vae" / export.EXPORT_FILE).read_bytes())
+    path, why = export.export_status(tmp_path / "m")
+    assert path is None and "other weights" in why
+
+
+def test_pad_spec_matches_each_domains_artifacts():
+    from seqgen.ui.latent_pad import pad_spec
+    names = seqgen.get_domain("names")
+    spec = pad_spec(names)
+    toks = names.from_artifact("maria").tolist()
+    text = "".join(spec["letters"][t] for t in toks if t not in spec["stop"])
+    assert text.capitalize() == names.to_artifact(torch.tensor(toks)) and spec["capitalize"]
+    melodies = seqgen.get_domain("melodies")
+    mspec = pad_spec(melodies)
+    assert mspec["hold"] == [1] and mspec["pitch"][2] == melodies.min_pitch and mspec["pitch"][0] is None
+    assert pad_spec(seqgen.get_domain("digits"))["kind"] == "image"
+
+
+# ---------------------------------------------------------------- the explorer's fallback (AppTest)
+def test_without_an_export_the_explorer_keeps_its_sliders_and_says_why(tmp_path, monkeypatch):
+    from st_helpers import errors, image_urls, open_page
+
+    from seqgen.ui import resources
+    monkeypatch.setenv("SEQGEN_USER_MODELS", str(tmp_path / "user_models"))
+    resources.list_models.clear()
+    model = build_model(ModelConfig.for_domain(seqgen.get_domain("digits"), "vae", hidden=16)).eval()
+    seqgen.save(model, tmp_path / "user_models" / "no-export", {"description": "test"})  # no decoder.onnx
+    try:
+        at = open_page("latent")
+        at.selectbox(key="le_model").set_value("no-export").run()
+        assert not at.exception and not errors(at)
+        assert any("not available here" in i.value and "decoder.onnx" in i.value for i in at.info)
+        assert at.toggle(key="le_classic").disabled
+        before = image_urls(at)[0]
+        at.slider(key="le_z0").set_value(2.0).run()
+        assert image_urls(at)[0] != before                      # decoded on the server, as before
+        at.selectbox(key="le_model").set_value("digits-vae").run()
+        assert not [i for i in at.info if "not available here" in i.value]   # the shipped model has the pad
+        assert not at.get("slider") or "le_z0" not in [s.key for s in at.slider]
+    finally:
+        resources.list_models.clear()
