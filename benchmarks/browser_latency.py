@@ -48,6 +48,9 @@ def main() -> None:
         t_home = time.perf_counter() - t1
         wait_idle(page, 60_000)  # a deep link opened while the first run is busy flashes "Page not found"
         page.goto(f"{url}/latent?model={args.model}&z=0.00,0.00")
+        classic = page.locator(".st-key-le_classic label")   # the server-side sliders (the pad decodes in the browser)
+        if classic.count():
+            classic.click()
         page.locator(".st-key-le_output img").wait_for(timeout=60_000)
         wait_idle(page, 60_000)
         thumb = page.locator(".st-key-le_z0 input[type=range]")

@@ -6,9 +6,10 @@ import streamlit as st
 
 import seqgen
 from seqgen import ui
-from seqgen.ui import compute, figures, resources, show, urlstate, widgets
+from seqgen.ui import compute, figures, latent_pad, resources, show, urlstate, widgets
 
 LIM, STEP = 4.0, 0.05
+PAD_KEY = "le_pad"
 # The browser redraws the map's ~2,000 points after the decoded output arrives; a short pause before the
 # map is sent lets the output paint first instead of waiting behind that redraw.
 PAINT_GAP_S = 0.06
@@ -47,29 +48,80 @@ def choose_model(names):
     return model_name, ckpt, resources.ref(model_name), domain, label
 
 
+def _on_pad_z() -> None:
+    state = st.session_state.get(PAD_KEY) or {}
+    z = state.get("z") if hasattr(state, "get") else getattr(state, "z", None)
+    if z is not None and len(z) == 2:
+        _set_z(z)
+
+
+def _on_pad_failed() -> None:
+    state = st.session_state.get(PAD_KEY) or {}
+    failed = state.get("failed") if hasattr(state, "get") else getattr(state, "failed", None)
+    if failed:
+        st.session_state.le_pad_failed = str(failed)
+
+
+def pad_or_why(ref) -> tuple[str, str]:
+    """(model URL, "") when the pad is shown; ("", why not) when the classic sliders are (why: "" if chosen)."""
+    url, why = latent_pad.availability(ref)
+    why = why or st.session_state.get("le_pad_failed", "")
+    classic = st.toggle("Classic sliders (decoded on the server)", key="le_classic", persist_state="session",
+                        disabled=bool(why), help="The pad decodes in your browser while you drag; the classic "
+                        "sliders ask the server for every point.")
+    if why:
+        st.info(f"The drag pad is not available here: {why}. The sliders decode on the server instead.",
+                icon=":material/swipe:")
+    return ("", why) if (why or classic) else (url, "")
+
+
 @st.fragment
-def point_and_map(point_slot, map_slot, model_name, ref, domain, label, marks, view) -> None:
-    """Sliders, the decoded output and the map: a slider move or map click reruns only this, not the
-    grid, interpolation and encoder below (they do not depend on z)."""
+def point_and_map(point_slot, map_slot, model_name, ckpt, ref, domain, label, marks, view) -> None:
+    """The point z, its decoded output and the map: moving z reruns only this, not the grid, interpolation
+    and encoder below (they do not depend on z). The pad decodes in the browser; the sliders on the server."""
     with ui.guard("the latent explorer"):  # a fragment rerun runs outside the page-level guard
         with point_slot:
-            z0 = st.slider("z₁ (first latent coordinate)", -LIM, LIM, step=STEP, key="le_z0",
-                           persist_state="session")
-            z1 = st.slider("z₂ (second latent coordinate)", -LIM, LIM, step=STEP, key="le_z1",
-                           persist_state="session")
-            z = (float(z0), float(z1))
-            urlstate.write_view(model_name, z)
-            with st.container(key="le_output"):
-                st.subheader(f"Decoded at z = ({z[0]:.2f}, {z[1]:.2f})")
-                show.artifact(domain, compute.decode_point(ref, z, label), key="le_out")
-        time.sleep(PAINT_GAP_S)
-        with map_slot:
-            st.subheader("The map of held-out examples")
-            fig = figures.latent_map_figure(compute.latent_map_base(ref, LIM), z, marks=marks, box=view)
-            st.plotly_chart(fig, key=figures.MAP_KEY, on_select=_on_map_click, selection_mode=("points",),
-                            theme=None, config={"displaylogo": False})
-            st.caption("Each dot is a held-out example placed by the encoder (hover for what it is). "
-                       "✕ marks the current z; click anywhere to move it there.")
+            url, _ = pad_or_why(ref)
+        if url:
+            pad_point(point_slot, map_slot, model_name, ckpt, ref, domain, label, marks, url)
+        else:
+            slider_point(point_slot, map_slot, model_name, ref, domain, label, marks, view)
+
+
+def pad_point(point_slot, map_slot, model_name, ckpt, ref, domain, label, marks, url) -> None:
+    z = (float(st.session_state.le_z0), float(st.session_state.le_z1))
+    urlstate.write_view(model_name, z)
+    with point_slot:
+        st.markdown(f"**z = ({z[0]:.2f}, {z[1]:.2f})**")
+        st.caption("Drag the ✕ (or press and sweep) and the decoder redraws on every frame, in your browser. "
+                   "Arrow keys nudge it (Shift: 5×). On release the point goes to the address bar and the "
+                   "sections below.")
+    with map_slot:
+        st.subheader("The map: drag the point")
+        latent_pad.pad(PAD_KEY, ref=ref, model_url=url, domain=domain, latent=ckpt.config.latent,
+                       label_names=domain.label_names, z=z, lim=LIM, step=STEP, marks=marks, label=label,
+                       on_z_change=_on_pad_z, on_failed_change=_on_pad_failed)
+
+
+def slider_point(point_slot, map_slot, model_name, ref, domain, label, marks, view) -> None:
+    with point_slot:
+        z0 = st.slider("z₁ (first latent coordinate)", -LIM, LIM, step=STEP, key="le_z0",
+                       persist_state="session")
+        z1 = st.slider("z₂ (second latent coordinate)", -LIM, LIM, step=STEP, key="le_z1",
+                       persist_state="session")
+        z = (float(z0), float(z1))
+        urlstate.write_view(model_name, z)
+        with st.container(key="le_output"):
+            st.subheader(f"Decoded at z = ({z[0]:.2f}, {z[1]:.2f})")
+            show.artifact(domain, compute.decode_point(ref, z, label), key="le_out")
+    time.sleep(PAINT_GAP_S)
+    with map_slot:
+        st.subheader("The map of held-out examples")
+        fig = figures.latent_map_figure(compute.latent_map_base(ref, LIM), z, marks=marks, box=view)
+        st.plotly_chart(fig, key=figures.MAP_KEY, on_select=_on_map_click, selection_mode=("points",),
+                        theme=None, config={"displaylogo": False})
+        st.caption("Each dot is a held-out example placed by the encoder (hover for what it is). "
+                   "✕ marks the current z; click anywhere to move it there.")
 
 
 def whole_plane(ref, domain, label, view) -> None:
@@ -155,7 +207,7 @@ ui.intro(
     "**encoder** places each example on the map; the **decoder** turns any point back into an example. "
     "Because the model is punished for scattering points (the *KL term*), similar examples end up close "
     "together and the whole map is filled with sensible outputs.",
-    "Move the two sliders, or click anywhere on the map, and the decoder shows what lives at that point. "
+    "Drag the point across the map (or move the sliders), and the decoder shows what lives at that point. "
     "Coloured dots are real examples the model never trained on, placed by the encoder. The grid below decodes "
     "the whole plane at once; the interpolation walks in a straight line between two points. The address bar "
     "keeps the current point: copy it to share exactly what you see.")
@@ -169,7 +221,7 @@ with ui.guard("the latent explorer"):
         st.warning(msg, icon=":material/link_off:")
     widgets.defaults(le_z0=0.0, le_z1=0.0, le_a=(-1.5, 0.0), le_b=(1.5, 0.0), le_item=0, le_ia=0, le_ib=1,
                      le_steps=8)
-    left, right = st.columns([1, 1.25], gap="large")
+    left, right = st.columns([1, 1.7], gap="large")
     with left:
         model_name, ckpt, ref, domain, label = choose_model(names)
         point_slot = st.container()
@@ -180,5 +232,5 @@ with ui.guard("the latent explorer"):
     whole_plane(ref, domain, label, view)
     interpolation(ref, domain, label, data, marks)
     your_own(ref, domain, label, len(data["points"]), marks)
-    point_and_map(point_slot, map_slot, model_name, ref, domain, label, marks, view)  # drawn last, shown on top
+    point_and_map(point_slot, map_slot, model_name, ckpt, ref, domain, label, marks, view)  # drawn last, shown on top
     damaged_models_note()

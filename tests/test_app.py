@@ -69,9 +69,16 @@ def test_home_links_to_every_page():
 
 
 # ---------------------------------------------------------------- latent explorer
+def sliders(at):
+    """The explorer's classic sliders: the default drag pad decodes in the browser, which AppTest has not
+    (tests/e2e/test_latent_pad.py drives the pad; tests/test_export.py its fallback)."""
+    at.toggle(key="le_classic").set_value(True).run()
+    assert not at.exception, at.exception
+    return at
+
 @pytest.mark.parametrize("model", ["digits-vae", "names-vae", "melodies-vae"])
 def test_each_latent_slider_changes_the_decoded_output(model):
-    at = open_page("latent")
+    at = sliders(open_page("latent"))
     at.selectbox(key="le_model").set_value(model).run()
     assert not at.exception and not errors(at)
     for key in ("le_z0", "le_z1"):
@@ -86,7 +93,7 @@ def test_each_latent_slider_changes_the_decoded_output(model):
 
 
 def test_digit_image_follows_the_slider():
-    at = open_page("latent")
+    at = sliders(open_page("latent"))
     at.selectbox(key="le_model").set_value("digits-vae").run()
     before = image_urls(at)[0]
     at.slider(key="le_z0").set_value(2.5).run()
@@ -95,7 +102,7 @@ def test_digit_image_follows_the_slider():
 
 
 def test_clicking_the_map_moves_z():
-    at = open_page("latent")
+    at = sliders(open_page("latent"))
     at.selectbox(key="le_model").set_value("digits-vae").run()
     before = decoded(at)
     run_with_plotly_selection(at, "le_map", click_point(1.2, -0.8))
@@ -116,6 +123,7 @@ def test_clicking_the_map_moves_z():
 
 def test_query_params_round_trip():
     at = page_app("latent")
+    at.session_state["le_classic"] = True
     at.query_params["model"] = "names-vae"
     at.query_params["z"] = "0.50,-1.20"
     at.run()
@@ -138,6 +146,7 @@ def test_query_params_round_trip():
 ])
 def test_bad_url_values_fall_back_with_a_warning(params, warns):
     at = page_app("latent")
+    at.session_state["le_classic"] = True
     for k, v in params.items():
         at.query_params[k] = v
     at.run()
@@ -152,7 +161,7 @@ def test_bad_url_values_fall_back_with_a_warning(params, warns):
 
 
 def test_typed_bad_name_shows_a_message_not_an_exception():
-    at = open_page("latent")
+    at = sliders(open_page("latent"))
     at.selectbox(key="le_model").set_value("names-vae").run()
     at.text_input(key="le_text").input("R2D2").run()
     assert not at.exception
@@ -171,7 +180,7 @@ def test_manifold_and_interpolation_use_one_decoder_call_each(monkeypatch):
     real = RNNVAE.decode
     monkeypatch.setattr(RNNVAE, "decode", lambda self, z, *a, **k: calls.append(len(z)) or real(self, z, *a, **k))
     st.cache_data.clear()
-    at = open_page("latent")
+    at = sliders(open_page("latent"))
     at.selectbox(key="le_model").set_value("digits-vae").run()
     calls.clear()
     at.slider(key="le_z0").set_value(1.0).run()
@@ -185,7 +194,7 @@ def test_manifold_and_interpolation_use_one_decoder_call_each(monkeypatch):
 
 
 def test_interpolation_between_dataset_items():
-    at = open_page("latent")
+    at = sliders(open_page("latent"))
     at.selectbox(key="le_model").set_value("melodies-vae").run()
     at.radio(key="le_interp_mode").set_value("two held-out examples").run()
     at.number_input(key="le_ib").set_value(5).run()
@@ -194,7 +203,7 @@ def test_interpolation_between_dataset_items():
 
 
 def test_latent_view_survives_a_page_switch():
-    at = open_page("latent")
+    at = sliders(open_page("latent"))
     at.slider(key="le_z0").set_value(1.5).run()
     at.switch_page(PAGES["music"]).run()
     at.switch_page(PAGES["latent"]).run()

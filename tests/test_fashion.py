@@ -82,6 +82,7 @@ def app_isolated(user_models):
 def test_latent_explorer_shows_clothes(app_isolated):
     at = open_page("latent")
     at.selectbox(key="le_model").set_value("fashion-vae").run()
+    at.toggle(key="le_classic").set_value(True).run()        # server-side sliders; the pad has its own tests
     assert not at.exception and not errors(at)
     first = image_urls(at)[0]
     at.slider(key="le_z0").set_value(2.5).run()

@@ -243,6 +243,7 @@ def test_explorer_decodes_once_per_slider_move(explorer_app, monkeypatch, model_
 
     at = explorer_app()
     at.session_state["le_model"] = model_name
+    at.session_state["le_classic"] = True      # the server-side sliders (the pad decodes in the browser)
     at.run()
     assert not at.exception, at.exception
     assert decodes, "the first run decodes something"

@@ -106,8 +106,15 @@ def _wait_src_change(page, key: str, old: str) -> str:
     return img_src(page, key)
 
 
+def classic_sliders(page) -> None:
+    """The explorer's server-side sliders (the default pad decodes in the browser: tests/e2e/test_latent_pad.py)."""
+    page.locator(".st-key-le_classic label").click()
+    wait_idle(page)
+
+
 def test_latent_sliders_change_the_decoded_image(page):
     open_page(page, "latent?model=digits-vae&z=0.00,0.00", "Latent explorer")
+    classic_sliders(page)
     expect(page.locator(".st-key-le_output img")).to_be_visible()
     # one key press = one value change = one rerun ("End"/"Home" jump to the slider's ends)
     for key, press, expected in (("le_z0", "ArrowRight", "z=0.05,0.00"), ("le_z1", "Home", "z=0.05,-4.00"),
@@ -125,6 +132,7 @@ def test_latent_sliders_change_the_decoded_image(page):
 
 def test_latent_map_click_moves_z(page):
     open_page(page, "latent?model=digits-vae&z=0.00,0.00", "Latent explorer")
+    classic_sliders(page)
     chart = page.locator(".st-key-le_map .js-plotly-plot")
     expect(chart).to_be_visible()
     wait_idle(page)
