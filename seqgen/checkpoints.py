@@ -4,18 +4,50 @@
     <name>/model.safetensors  weights (safetensors only: loading never unpickles anything)
     <name>/README.md          model card
 
-Saving is atomic: the folder is written beside the target under a temporary name and swapped in
-with renames, so a crash mid-save leaves the previous checkpoint intact. Loading validates the
-config and every tensor's name and shape and says plainly what is wrong.
+Loading validates before it allocates: the config is size- and depth-limited, its sizes are checked against
+their bounds and against the domain, and the tensors the config implies (built on the meta device, which
+allocates nothing) are compared with the weights file's header before the real model is built.
+
+Saving is safe under concurrency (the app saves and reads from many sessions at once, the CLI beside it):
+
+- A save holds a per-name lock for its whole length: `.NAME.lock` in the parent folder, taken with
+  `fcntl.flock` and removed again before it is released (`_NameLock`).
+- It writes the new version into a fresh `.NAME.tmp-<id>` folder, fsyncs it, and swaps it in with one atomic
+  exchange of the two folders (Linux `renameat2(RENAME_EXCHANGE)`), or, for a new name, one rename that
+  refuses to overwrite (`RENAME_NOREPLACE`). The live folder NAME is therefore never missing and always holds
+  one complete version. The old version, now under the temporary name, is then deleted.
+- `replace=False` is checked under the lock, so of two saves of one new name exactly one wins; the other
+  gets a CheckpointError.
+- Readers take no lock and never repair anything. They open the folder once and read config.json and the
+  weights through that directory handle, so both come from the same version. A read whose version is
+  swapped out and deleted underneath it finds its files gone, sees that the folder at NAME is no longer the
+  one it opened, and reads again.
+- A save cleans up after saves that died (kill -9, power loss): temporary folders of its own name at once
+  (their writer held the lock this save now holds), other names' once they are older than STALE_SECONDS and
+  their lock is free.
+- Where the exchange is not available (another OS, or a file system without it), the old folder is renamed
+  aside first. Readers then wait out that short gap (a lock file says a save is under way), and a crash
+  inside it is put right by the next save of that name.
+
+Error messages name the model, never a server path: they are shown in the browser.
 """
 from __future__ import annotations
 
+import ctypes
+import errno
+import fcntl
 import json
+import math
 import os
+import re
 import shutil
+import stat
+import struct
+import sys
 import tempfile
+import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import torch
@@ -27,6 +59,13 @@ VERSION = 1
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_DIR = REPO_ROOT / "checkpoints"
 MAX_WEIGHTS_BYTES = 64 * 1024 * 1024   # refuse absurd files before reading them
+MAX_PARAMETERS = MAX_WEIGHTS_BYTES // 4
+MAX_CONFIG_BYTES = 1024 * 1024         # a config with every metric is a few kB
+MAX_HEADER_BYTES = 1024 * 1024         # safetensors header: one short JSON entry per tensor
+MAX_JSON_DEPTH = 16
+STALE_SECONDS = 300                    # another name's temporary folder this old, and unlocked, is abandoned
+READ_ATTEMPTS = 5
+DOMAIN_FIELDS = ("discrete", "seq_len", "n_features", "n_labels", "pad_id")
 
 
 def user_dir() -> Path:
@@ -36,6 +75,10 @@ def user_dir() -> Path:
 
 class CheckpointError(ValueError):
     """A checkpoint is missing, damaged or does not fit its config. The message says which."""
+
+
+class _Swapped(Exception):
+    """The folder being read was replaced by a concurrent save; read the new one."""
 
 
 @dataclass
@@ -55,12 +98,25 @@ class Checkpoint:
         return self.path.parent.resolve() == SHIPPED_DIR.resolve()
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------- writing
 def _fsync_write(path: Path, data: bytes) -> None:
     with open(path, "wb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -76,103 +132,430 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             os.unlink(tmp)
 
 
-def _recover(path: Path) -> None:
-    """Finish an interrupted save: if the target is missing but its previous version was set aside, put it back."""
-    if path.exists():
-        return
-    for old in sorted(path.parent.glob(f".{path.name}.old-*")):
-        if (old / "config.json").exists():
-            os.rename(old, path)
+class _NameLock:
+    """Exclusive lock on one checkpoint name: `.NAME.lock` in the parent folder, held with flock.
+
+    The file is unlinked by its holder before release, so no lock files are left behind. Whoever was waiting
+    on the unlinked file then finds that the path no longer names the file it locked, and takes a fresh one."""
+
+    def __init__(self, parent: Path, name: str, blocking: bool = True):
+        self.path = Path(parent) / f".{name}.lock"
+        self.blocking = blocking
+        self.fd: int | None = None
+
+    def acquire(self) -> bool:
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if self.blocking else fcntl.LOCK_NB))
+            except BlockingIOError:
+                os.close(fd)
+                return False
+            except BaseException:
+                os.close(fd)
+                raise
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                self.fd = fd
+                return True
+            os.close(fd)   # the holder before us removed it: lock the file that is there now
+
+    def release(self) -> None:
+        if self.fd is None:
             return
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+        os.close(self.fd)
+        self.fd = None
+
+    def __enter__(self) -> "_NameLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
 
 
-def save(model, path: str | Path, info: dict | None = None, card: str | None = None) -> Path:
-    """Write model + config (+ card) to folder `path`, replacing any previous checkpoint atomically."""
+_RENAME_NOREPLACE, _RENAME_EXCHANGE = 1, 2
+_AT_FDCWD = -100
+_renameat2 = None
+if sys.platform.startswith("linux"):
+    try:
+        _renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+        _renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+        _renameat2.restype = ctypes.c_int
+    except (AttributeError, OSError):
+        _renameat2 = None
+
+
+def _rename2(src: Path, dst: Path, flags: int) -> bool:
+    """renameat2(src, dst, flags) -> True; False where this OS or file system does not offer it."""
+    if _renameat2 is None:
+        return False
+    if _renameat2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), flags) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(dst))
+
+
+def _swap_in(tmp: Path, path: Path, replace: bool) -> Path | None:
+    """Make `tmp` the folder at `path` in one step. -> where the previous version now is (to delete), or None.
+
+    CheckpointError when `path` exists and replace is False."""
+    exists = path.exists() or path.is_symlink()
+    if exists and not replace:
+        raise _Exists()
+    if not exists:
+        try:
+            if _rename2(tmp, path, _RENAME_NOREPLACE):
+                return None
+        except FileExistsError:
+            raise _Exists() from None
+        os.rename(tmp, path)          # no renameat2: we hold the name's lock, so nothing else writes here
+        return None
+    if not path.is_dir() or path.is_symlink():
+        raise CheckpointError(f"{path.name!r} exists and is not a model folder; pick another name")
+    if _rename2(tmp, path, _RENAME_EXCHANGE):
+        return tmp                    # the previous version, under the temporary name
+    old = path.parent / f".{path.name}.old-{uuid.uuid4().hex[:8]}"
+    os.rename(path, old)              # readers wait out this gap (see _resolve_in): the lock file is there
+    try:
+        os.rename(tmp, path)
+    except BaseException:
+        os.rename(old, path)
+        raise
+    return old
+
+
+class _Exists(Exception):
+    pass
+
+
+def _clean_up(parent: Path, name: str) -> None:
+    """Under `name`'s lock: finish or remove what earlier saves that died left behind."""
+    path = parent / name
+    leftovers = [p for p in parent.iterdir() if p.name.startswith(".") and (".tmp-" in p.name or ".old-" in p.name)]
+    own = sorted(p for p in leftovers if p.name.startswith((f".{name}.tmp-", f".{name}.old-")))
+    if not path.exists() and not path.is_symlink():
+        for old in own:                # died between the two renames of the fallback swap
+            if ".old-" in old.name and (old / "config.json").is_file():
+                os.rename(old, path)
+                own.remove(old)
+                break
+    for p in own:
+        shutil.rmtree(p, ignore_errors=True)
+    now = time.time()
+    for p in leftovers:
+        if p in own or ".tmp-" not in p.name:
+            continue
+        other = p.name[1:].rsplit(".tmp-", 1)[0]
+        try:
+            if now - p.lstat().st_mtime < STALE_SECONDS:
+                continue
+        except FileNotFoundError:
+            continue
+        lock = _NameLock(parent, other, blocking=False)
+        if lock.acquire():             # its writer is gone
+            try:
+                shutil.rmtree(p, ignore_errors=True)
+            finally:
+                lock.release()
+
+
+def save(model, path: str | Path, info: dict | None = None, card: str | None = None,
+         replace: bool = True) -> Path:
+    """Write model + config (+ card) to folder `path` atomically (see the module docstring).
+
+    replace=False: CheckpointError if a checkpoint of that name exists, even one saved a moment ago by
+    another process. Any failure to write (a full disk, no permission) is a CheckpointError that names the
+    model; the previous version, if any, stays as it was."""
     from safetensors.torch import save as st_save
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _recover(path)
+    name = path.name
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     weights = st_save(state, metadata={"format": FORMAT})
-    doc = {"format": FORMAT, "version": VERSION, "model": model.cfg.to_dict(), **(info or {})}
+    doc = {"format": FORMAT, "version": VERSION, "model": model.cfg.to_dict(),
+           **{k: v for k, v in (info or {}).items() if k not in ("format", "version", "model")}}
     doc["file_bytes"] = len(weights)
     doc["parameters"] = sum(v.numel() for v in state.values())
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-    old = path.parent / f".{path.name}.old-{uuid.uuid4().hex[:8]}"
+    config = (json.dumps(doc, indent=2) + "\n").encode()
+    tmp = None
     try:
-        _fsync_write(tmp / "model.safetensors", weights)
-        _fsync_write(tmp / "config.json", (json.dumps(doc, indent=2) + "\n").encode())
-        if card is not None:
-            _fsync_write(tmp / "README.md", card.encode())
-        if path.exists():
-            os.rename(path, old)
-        os.rename(tmp, path)
-    except BaseException:
-        if not path.exists() and old.exists():
-            os.rename(old, path)
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with _NameLock(path.parent, name):
+            _clean_up(path.parent, name)
+            if not replace and (path.exists() or path.is_symlink()):
+                raise _Exists()
+            tmp = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=path.parent))
+            _fsync_write(tmp / "model.safetensors", weights)
+            _fsync_write(tmp / "config.json", config)
+            if card is not None:
+                _fsync_write(tmp / "README.md", card.encode())
+            _fsync_dir(tmp)
+            previous = _swap_in(tmp, path, replace)
+            tmp = None
+            _fsync_dir(path.parent)
+            if previous is not None:
+                shutil.rmtree(previous, ignore_errors=True)
+    except _Exists:
+        raise CheckpointError(f"A model named {name!r} already exists (it may have been saved a moment ago); "
+                              "pick another name, or replace it.") from None
+    except OSError as e:
+        raise CheckpointError(f"Could not save the model {name!r}: {e.strerror or type(e).__name__}. "
+                              "Nothing was changed.") from None
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
     return path
 
 
 def update_info(path: str | Path, info_updates: dict, card: str | None = None) -> None:
     """Merge fields into config.json (e.g. fresh eval metrics) and optionally rewrite the card."""
     path = Path(path)
-    doc = _read_config(path)
-    doc.update(info_updates)
-    atomic_write_bytes(path / "config.json", (json.dumps(doc, indent=2) + "\n").encode())
-    if card is not None:
-        atomic_write_bytes(path / "README.md", card.encode())
+    try:
+        with _NameLock(path.parent, path.name):
+            doc, _ = _read_version(path, weights=False)
+            doc.update(info_updates)
+            atomic_write_bytes(path / "config.json", (json.dumps(doc, indent=2) + "\n").encode())
+            if card is not None:
+                atomic_write_bytes(path / "README.md", card.encode())
+    except OSError as e:
+        raise CheckpointError(f"Could not update the model {path.name!r}: {e.strerror or type(e).__name__}.") \
+            from None
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------- finding
 def search_dirs() -> list[Path]:
     return [SHIPPED_DIR, user_dir()]
 
 
+def _is_path(name_or_path: str | Path) -> bool:
+    """A path is given as a Path, or contains a separator; anything else is a model name."""
+    if isinstance(name_or_path, Path):
+        return True
+    s = str(name_or_path)
+    return "/" in s or (os.sep != "/" and os.sep in s)
+
+
+def _resolve_in(d: Path, name: str) -> Path | None:
+    """d/name when it is a model folder saved in place (not a link out of the folder); waits out a swap."""
+    cand = d / name
+    for attempt in range(READ_ATTEMPTS * 4):
+        try:
+            st = os.lstat(cand)
+        except FileNotFoundError:
+            if (d / f".{name}.lock").exists() and attempt < READ_ATTEMPTS * 4 - 1:
+                time.sleep(0.01)      # a save may be between the two renames of the fallback swap
+                continue
+            return None
+        except OSError:
+            return None
+        if stat.S_ISLNK(st.st_mode):
+            raise CheckpointError(f"{name!r} is a link, not a model folder; seqgen only opens model folders "
+                                  "saved in place")
+        return cand if stat.S_ISDIR(st.st_mode) else None
+    return None
+
+
 def resolve(name_or_path: str | Path) -> Path:
-    """A checkpoint folder from a path, or a name looked up in checkpoints/ then the user folder."""
-    p = Path(name_or_path)
-    if p.is_dir() or p.parent != Path("."):
-        _recover(p)
+    """A checkpoint folder from a path (a Path, or text with a '/'), or a model name looked up in
+    checkpoints/ then the user folder (never in the current directory)."""
+    if _is_path(name_or_path):
+        p = Path(name_or_path)
         if not p.is_dir():
             raise CheckpointError(f"No checkpoint folder at {p}")
         return p
-    for d in search_dirs():
-        cand = d / str(name_or_path)
-        _recover(cand)
-        if cand.is_dir():
-            return cand
-    known = ", ".join(c["name"] for c in list_checkpoints()) or "none"
-    raise CheckpointError(f"No checkpoint named {str(name_or_path)!r}. Known: {known}.")
+    name = str(name_or_path)
+    if re.fullmatch(NAME_PATTERN, name) and ".." not in name:
+        for d in search_dirs():
+            found = _resolve_in(Path(d), name)
+            if found is not None:
+                return found
+    known = ", ".join(c["name"] for c in list_checkpoints() if "error" not in c) or "none"
+    raise CheckpointError(f"No checkpoint named {_shorten(name)!r}. Known: {known}.")
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+# --------------------------------------------------------------------------------------------- reading
+def _parse_json(data: bytes, what: str):
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except RecursionError:
+        raise CheckpointError(f"{what} is nested too deeply to be a seqgen file") from None
+    except (ValueError, UnicodeDecodeError) as e:   # JSONDecodeError is a ValueError
+        raise CheckpointError(f"{what} is not valid JSON ({_shorten(str(e))})") from None
+    stack = [(doc, 1)]
+    while stack:                       # iterative: a deep document cannot recurse away here either
+        obj, depth = stack.pop()
+        if isinstance(obj, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                raise CheckpointError(f"{what} is nested too deeply to be a seqgen file")
+            stack.extend((v, depth + 1) for v in (obj.values() if isinstance(obj, dict) else obj))
+    return doc
+
+
+def _read_member(dfd: int, path: Path, member: str, limit: int) -> bytes | None:
+    """One file of the folder opened as `dfd`, at most `limit` bytes; None when it is not there.
+
+    Raises _Swapped when the file is gone because a save swapped the folder away while we read it."""
+    try:
+        fd = os.open(member, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dfd)
+    except FileNotFoundError:
+        if _swapped(dfd, path):
+            raise _Swapped() from None
+        return None
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise CheckpointError(f"{path.name}: {member} is a link; seqgen only reads files saved in the "
+                                  "model folder") from None
+        raise CheckpointError(f"{path.name}: {member} cannot be read ({e.strerror})") from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise CheckpointError(f"{path.name}: {member} is not a regular file")
+        if st.st_size > limit:
+            raise CheckpointError(f"{path.name}: {member} is {st.st_size / 1e6:.1f} MB, larger than any seqgen "
+                                  "model's; refusing to read it")
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise CheckpointError(f"{path.name}: {member} is larger than any seqgen model's; refusing to read it")
+    return data
+
+
+def _swapped(dfd: int, path: Path) -> bool:
+    try:
+        here = os.stat(path)
+    except OSError:
+        return True
+    there = os.fstat(dfd)
+    return (here.st_ino, here.st_dev) != (there.st_ino, there.st_dev)
+
+
+def _read_version(path: Path, weights: bool) -> tuple[dict, bytes | None]:
+    """config.json (parsed and checked) and optionally the weights' bytes, both from one version."""
+    for attempt in range(READ_ATTEMPTS):
+        try:
+            try:
+                dfd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                raise _Swapped() from None
+            except OSError as e:
+                raise CheckpointError(f"{path.name}: the folder cannot be read ({e.strerror})") from None
+            try:
+                raw = _read_member(dfd, path, "config.json", MAX_CONFIG_BYTES)
+                if raw is None:
+                    raise CheckpointError(f"{path.name}: config.json is missing, so this is not a seqgen "
+                                          "checkpoint")
+                data = None
+                if weights:
+                    data = _read_member(dfd, path, "model.safetensors", MAX_WEIGHTS_BYTES)
+                    if data is None:
+                        raise CheckpointError(f"{path.name}: model.safetensors is missing")
+            finally:
+                os.close(dfd)
+        except _Swapped:
+            if attempt == READ_ATTEMPTS - 1:
+                break
+            time.sleep(0.005 * (attempt + 1))
+            continue
+        return _check_doc(_parse_json(raw, f"{path.name}: config.json"), path), data
+    raise CheckpointError(f"{path.name}: the model changed while it was read (it is being saved); try again")
+
+
+def _check_doc(doc, path: Path) -> dict:
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise CheckpointError(f"{path.name}: config.json is not a seqgen checkpoint config (format field missing)")
+    if doc.get("version") != VERSION:
+        raise CheckpointError(f"{path.name}: checkpoint format version {_shorten(repr(doc.get('version')))} is "
+                              "not supported")
+    return doc
 
 
 def _read_config(path: Path) -> dict:
-    cfg_path = path / "config.json"
-    if not cfg_path.is_file():
-        raise CheckpointError(f"{path}: config.json is missing, so this is not a seqgen checkpoint")
+    return _read_version(Path(path), weights=False)[0]
+
+
+_TYPES = {"int": (int,), "bool": (bool,), "str": (str,), "float": (int, float), "int | None": (int, type(None)),
+          "float | None": (int, float, type(None))}
+
+
+def _model_config(doc: dict, path: Path) -> ModelConfig:
+    """The model config of a checkpoint, checked field by field, against its bounds and its domain."""
+    from .domains import get_domain
+
+    data = doc.get("model")
+    where = f"{path.name}: bad model config"
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{where}: the 'model' entry is missing")
+    for f in fields(ModelConfig):
+        if f.name not in data:
+            continue
+        v, allowed = data[f.name], _TYPES.get(str(f.type))
+        if allowed is None:
+            continue
+        if isinstance(v, bool) and bool not in allowed or not isinstance(v, allowed):
+            raise CheckpointError(f"{where}: {f.name} must be {str(f.type).replace(' | None', ' or null')}, "
+                                  f"got {_shorten(json.dumps(v))}")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise CheckpointError(f"{where}: {f.name} must be a finite number, got {v}")
     try:
-        doc = json.loads(cfg_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"{cfg_path}: not valid JSON ({e})") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise CheckpointError(f"{cfg_path}: not a seqgen checkpoint config (format field missing)")
-    if doc.get("version") != VERSION:
-        raise CheckpointError(f"{cfg_path}: checkpoint format version {doc.get('version')} is not supported")
-    return doc
+        cfg = ModelConfig.from_dict(data)
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{where}: {_shorten(str(e), 200)}") from None
+    try:
+        domain = get_domain(cfg.domain)
+    except ValueError:
+        raise CheckpointError(f"{path.name}: made for the data {_shorten(cfg.domain)!r}, which this seqgen does "
+                              "not have") from None
+    for k in DOMAIN_FIELDS:
+        if getattr(cfg, k) != getattr(domain, k):
+            raise CheckpointError(f"{where}: {k} is {getattr(cfg, k)!r}, but the {cfg.domain} data has "
+                                  f"{getattr(domain, k)!r}")
+    return cfg
 
 
 def read_info(name_or_path) -> tuple[Path, ModelConfig, dict]:
     path = resolve(name_or_path)
-    doc = _read_config(path)
-    try:
-        cfg = ModelConfig.from_dict(doc.get("model"))
-    except (TypeError, ValueError) as e:
-        raise CheckpointError(f"{path / 'config.json'}: bad model config: {e}") from None
+    doc, _ = _read_version(path, weights=False)
+    cfg = _model_config(doc, path)
     info = {k: v for k, v in doc.items() if k not in ("format", "version", "model")}
     return path, cfg, info
+
+
+def _header(data: bytes, path: Path) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """The safetensors header (name -> dtype, shape), read from the bytes without building any tensor."""
+    bad = f"{path.name}: model.safetensors is not a readable safetensors file (truncated or another format?)"
+    if len(data) < 8:
+        raise CheckpointError(bad)
+    (n,) = struct.unpack("<Q", data[:8])
+    if n > MAX_HEADER_BYTES or 8 + n > len(data):
+        raise CheckpointError(bad)
+    try:
+        header = _parse_json(data[8:8 + n], f"{path.name}: the weights' header")
+    except CheckpointError:
+        raise CheckpointError(bad) from None
+    if not isinstance(header, dict):
+        raise CheckpointError(bad)
+    out = {}
+    for k, v in header.items():
+        if k == "__metadata__":
+            continue
+        shape = v.get("shape") if isinstance(v, dict) else None
+        if not (isinstance(shape, list) and all(type(s) is int and s >= 0 for s in shape)):
+            raise CheckpointError(bad)
+        out[k] = (v.get("dtype"), tuple(shape))
+    return out
 
 
 def load(name_or_path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
@@ -180,64 +563,96 @@ def load(name_or_path: str | Path, device: str | torch.device = "cpu") -> Checkp
     from safetensors import SafetensorError
     from safetensors.torch import load as st_load
 
-    path, cfg, info = read_info(name_or_path)
-    wpath = path / "model.safetensors"
-    if not wpath.is_file():
-        raise CheckpointError(f"{path}: model.safetensors is missing")
-    size = wpath.stat().st_size
-    if size > MAX_WEIGHTS_BYTES:
-        raise CheckpointError(f"{wpath}: {size / 1e6:.0f} MB is larger than any seqgen model; refusing to load")
-    try:
-        state = st_load(wpath.read_bytes())
-    except (SafetensorError, ValueError, RuntimeError, OSError) as e:
-        raise CheckpointError(f"{wpath}: not a readable safetensors file (truncated or another format?): {e}") \
-            from None
-    model = build_model(cfg)
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
+    path = resolve(name_or_path)
+    doc, data = _read_version(path, weights=True)
+    cfg = _model_config(doc, path)
+    info = {k: v for k, v in doc.items() if k not in ("format", "version", "model")}
+    where = f"{path.name}: model.safetensors"
+    with torch.device("meta"):            # the tensors the config implies, without allocating any
+        expected = {k: tuple(v.shape) for k, v in build_model(cfg).state_dict().items()}
+    n_params = sum(math.prod(s) for s in expected.values())
+    if n_params > MAX_PARAMETERS:
+        raise CheckpointError(f"{path.name}: config.json describes {n_params:,} parameters, more than any seqgen "
+                              "model has; refusing to build it")
+    header = _header(data, path)
+    missing = sorted(set(expected) - set(header))
+    unexpected = sorted(set(header) - set(expected))
     if missing or unexpected:
-        raise CheckpointError(f"{wpath}: weights do not match config.json "
+        raise CheckpointError(f"{where}: weights do not match config.json "
                               f"(missing {missing[:3]}{'...' if len(missing) > 3 else ''}, "
-                              f"unexpected {unexpected[:3]}{'...' if len(unexpected) > 3 else ''})")
-    wrong = [f"{k}: file {tuple(state[k].shape)} vs config {tuple(v.shape)}"
-             for k, v in expected.items() if state[k].shape != v.shape]
+                              f"unexpected {[_shorten(k, 40) for k in unexpected[:3]]}"
+                              f"{'...' if len(unexpected) > 3 else ''})")
+    wrong = [f"{k}: file {header[k][1]} vs config {s}" for k, s in expected.items() if header[k][1] != s]
     if wrong:
-        raise CheckpointError(f"{wpath}: tensor shapes do not match config.json: {'; '.join(wrong[:3])}")
+        raise CheckpointError(f"{where}: tensor shapes do not match config.json: {'; '.join(wrong[:3])}")
+    try:
+        state = st_load(data)
+    except (SafetensorError, ValueError, RuntimeError, OSError) as e:
+        raise CheckpointError(f"{where}: not a readable safetensors file (truncated or another format?): "
+                              f"{_shorten(str(e))}") from None
     bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
-        raise CheckpointError(f"{wpath}: weights contain NaN/inf ({', '.join(bad[:3])})")
-    model.load_state_dict(state)
+        raise CheckpointError(f"{where}: weights contain NaN/inf ({', '.join(bad[:3])})")
+    model = build_model(cfg)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        raise CheckpointError(f"{where}: weights do not fit the model ({_shorten(str(e), 200)})") from None
     model.to(device).eval()
     return Checkpoint(path.name, path, cfg, info, model)
 
 
+def _number(v, kind=(int, float)):
+    return v if isinstance(v, kind) and not isinstance(v, bool) else None
+
+
 def list_checkpoints(dirs: list[Path] | None = None) -> list[dict]:
-    """Every readable checkpoint's summary (reads config.json only); damaged ones are listed with an error."""
+    """Every checkpoint's summary (reads config.json only). A damaged one is listed with an error, never
+    fatal: an unreadable, oversized or deeply nested config, an odd folder name, a link out of the folder."""
     rows = []
     for d in dirs or search_dirs():
-        if not Path(d).is_dir():
+        d = Path(d)
+        try:
+            entries = sorted(d.iterdir()) if d.is_dir() else []
+        except OSError:
             continue
-        for sub in sorted(Path(d).iterdir()):
-            if not sub.is_dir() or sub.name.startswith("."):
+        shipped = d.resolve() == SHIPPED_DIR.resolve()
+        for sub in entries:
+            if sub.name.startswith("."):
                 continue
-            row = {"name": sub.name, "path": str(sub), "shipped": Path(d).resolve() == SHIPPED_DIR.resolve()}
+            row = {"name": sub.name, "path": str(sub), "shipped": shipped}
             try:
+                if not sub.is_symlink() and not sub.is_dir():
+                    continue
+                if not re.fullmatch(NAME_PATTERN, sub.name) or ".." in sub.name:
+                    raise CheckpointError(f"{_shorten(sub.name)!r} is not a valid model name; rename the folder "
+                                          "(letters, digits, '-', '_' or '.')")
+                if sub.is_symlink():
+                    raise CheckpointError(f"{sub.name!r} is a link, not a model folder; seqgen only opens model "
+                                          "folders saved in place")
                 _, cfg, info = read_info(sub)
+                metrics = info.get("metrics", {})
                 row.update(domain=cfg.domain, family=cfg.family, latent=cfg.latent, cell=cfg.cell,
-                           conditional=cfg.conditional, parameters=info.get("parameters"),
-                           file_bytes=info.get("file_bytes"), description=info.get("description", ""),
-                           metrics=info.get("metrics", {}), train_seconds=info.get("train_seconds"))
+                           conditional=cfg.conditional, parameters=_number(info.get("parameters"), int),
+                           file_bytes=_number(info.get("file_bytes"), int),
+                           description=_shorten(str(info.get("description", "")), 300),
+                           metrics=metrics if isinstance(metrics, dict) else {},
+                           train_seconds=_number(info.get("train_seconds")))
             except CheckpointError as e:
                 row["error"] = str(e)
+            except (OSError, RecursionError, MemoryError) as e:
+                row["error"] = f"{_shorten(sub.name)}: cannot be read ({type(e).__name__})"
             rows.append(row)
     return rows
 
 
+NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
+
+
 def validate_name(name: str) -> str:
     """A checkpoint name is one plain folder name: no paths, no hidden files, nothing odd."""
-    import re
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name) or ".." in name:
-        raise CheckpointError(f"{name!r} is not a valid model name: use 1-64 letters, digits, '-', '_' or '.', "
+    if not isinstance(name, str) or not re.fullmatch(NAME_PATTERN, name) or ".." in name:
+        shown = _shorten(name, 40) if isinstance(name, str) else name
+        raise CheckpointError(f"{shown!r} is not a valid model name: use 1-64 letters, digits, '-', '_' or '.', "
                               "starting with a letter or digit")
     return name

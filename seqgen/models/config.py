@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field, fields
 
 FAMILIES = ("vae", "gan", "lm", "classifier")
@@ -83,10 +84,10 @@ class ModelConfig:
     n_labels: int = 0           # label classes the domain offers
     pad_id: int | None = None   # discrete: token that ends a sequence's padding (ignored by VAE/LM losses)
     cell: str = setting("lstm", "recurrent unit", choices=CELLS, live=dict(options=CELLS))
-    hidden: int = setting(256, "recurrent units per layer", min=1, live=dict(options=(16, 32, 64, 96, 128, 256)))
-    layers: int = setting(1, "stacked recurrent layers", min=1)
-    embed: int = setting(64, "embedding width for tokens and labels", min=1)
-    latent: int = setting(2, "VAE: size of z; GAN: size of the global noise", min=1, families=GENERATIVE,
+    hidden: int = setting(256, "recurrent units per layer", min=1, max=4096, live=dict(options=(16, 32, 64, 96, 128, 256)))
+    layers: int = setting(1, "stacked recurrent layers", min=1, max=8)
+    embed: int = setting(64, "embedding width for tokens and labels", min=1, max=1024)
+    latent: int = setting(2, "VAE: size of z; GAN: size of the global noise", min=1, max=512, families=GENERATIVE,
                           live=dict(min=1, max=32, step=1, families=("vae",)))
     conditional: bool = setting(False, "condition on the label (generator/decoder and discriminator)",
                                 families=GENERATIVE)
@@ -100,7 +101,8 @@ class ModelConfig:
                                   "(forces use of z)", min=0.0, below=1.0, families=("vae",), discrete_only=True,
                                   live=dict(min=0.0, max=0.7, step=0.05))
     # GAN
-    step_noise: int = setting(8, "noise channels fed to the generator at each step", min=0, families=("gan",))
+    step_noise: int = setting(8, "noise channels fed to the generator at each step", min=0, max=512,
+                            families=("gan",))
     feature_matching: float = setting(0.0, "weight of the feature-matching term in the generator loss", min=0.0,
                                       families=("gan",), live=dict(min=0.0, max=2.0, step=0.25))
     label_smoothing: float = setting(0.0, "one-sided label smoothing: real targets = 1 - this", min=0.0,
@@ -132,6 +134,10 @@ class ModelConfig:
             raise ValueError("word_dropout must be in [0, 1)")
         if not 0.0 <= self.label_smoothing < 0.5:
             raise ValueError("label_smoothing must be in [0, 0.5)")
+        for f in settings_of(ModelConfig):   # NaN passes every range comparison, so refuse it by name
+            v = getattr(self, f.name)
+            if isinstance(v, float) and not math.isfinite(v):
+                raise ValueError(f"{f.name} must be a finite number, got {v}")
         check_settings(self)
 
     @classmethod
@@ -164,7 +170,7 @@ class TrainConfig:
     steps: int = setting(2000, "training steps", min=1, live=dict(min=10, max=50_000, step=10, input="number"))
     max_minutes: float | None = setting(None, "wall-clock budget in minutes (stops at steps or minutes)",
                                         above=0.0, flags=("--minutes",))
-    batch_size: int = setting(64, "examples per step", min=1, live=dict(options=(8, 16, 32, 64, 128)))
+    batch_size: int = setting(64, "examples per step", min=1, max=4096, live=dict(options=(8, 16, 32, 64, 128)))
     lr: float = setting(2e-3, "learning rate", above=0.0,
                         live=dict(options=(1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 3e-2, 1e-1)))
     lr_d: float | None = setting(None, "discriminator learning rate (default: lr)", above=0.0, families=("gan",))

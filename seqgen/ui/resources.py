@@ -68,12 +68,16 @@ def model_label(name: str) -> str:
 
 
 def stamp(name: str) -> str:
-    """Changes whenever the checkpoint's files change (path + modification times)."""
+    """Changes whenever the checkpoint changes: a save swaps in a new folder (its inode), eval --write
+    rewrites config.json in place (its modification time)."""
     path = resolve(name)
     parts = [str(path)]
-    for f in ("config.json", "model.safetensors"):
-        p = Path(path) / f
-        parts.append(str(p.stat().st_mtime_ns) if p.exists() else "-")
+    for p in (Path(path), Path(path) / "config.json", Path(path) / "model.safetensors"):
+        try:
+            st_ = p.stat()
+            parts.append(f"{st_.st_ino}.{st_.st_mtime_ns}")
+        except OSError:
+            parts.append("-")
     return ":".join(parts)
 
 
