@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import shlex
@@ -35,12 +36,18 @@ def cmd_list(args) -> int:
     print(f"{'name':24} {'domain':9} {'family':10} {'params':>9} {'size':>8}  where")
     for r in rows:
         if "error" in r:
-            print(f"{r['name']:24} damaged: {r['error']}")
+            print(f"{_printable(r['name']):24} damaged: {_printable(r['error'])}")
             continue
-        where = "shipped" if r["shipped"] else r["path"]
+        where = "shipped" if r["shipped"] else _printable(r["path"])
         print(f"{r['name']:24} {r['domain']:9} {r['family']:10} {r['parameters'] or 0:>9,} "
               f"{(r['file_bytes'] or 0) / 1e6:>6.2f}MB  {where}")
     return 0
+
+
+def _printable(text, limit: int = 300) -> str:
+    """One terminal line: control characters (escape sequences in a folder name) shown as '?'."""
+    text = "".join(c if c.isprintable() else "?" for c in str(text))
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def cmd_train(args) -> int:
@@ -52,16 +59,18 @@ def cmd_train(args) -> int:
     from .models import build_model
     from .presets import configure
     from .training import Trainer, TrainingDiverged, save_trained, seed_everything
+    from .training.publish import check_save_name
 
     model_over, train_over = overrides(args)
     model_cfg, train_cfg, preset = configure(args.preset, args.domain, args.family, model_over, train_over)
-    name = args.name or f"{model_cfg.domain}-{model_cfg.family}"
     out_dir = Path(args.out) if args.out else checkpoints.user_dir()
-    target = out_dir / name
-    checkpoints.validate_name(name)
-    if target.exists() and not args.force:
-        print(f"error: {target} exists; pass --force to replace it", file=sys.stderr)
-        return 2
+    shipping = out_dir.resolve() == checkpoints.SHIPPED_DIR.resolve()
+    base = args.preset or f"{model_cfg.domain}-{model_cfg.family}"
+    # Shipped names belong to checkpoints/ (the user folder is searched after it), so a user run's default
+    # name is its own: the live page's check_save_name policy, with --force for 'replace'.
+    name = args.name if args.name is not None else (base if shipping else f"{base}-mine")
+    target = check_save_name(name, replace=args.force, folder=out_dir, how_to_replace="pass --force to replace it")
+    name = target.name
     if train_cfg.threads:
         torch.set_num_threads(train_cfg.threads)
     domain = get_domain(model_cfg.domain)
@@ -90,7 +99,7 @@ def cmd_train(args) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
     info = _card_info(args, preset, train_cfg, result, time.time() - t0)
-    path = save_trained(model, target, info)
+    path = save_trained(model, target, info, replace=args.force)
     shown = {k: round(v, 4) for k, v in info["validation"].items()
              if isinstance(v, float) and not k.startswith("kl_dim")}
     print(f"saved {path} after {result.steps} steps in {info['train_seconds']:.0f} s ({result.status}); "
@@ -139,14 +148,18 @@ def cmd_sample(args) -> int:
     from . import explore
     from .checkpoints import load
 
+    if args.n < 1 or args.n > MAX_SAMPLES:
+        print(f"error: -n must be between 1 and {MAX_SAMPLES}", file=sys.stderr)
+        return 2
+    if args.temperature is not None and not 0 <= args.temperature <= MAX_TEMPERATURE:
+        print(f"error: --temperature must be between 0 and {MAX_TEMPERATURE:g} (0 = always the likeliest token)",
+              file=sys.stderr)
+        return 2
     ckpt = load(args.checkpoint)
     cfg = ckpt.config
     if cfg.family not in ("vae", "gan"):
         print(f"error: {ckpt.name} is a reference {cfg.family}, not a generator; sample a VAE or a GAN "
               "(see `python -m seqgen list`)", file=sys.stderr)
-        return 2
-    if args.n < 1 or args.n > MAX_SAMPLES:
-        print(f"error: -n must be between 1 and {MAX_SAMPLES}", file=sys.stderr)
         return 2
     domain = explore.domain_of(ckpt)
     labels = None
@@ -157,10 +170,17 @@ def cmd_sample(args) -> int:
         if cfg.family != "vae":
             print("error: --z is only for VAEs", file=sys.stderr)
             return 2
-        z = _parse_z(args.z, cfg.latent).repeat(args.n, 1)
+        z = _parse_z(args.z, cfg.latent)
         temperature = explore.default_temperature(ckpt) if args.temperature is None else args.temperature
-        if temperature < 0:
-            raise ValueError("the temperature must be 0 or more")
+        n = args.n
+        if (not cfg.discrete or temperature == 0) and n > 1 and len(set(labels or [0])) == 1:
+            # decoding one point (with one label) without sampling gives the same artifact every time
+            print(f"note: --z {_printable(args.z, 60)} decodes to one {domain.item_noun} every time "
+                  f"({'continuous outputs' if not cfg.discrete else 'temperature 0'}), so 1 was written, not {n}",
+                  file=sys.stderr)
+            n = 1
+            labels = labels[:1] if labels else labels
+        z = z.repeat(n, 1)
         artifacts = explore.decode_z(ckpt, z, labels, temperature, torch.Generator().manual_seed(args.seed))
     else:
         artifacts = explore.sample(ckpt, args.n, args.seed, args.temperature, labels)
@@ -176,6 +196,8 @@ def cmd_sample(args) -> int:
 
 
 MAX_SAMPLES = 10_000
+MAX_TEMPERATURE = 10.0
+MAX_Z = 100.0     # a standard-normal prior: anything beyond a few units is far off the map already
 
 
 def _parse_z(text: str, latent: int):
@@ -183,7 +205,10 @@ def _parse_z(text: str, latent: int):
     try:
         values = [float(v) for v in text.split(",")]
     except ValueError:
-        raise ValueError(f"--z takes {latent} comma-separated numbers, like 0.5,-1 (got {text!r})") from None
+        raise ValueError(f"--z takes {latent} comma-separated numbers, like 0.5,-1 (got {_printable(text, 60)!r})") \
+            from None
+    if not all(math.isfinite(v) and abs(v) <= MAX_Z for v in values):
+        raise ValueError(f"--z values must be numbers between -{MAX_Z:g} and {MAX_Z:g}")
     if len(values) != latent:
         raise ValueError(f"--z needs {latent} comma-separated numbers (got {len(values)})")
     return torch.tensor([values])
@@ -237,7 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--preset", choices=sorted(PRESETS), help="named configuration (see seqgen/presets.py)")
     s.add_argument("--domain", choices=domain_names())
     s.add_argument("--family", choices=FAMILIES, help="vae | gan (lm and classifier are metric references)")
-    s.add_argument("--name", help="checkpoint name (default: DOMAIN-FAMILY)")
+    s.add_argument("--name", help="checkpoint name (default: PRESET-mine, or DOMAIN-FAMILY-mine; with "
+                   "--out checkpoints, the preset's own name)")
     s.add_argument("--out", help="folder to write into (default: user_models/; use checkpoints/ to ship)")
     s.add_argument("--force", action="store_true", help="replace an existing checkpoint of that name")
     s.add_argument("--description", help="one line for the model card")
@@ -276,5 +302,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.fn(args)
     except (CheckpointError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {_printable(e, 1000)}", file=sys.stderr)
         return 2
+    except OSError as e:
+        print(f"error: {_printable(e.strerror or e, 1000)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - one line, not a traceback; SEQGEN_DEBUG=1 shows it
+        if os.environ.get("SEQGEN_DEBUG"):
+            raise
+        print(f"error: unexpected {type(e).__name__}: {_printable(e, 500)} (SEQGEN_DEBUG=1 shows the traceback)",
+              file=sys.stderr)
+        return 1

@@ -210,3 +210,107 @@ def test_shipped_presets_are_byte_identical(preset):
     dump = lambda d: json.dumps(d, sort_keys=True)  # noqa: E731  (types matter: 1 and 1.0 differ in JSON)
     assert dump(mcfg.to_dict()) == dump({**MODEL_DEFAULTS, **model})
     assert dump(tcfg.to_dict()) == dump({**TRAIN_DEFAULTS, **train})
+
+
+# ------------------------------------------------------------------------------------------------ hostile input
+def _one_line_error(capsys) -> str:
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_list_survives_a_deeply_nested_user_config(out, capsys):
+    (out / "user" / "deep").mkdir(parents=True)
+    (out / "user" / "deep" / "config.json").write_text("[" * 1000)
+    assert main(["list"]) == 0
+    text = capsys.readouterr().out
+    assert "deep" in text and "damaged" in text and "nested too deeply" in text
+    assert "digits-vae" in text
+    assert main(["list", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert "nested too deeply" in rows["deep"]["error"]
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["sample", "digits-classifier"], "is a reference classifier, not a generator"),
+    (["sample", "names-lm"], "is a reference lm, not a generator"),
+    (["sample", "digits-vae", "-n", "0"], "-n must be between 1 and"),
+    (["sample", "digits-vae", "-n", "-3"], "-n must be between 1 and"),
+    (["sample", "names-vae", "--temperature", "-1"], "--temperature must be between 0 and"),
+    (["sample", "names-vae", "--temperature", "nan"], "--temperature must be between 0 and"),
+    (["sample", "digits-vae", "--z", "nan,0"], "--z values must be numbers between"),
+    (["sample", "digits-vae", "--z", "1,2,3"], "--z needs 2 comma-separated numbers"),
+    (["sample", "digits-gan", "--z", "0,0"], "--z is only for VAEs"),
+    (["sample", "docs"], "No checkpoint named 'docs'"),
+    (["sample", "digits-vae", "-n", "1", "--out", "/etc/passwd/x"], "cannot write to /etc/passwd/x"),
+])
+def test_sample_refuses_in_one_line(out, capsys, monkeypatch, argv, message):
+    monkeypatch.chdir(checkpoints.REPO_ROOT)          # 'docs' is a folder here, but not a model
+    assert main([*argv, "--out", str(out / "s")] if "--out" not in argv else argv) == 2
+    assert message in _one_line_error(capsys)
+    assert not (out / "s").exists()
+
+
+def test_z_with_a_continuous_vae_writes_one_image_and_says_so(out, capsys):
+    from PIL import Image
+
+    assert main(["sample", "digits-vae", "--z", "0.5,-1", "--out", str(out / "s")]) == 0
+    captured = capsys.readouterr()
+    assert "so 1 was written, not 16" in captured.err
+    assert "(1 digits)" in captured.out
+    one = Image.open(out / "s" / "digits-vae.png").size
+    assert main(["sample", "digits-vae", "-n", "16", "--out", str(out / "many")]) == 0
+    assert one[0] * one[1] < Image.open(out / "many" / "digits-vae.png").size[0] * \
+        Image.open(out / "many" / "digits-vae.png").size[1] / 8       # one tile, not a 4x4 mosaic
+
+
+def test_train_default_name_is_never_a_shipped_one(out, capsys):
+    args = build_parser().parse_args(["train", "--preset", "digits-vae"])
+    assert args.name is None
+    code = main(["train", "--preset", "digits-vae", *TINY, "--layers", "1"])
+    assert code == 0
+    assert (out / "user" / "digits-vae-mine" / "model.safetensors").is_file()
+    capsys.readouterr()
+    for name in ("digits-vae", "Names-GAN", "digits-vae-live"):
+        assert main(["train", "--preset", "digits-vae", *TINY, "--name", name]) == 2
+        assert "is the name of a shipped model" in _one_line_error(capsys)
+        assert not (out / "user" / name).exists()
+
+
+def test_shipping_folder_is_the_one_place_for_shipped_names():
+    from seqgen.training.publish import check_save_name
+    target = check_save_name("digits-vae", replace=True, folder=checkpoints.SHIPPED_DIR)
+    assert target == checkpoints.SHIPPED_DIR / "digits-vae"
+    with pytest.raises(checkpoints.CheckpointError, match="--force"):
+        check_save_name("digits-vae", folder=checkpoints.SHIPPED_DIR, how_to_replace="pass --force to replace it")
+
+
+def test_full_disk_while_saving_is_one_line(out, capsys, monkeypatch):
+    import errno
+    import os
+
+    def full(path, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(checkpoints, "_fsync_write", full)
+    assert train(out, "--domain", "names", "--family", "lm", "--name", "full") == 2
+    err = capsys.readouterr().err                       # progress lines, then the error
+    assert "Traceback" not in err
+    line = err.strip().splitlines()[-1]
+    assert line == "error: Could not save the model 'full': No space left on device. Nothing was changed."
+    assert not (out / "models" / "full").exists()
+    assert not [p for p in (out / "models").iterdir()]
+
+
+def test_unexpected_errors_are_one_line_too(out, capsys, monkeypatch):
+    import seqgen.cli as cli
+
+    def boom(args):
+        raise RuntimeError("something odd\nsecond line")
+
+    monkeypatch.setattr(cli, "cmd_list", boom)
+    assert main(["list"]) == 1
+    line = _one_line_error(capsys)
+    assert "unexpected RuntimeError: something odd?second line" in line

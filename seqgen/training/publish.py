@@ -4,40 +4,54 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def save_trained(model, target: str | Path, info: dict) -> Path:
+def save_trained(model, target: str | Path, info: dict, replace: bool = True) -> Path:
     """Write `model` and its card (seqgen.cards) to folder `target`; -> the checkpoint's path.
 
     The card is rendered twice: the first version goes in with the weights, the second also shows the
-    size of the weights file, which exists only once they are written."""
+    size of the weights file, which exists only once they are written. replace=False: CheckpointError when a
+    model of that name exists, even one saved a moment ago by someone else (see checkpoints.save)."""
     from .. import checkpoints
     from ..cards import render_card
 
     name = Path(target).name
     card = render_card(name, model.cfg, {**info, "parameters": model.num_parameters()})
-    path = checkpoints.save(model, target, info, card=card)
+    path = checkpoints.save(model, target, info, card=card, replace=replace)
     _, _, saved = checkpoints.read_info(path)
     checkpoints.update_info(path, {}, card=render_card(name, model.cfg, saved))
+    if model.cfg.family == "vae":  # the latent explorer's in-browser decoder; a failure is logged, never raised
+        from ..export import try_export
+        try_export(path, model)
     return path
 
 
 def reserved_names() -> set[str]:
-    """Names a user model may not take: every entry in checkpoints/ and every preset (lower-cased)."""
+    """Names a user model may not take: every entry in checkpoints/ and every preset (lower-cased).
+
+    Shipped models are found before user models, so a user model under one of these names could never be
+    opened; presets are included so that a model shipped later cannot be shadowed either."""
     from ..checkpoints import SHIPPED_DIR
     from ..presets import PRESETS
     names = {n.lower() for n in PRESETS}
     if SHIPPED_DIR.is_dir():
-        names |= {p.name.lower() for p in SHIPPED_DIR.iterdir()}
+        names |= {p.name.lower() for p in SHIPPED_DIR.iterdir() if not p.name.startswith(".")}
     return names
 
 
-def check_save_name(name: str, replace: bool = False):
-    """-> the target folder in the user models folder, or CheckpointError saying what is wrong with `name`."""
-    from ..checkpoints import CheckpointError, user_dir, validate_name
-    name = validate_name((name or "").strip()) if isinstance(name, str) else validate_name(name)
-    if name.lower() in reserved_names():
+def check_save_name(name: str, replace: bool = False, folder: str | Path | None = None,
+                    how_to_replace: str = "tick 'replace' to overwrite it") -> Path:
+    """-> the target folder for a model called `name` in `folder` (default: the user models folder), or a
+    CheckpointError saying what is wrong with the name.
+
+    One policy for the Live training page and `python -m seqgen train`: a valid folder name, not a shipped
+    model's or a preset's name, and not an existing model unless `replace` (`how_to_replace` says how). The one place that takes shipped
+    names is checkpoints/ itself, where shipped models are made (`train --preset X --out checkpoints`)."""
+    from ..checkpoints import SHIPPED_DIR, CheckpointError, user_dir, validate_name
+    name = validate_name(name.strip() if isinstance(name, str) else name)
+    folder = Path(folder) if folder is not None else user_dir()
+    shipping = folder.resolve() == SHIPPED_DIR.resolve()
+    if not shipping and name.lower() in reserved_names():
         raise CheckpointError(f"{name!r} is the name of a shipped model; pick another name.")
-    target = user_dir() / name
-    if target.exists() and not replace:
-        raise CheckpointError(f"A model named {name!r} already exists in your models folder; tick 'replace' "
-                              "to overwrite it, or pick another name.")
+    target = folder / name
+    if (target.exists() or target.is_symlink()) and not replace:
+        raise CheckpointError(f"A model named {name!r} already exists; {how_to_replace}, or pick another name.")
     return target
