@@ -106,6 +106,41 @@ The *Latent explorer* lets you walk across that map.
                "to exactly the point you are showing.")
 
 
+def started_in_folder_mode() -> bool:
+    """Whether Streamlit began this script run in its pages/-folder mode.
+
+    Until the first st.navigation call in the server process, Streamlit runs new sessions' first script
+    runs in that mode, because this app has a pages/ folder. A deep link such as /training is not one of
+    that mode's page names, so Streamlit sends the browser "Page not found" before this script even starts,
+    and the browser keeps that modal over the right page (st.navigation below then shows the right page).
+    Only a fresh server's first visitors are affected; dismiss_page_not_found() takes the modal away."""
+    import sys
+    frame = sys._getframe()
+    while frame is not None:
+        if frame.f_code.co_name == "_mpa_v1":    # streamlit.runtime.scriptrunner.script_runner
+            return True
+        frame = frame.f_back
+    return False
+
+
+def dismiss_page_not_found() -> None:
+    """Close Streamlit's "Page not found" modal in this browser tab, if one is open (see above)."""
+    st.iframe("""<script>
+      const close = () => {
+        for (const d of window.parent.document.querySelectorAll('[role="dialog"]')) {
+          if (!d.textContent.includes("Page not found")) continue;
+          const b = d.querySelector('button[aria-label="Close"]');
+          if (b) { b.click(); } else { d.dispatchEvent(new KeyboardEvent("keydown", {key: "Escape", bubbles: true})); }
+          return true;
+        }
+        return false;
+      };
+      let tries = 0;
+      const timer = setInterval(() => { if (close() || ++tries > 40) clearInterval(timer); }, 50);
+    </script>""", height=1)
+
+
+folder_mode = started_in_folder_mode()
 pg = st.navigation([
     st.Page(home, title="Home", icon=":material/home:", default=True),
     st.Page(LATENT, title="Latent explorer", icon=":material/explore:", url_path="latent"),
@@ -114,6 +149,9 @@ pg = st.navigation([
     st.Page(MUSIC, title="Music", icon=":material/music_note:", url_path="music"),
     st.Page(LIVE, title="Live training", icon=":material/model_training:", url_path="training"),
 ])
+if folder_mode and pg.url_path:     # a deep link: the modal was sent (the home page has no path)
+    with st.sidebar:
+        dismiss_page_not_found()
 st.sidebar.caption("seqgen: recurrent GANs and VAEs on digits, names and melodies. Everything runs locally.")
 if st.session_state.get("lt_run") is not None:  # a running training keeps its heartbeat on every page
     from seqgen.ui import live

@@ -323,7 +323,14 @@ def test_history_is_downsampled():
 
 
 def test_training_thread_uses_one_torch_thread_without_changing_others():
-    before = torch.get_num_threads()
+    def fresh_thread_threads() -> int:   # what a thread created now starts with (the process default)
+        seen: list[int] = []
+        t = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+        t.start()
+        t.join()
+        return seen[0]
+
+    before_main, before_default = torch.get_num_threads(), fresh_thread_threads()
     seen = {}
 
     def worker():
@@ -334,12 +341,8 @@ def test_training_thread_uses_one_torch_thread_without_changing_others():
     t = threading.Thread(target=worker)
     t.start()
     t.join()
-    later = []
-    t2 = threading.Thread(target=lambda: later.append(torch.get_num_threads()))
-    t2.start()
-    t2.join()
     assert seen["worker"] == 1
-    assert torch.get_num_threads() == before and later == [before]
+    assert torch.get_num_threads() == before_main and fresh_thread_threads() == before_default
 
 
 def test_snapshot_is_a_frozen_copy(manager):
@@ -353,3 +356,39 @@ def test_snapshot_is_a_frozen_copy(manager):
     with pytest.raises(TypeError):
         s.history["loss"] = ()
     assert isinstance(s.samples, tuple) and isinstance(s.samples[0], np.ndarray)
+
+
+# ------------------------------------------------------------------------------------------------ per-client cap
+def test_one_client_cannot_take_every_slot(toy_domains):
+    from seqgen.training.live.manager import TooManyRuns
+    m = RunManager(max_runs=4, idle_timeout=60, max_per_client=1)
+    try:
+        first = toy_run(m)
+        first.client = "browser:abc"
+        first.start()
+        second = toy_run(m)
+        second.client = "browser:abc"                              # the same student in another tab
+        with pytest.raises(TooManyRuns, match="already have 1 training run going"):
+            second.start()
+        assert m.runs()["active"] == [first] and second.status == "created"
+        other = toy_run(m)
+        other.client = "browser:xyz"
+        other.start()
+        anonymous = toy_run(m)                                     # a notebook: no client, not capped
+        anonymous.start()
+        assert len(m.runs()["active"]) == 3
+        first.stop()
+        assert first.join(5)
+        again = toy_run(m)
+        again.client = "browser:abc"
+        again.start()                                              # after stopping, a new run may start
+        assert again in m.runs()["active"]
+    finally:
+        m.shutdown()
+
+
+def test_per_client_cap_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SEQGEN_MAX_RUNS_PER_CLIENT", "3")
+    assert RunManager().max_per_client == 3
+    monkeypatch.setenv("SEQGEN_MAX_RUNS_PER_CLIENT", "nonsense")
+    assert RunManager().max_per_client == 1

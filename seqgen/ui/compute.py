@@ -55,8 +55,16 @@ def encode_item(ref, split: str, index: int, label: int | None = None) -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def encode_artifact(ref, artifact, label: int | None = None) -> dict:
-    """Your own input -> mean and reconstruction. ValueError (a message for the user) when it does not fit."""
-    return explore.encode_artifact(checkpoint(ref), artifact, label)
+    """Your own input -> mean and reconstruction. ValueError (a message for the user) when it does not fit.
+
+    The domain's message quotes what was typed, and the pages show it with st.error, which renders
+    markdown: the message is made plain text here, the one door typed input goes through."""
+    from .widgets import plain
+    ckpt = checkpoint(ref)            # a CheckpointError (also a ValueError) goes to the page's guard as it is
+    try:
+        return explore.encode_artifact(ckpt, artifact, label)
+    except ValueError as e:
+        raise ValueError(plain(e, 200)) from None
 
 
 @st.cache_data(show_spinner="Encoding every item in the data…", max_entries=8)

@@ -9,23 +9,35 @@ knobs are the config settings with live metadata (seqgen.training.live.knobs_for
 """
 from __future__ import annotations
 
+import binascii
+import hashlib
 import math
+import uuid
 
+# plotly looks pandas up in sys.modules and uses it even while another thread is still importing it
+# ("partially initialized module 'pandas'" when several sessions start at once); importing it here, before
+# any fragment draws a chart, makes every later lookup find it complete.
+import pandas  # noqa: F401
 import streamlit as st
 
 from seqgen.checkpoints import CheckpointError
 from seqgen.domains import get_domain
 from seqgen.presets import live_choices
 from seqgen.training.live import ACTIVE, TrainingRun, describe_knobs, get_manager, knobs_for, live_defaults
+from seqgen.training.live.manager import TooManyRuns
 
 from . import show
 from .live_copy import family_title, knob_text
 from .live_figures import latent_figure, loss_figure
+from .widgets import guard, plain, without_paths
 
 RUN_KEY = "lt_run"
 SEEN_KEY = "lt_seen_mode"          # polling mode the last full run was drawn for
 SHADOW_KEY = "lt_widget_values"    # our own copy of the settings, restored after a page switch
 MSG_KEY = "lt_save_msg"
+START_MSG_KEY = "lt_start_msg"
+CLIENT_KEY = "lt_client"           # who this session counts as for the per-client cap (see client_key)
+SESSION_ID_KEY = "lt_session_id"
 # seconds between polls (paused: heartbeat only)
 POLL = {"running": 0.5, "starting": 0.5, "queued": 1.0, "paused": 5.0}
 
@@ -43,8 +55,39 @@ def _mode(status: str | None) -> str:
     return {"starting": "running"}.get(status, status or "none")
 
 
+def client_key() -> str:
+    """Who this browser session is, for RunManager's per-client cap. Streamlit has no user identity, so:
+    the browser (its XSRF cookie, which every tab of one browser shares), else the remote address (None
+    on localhost), else this session's own id. The cookie comes first so that a class behind one NAT
+    address is not counted as one person."""
+    session_id = st.session_state.setdefault(SESSION_ID_KEY, uuid.uuid4().hex)
+    try:
+        cookie = st.context.cookies.get("_streamlit_xsrf")
+        address = st.context.ip_address
+    except Exception:  # noqa: BLE001 - no context (a bare script run): fall back to the session
+        cookie = address = None
+    if isinstance(cookie, str) and cookie:
+        return "browser:" + hashlib.sha256(_xsrf_token(cookie)).hexdigest()[:16]
+    if isinstance(address, str) and address:
+        return "address:" + address
+    return "session:" + session_id
+
+
+def _xsrf_token(cookie: str) -> bytes:
+    """The raw token of tornado's XSRF cookie ("2|mask|masked token|time"); the value itself otherwise."""
+    parts = cookie.split("|")
+    try:
+        if len(parts) == 4 and parts[0] == "2":
+            mask, masked = binascii.a2b_hex(parts[1]), binascii.a2b_hex(parts[2])
+            return bytes(b ^ mask[i % len(mask)] for i, b in enumerate(masked))
+    except (binascii.Error, ValueError, ZeroDivisionError):
+        pass
+    return cookie.encode()
+
+
 def session() -> tuple[TrainingRun | None, str | None]:
     """The session's run and its status at the start of this script run (heartbeats it)."""
+    st.session_state[CLIENT_KEY] = client_key()       # callbacks read it: they run before the script
     run = current_run()
     status = run.snapshot().status if run is not None else None
     st.session_state[SEEN_KEY] = _mode(status)
@@ -146,9 +189,15 @@ def _start(paused: bool = False, step: bool = False) -> None:
         return
     domain, family, knobs = knobs_from_state()
     st.session_state.pop(MSG_KEY, None)
+    st.session_state.pop(START_MSG_KEY, None)
     run = TrainingRun(domain, family, knobs, manager=get_manager())
+    run.client = st.session_state.get(CLIENT_KEY) or client_key()
+    try:
+        run.start(paused=paused or step)
+    except TooManyRuns as e:
+        st.session_state[START_MSG_KEY] = str(e)
+        return
     st.session_state[RUN_KEY] = run
-    run.start(paused=paused or step)
     if step:
         run.step_once()
 
@@ -179,6 +228,8 @@ def controls(status: str | None) -> None:
                     use_container_width=True, help="Start paused and make one training step: slow motion.")
     c[3].button("Stop", key="lt_stop", icon=":material/stop:", disabled=not active, on_click=_do, args=("stop",),
                 use_container_width=True)
+    if st.session_state.get(START_MSG_KEY) and not active:
+        st.warning(plain(st.session_state[START_MSG_KEY], 400), icon=":material/block:")
 
 
 # ------------------------------------------------------------------------------------------------ pictures
@@ -212,7 +263,7 @@ STATUS_ICON = {"queued": "⏳", "starting": "⚙️", "running": "🏃", "paused
 def draw(snap) -> None:
     """Everything the fragment shows for one snapshot."""
     with st.container(key="lt_status"):
-        text = f"{STATUS_ICON.get(snap.status, '')} **{snap.status}**: {snap.message}"
+        text = f"{STATUS_ICON.get(snap.status, '')} **{snap.status}**: {plain(without_paths(snap.message), 400)}"
         if snap.status in ("diverged", "error"):
             st.error(text)
         else:
@@ -243,15 +294,16 @@ def live_panel(status_at_full_run: str | None) -> None:
 
     @st.fragment(run_every=poll_interval(status_at_full_run))
     def _panel():
-        run = current_run()
-        if run is None:
-            st.info("Pick what to learn and press **Start**, or **Step once** to go in slow motion.")
-            return
-        run.heartbeat()
-        snap = run.snapshot()
-        if _mode(snap.status) != st.session_state.get(SEEN_KEY):
-            st.rerun()                    # the run started/paused/finished: redraw buttons, change polling
-        draw(snap)
+        with guard("the live training panel"):   # a fragment rerun runs outside the page-level guard
+            run = current_run()
+            if run is None:
+                st.info("Pick what to learn and press **Start**, or **Step once** to go in slow motion.")
+                return
+            run.heartbeat()
+            snap = run.snapshot()
+            if _mode(snap.status) != st.session_state.get(SEEN_KEY):
+                st.rerun()                # the run started/paused/finished: redraw buttons, change polling
+            draw(snap)
 
     _panel()
 
@@ -263,10 +315,14 @@ def _save() -> None:
     try:
         path = run.save(name, replace=bool(st.session_state.get("lt_replace")))
         st.cache_data.clear()                 # other pages' cached model lists pick it up at once
-        st.session_state[MSG_KEY] = ("ok", f"Saved as **{path.name}** in your models folder. Open the Latent "
-                                           "explorer (VAE) or the other pages and pick it from the model list.")
+        st.session_state[MSG_KEY] = ("ok", f"Saved as **{plain(path.name, 64)}** in your models folder. Open the "
+                                           "Latent explorer (VAE) or the other pages and pick it from the model "
+                                           "list.")
     except CheckpointError as e:
-        st.session_state[MSG_KEY] = ("error", str(e))
+        st.session_state[MSG_KEY] = ("error", plain(without_paths(e), 400))
+    except Exception as e:  # noqa: BLE001 - a callback's error would reach the browser as a traceback
+        st.session_state[MSG_KEY] = ("error", "The model could not be saved: "
+                                              f"{plain(without_paths(str(e) or type(e).__name__), 300)}")
 
 
 def save_panel(run: TrainingRun | None, status: str | None) -> None:
@@ -303,13 +359,14 @@ def sidebar_status() -> None:
 
     @st.fragment(run_every=5.0)
     def _line():
-        r = current_run()
-        if r is None or not r.active:
-            return
-        r.heartbeat()
-        s = r.snapshot()
-        st.caption(f"Live training: {s.domain} {s.family.upper()}, step {s.step}/{s.total_steps} "
-                   f"({s.status})")
+        with guard("the live training status"):
+            r = current_run()
+            if r is None or not r.active:
+                return
+            r.heartbeat()
+            s = r.snapshot()
+            st.caption(f"Live training: {s.domain} {s.family.upper()}, step {s.step}/{s.total_steps} "
+                       f"({s.status})")
 
     with st.sidebar:
         _line()

@@ -3,12 +3,15 @@
 read_view() runs before the widgets are created and copies a *new* URL (a shared link, an edited
 address) into the widget state; write_view() runs after them and mirrors the widgets back into
 st.query_params. A bad value in the URL gives a small warning and the defaults, never an error.
+
+A link is anyone's text: what the warning quotes from it is escaped and cut short (widgets.plain), so a
+link cannot put markup, images or 100 kB of text on the visitor's page.
 """
 from __future__ import annotations
 
 import streamlit as st
 
-from .widgets import format_z, parse_z
+from .widgets import format_z, parse_z, plain
 
 MEMO = "_le_url"
 
@@ -27,13 +30,14 @@ def read_view(models: list[str], lim: float, step: float, model_key: str = "le_m
         if model in models:
             st.session_state[model_key] = model
         else:
-            msgs.append(f"The link asks for a model called “{model}”, which is not available here, "
-                        f"so the explorer shows {models[0] if models else 'the default'} instead.")
+            msgs.append(f"The link asks for a model called “{plain(model, 60)}”, which is not available here, "
+                        f"so the explorer shows {plain(models[0]) if models else 'the default'} instead.")
     if z is not None:
         try:
             z0, z1 = parse_z(z, lim, step)
         except ValueError as e:
-            msgs.append(f"The point in the link could not be used ({e}), so the explorer starts at (0, 0).")
+            msgs.append(f"The point in the link could not be used ({plain(e, 160)}), so the explorer starts at "
+                        "(0, 0).")
             z0, z1 = 0.0, 0.0
         st.session_state[z_keys[0]], st.session_state[z_keys[1]] = z0, z1
     return msgs

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import logging
 import math
+import re
+import unicodedata
 from contextlib import contextmanager
 
 import streamlit as st
@@ -11,6 +13,31 @@ from seqgen.checkpoints import CheckpointError
 
 log = logging.getLogger("seqgen.ui")
 
+_MARKUP = re.compile(r"([\\`*_{}\[\]()<>#+.!|~$:&^@])")   # '-' and '=' only matter at a line start
+_BIDI = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f"))
+_ABS_PATH = re.compile(r"(?<![\w.~:/])(?:/[^\s/'\"]+)+/([^\s/'\"]+)")
+
+
+def plain(text, limit: int = 200) -> str:
+    """`text` as literal text inside Streamlit markdown (st.markdown, st.error, st.caption, ...).
+
+    Whatever a user typed, linked or named (a model name, a URL parameter, an error quoting them) is shown
+    as the characters it is: every markdown/HTML character is backslash-escaped, so `![x](http://host/p.png)`
+    cannot make the visitor's browser fetch anything and `:red[...]` or `$...$` are not interpreted. Control
+    characters and bidirectional overrides are dropped, line breaks become spaces, and the text is cut to
+    `limit` characters (before escaping, so no escape is cut in half)."""
+    text = str(text).translate(_BIDI)
+    text = "".join(" " if c in "\r\n\t" else c for c in text
+                   if c in "\r\n\t" or unicodedata.category(c) != "Cc")
+    if len(text) > limit:
+        text = text[:limit].rstrip() + "…"
+    text = _MARKUP.sub(r"\\\1", text)
+    return "\\" + text if text[:1] in ("-", "=") else text
+
+
+def without_paths(text: str) -> str:
+    """Absolute server paths in a message (an OSError's filename, say) cut to their last part."""
+    return _ABS_PATH.sub(r"…/\1", str(text))
 
 
 def defaults(**values) -> None:
@@ -40,11 +67,12 @@ def guard(what: str = "this page"):
         yield
     except CheckpointError as e:
         log.warning("checkpoint error on %s: %s", what, e)
-        st.error(f"This model could not be loaded, so {what} cannot show it. {e}", icon=":material/error:")
+        st.error(f"This model could not be loaded, so {what} cannot show it. {plain(without_paths(e), 400)}",
+                 icon=":material/error:")
         st.caption("Pick another model above. If you saved this model yourself, train and save it again.")
     except Exception as e:  # noqa: BLE001 - the point is that nothing reaches the browser as a traceback
         log.exception("error on %s", what)
-        st.error(f"Sorry, something went wrong on {what}: {e or type(e).__name__}. "
+        st.error(f"Sorry, something went wrong on {what}: {plain(without_paths(str(e) or type(e).__name__), 300)}. "
                  "Try another setting; the rest of the app keeps working.", icon=":material/error:")
 
 
@@ -60,17 +88,18 @@ def choose_model(label: str, key: str, names: list[str], format_func=None, help:
 
 def parse_z(text: str, lim: float, step: float = 0.05) -> tuple[float, float]:
     """'0.50,-1.20' -> (0.5, -1.2) snapped to the slider grid. ValueError when it is not two numbers in range."""
+    shown = repr(text if len(str(text)) <= 40 else str(text)[:40] + "…")   # URLs can be 100 kB long
     parts = str(text).replace(" ", "").split(",")
     if len(parts) != 2:
-        raise ValueError(f"z must be two numbers separated by a comma, like 0.50,-1.20 (got {text!r})")
+        raise ValueError(f"z must be two numbers separated by a comma, like 0.50,-1.20 (got {shown})")
     try:
         vals = [float(p) for p in parts]
     except ValueError:
-        raise ValueError(f"z must be two numbers separated by a comma, like 0.50,-1.20 (got {text!r})") from None
+        raise ValueError(f"z must be two numbers separated by a comma, like 0.50,-1.20 (got {shown})") from None
     if not all(math.isfinite(v) for v in vals):
-        raise ValueError(f"z must be finite numbers (got {text!r})")
+        raise ValueError(f"z must be finite numbers (got {shown})")
     if any(abs(v) > lim + 1e-9 for v in vals):
-        raise ValueError(f"z must lie between -{lim:g} and {lim:g} (got {text!r})")
+        raise ValueError(f"z must lie between -{lim:g} and {lim:g} (got {shown})")
     return snap(vals[0], lim, step), snap(vals[1], lim, step)
 
 

@@ -4,6 +4,11 @@
 default: CPU cores), queues the rest first come first served, and stops runs nobody has looked at for
 `idle_timeout` seconds (SEQGEN_RUN_IDLE_TIMEOUT, default 120): the UI calls `heartbeat()` on every poll,
 so a closed browser tab frees its slot.
+
+It also caps the runs (training or queued) of one client at `max_per_client` (SEQGEN_MAX_RUNS_PER_CLIENT,
+default 1), so one student with several tabs cannot take every slot. A run's client is the `client`
+attribute the UI sets before `start()` (seqgen.ui.live: the browser, else the address, else the session);
+runs without one (a notebook, a benchmark) are not capped per client.
 """
 from __future__ import annotations
 
@@ -31,13 +36,18 @@ def _env_float(name: str, default: float) -> float:
         return default
 
 
+class TooManyRuns(RuntimeError):
+    """A client asked for more runs than it may have at once. The message says what to do."""
+
+
 class RunManager:
     """Slots for training runs in one process: at most `max_runs` train at once, the rest wait in a FIFO
     queue; runs without a heartbeat for `idle_timeout` seconds are stopped (abandoned browser tabs)."""
 
     def __init__(self, max_runs: int | None = None, idle_timeout: float | None = None,
-                 reap_interval: float | None = None):
+                 reap_interval: float | None = None, max_per_client: int | None = None):
         self.max_runs = max_runs or _env_int("SEQGEN_MAX_RUNS", os.cpu_count() or 1)
+        self.max_per_client = max_per_client or _env_int("SEQGEN_MAX_RUNS_PER_CLIENT", 1)
         self.idle_timeout = idle_timeout if idle_timeout is not None else _env_float("SEQGEN_RUN_IDLE_TIMEOUT", 120.0)
         self.reap_interval = reap_interval or max(0.05, min(5.0, self.idle_timeout / 4))
         self._lock = threading.RLock()
@@ -48,9 +58,17 @@ class RunManager:
 
     # -- slots ---------------------------------------------------------------------------------------
     def submit(self, run: "TrainingRun") -> None:
+        """Start `run` or queue it; TooManyRuns when its client already has max_per_client runs."""
         with self._lock:
             if run in self._active or run in self._queue:
                 return
+            client = getattr(run, "client", None)
+            if client is not None and self.runs_of(client) >= self.max_per_client:
+                n = self.max_per_client
+                raise TooManyRuns(f"You already have {n} training run{'s' if n > 1 else ''} going (perhaps in "
+                                  "another tab), and each person may have "
+                                  f"{'only one' if n == 1 else f'at most {n}'} at a time, so that everyone gets a "
+                                  "turn. Stop it there, or wait until it finishes, then press Start again.")
             if len(self._active) < self.max_runs:
                 self._active.append(run)
                 run._launch()
@@ -72,6 +90,12 @@ class RunManager:
                     continue
                 self._active.append(nxt)
                 nxt._launch()
+
+    def runs_of(self, client: str) -> int:
+        """How many runs (training or queued) `client` has now."""
+        with self._lock:
+            return sum(1 for r in [*self._active, *self._queue]
+                       if getattr(r, "client", None) == client and not r._stop.is_set())
 
     def queue_position(self, run: "TrainingRun") -> int | None:
         with self._lock:

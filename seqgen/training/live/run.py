@@ -208,7 +208,7 @@ class TrainingRun:
                                   "start again with a lower learning rate.")
         if self.model is None or snap.step == 0:
             raise CheckpointError("Nothing to save yet: the run has not made a training step.")
-        return save_trained(self.model_copy(), target, self._card_info(snap, target.name))
+        return save_trained(self.model_copy(), target, self._card_info(snap, target.name), replace=replace)
 
     def _card_info(self, snap: Snapshot, name: str) -> dict:
         last_val = {k: v[-1] for k, v in snap.validation.items() if v} if snap.validation.get("step") else {}
