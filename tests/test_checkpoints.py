@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from seqgen import checkpoints
+from seqgen import checkpoints, storage
 from seqgen.checkpoints import CheckpointError
 from seqgen.models import ModelConfig, build_model
 from toy_domains import ToyRows, ToyTokens
@@ -337,7 +337,7 @@ def test_stale_temporary_folders_are_cleaned_by_the_next_save(tmp_path, model):
     old_other.mkdir()
     young_other = tmp_path / ".busy.tmp-live3"         # another name's, fresh: maybe still being written
     young_other.mkdir()
-    long_ago = time.time() - checkpoints.STALE_SECONDS - 60
+    long_ago = time.time() - storage.STALE_SECONDS - 60
     os.utime(old_other, (long_ago, long_ago))
     checkpoints.save(model, tmp_path / "m")
     assert sorted(p.name for p in tmp_path.iterdir()) == [".busy.tmp-live3", "m"]
@@ -403,7 +403,7 @@ def _read_in_a_loop(path, stop, errors, counts):
 @pytest.mark.parametrize("exchange", [True, False], ids=["exchange", "rename-fallback"])
 def test_readers_never_fail_while_a_writer_resaves(model, user_models, monkeypatch, exchange):
     if not exchange:                        # another OS or file system: the old folder is renamed aside first
-        monkeypatch.setattr(checkpoints, "_renameat2", None)
+        monkeypatch.setattr(storage, "_renameat2", None)
     path = checkpoints.save(model, user_models / "busy")
     stop, errors, counts = FORK.Event(), FORK.Queue(), FORK.Queue()
     readers = [FORK.Process(target=_read_in_a_loop, args=(path, stop, errors, counts)) for _ in range(2)]
