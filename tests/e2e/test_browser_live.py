@@ -58,7 +58,7 @@ def test_live_training_start_grow_switch_back_stop(page, server):
 
     n1 = wait_until(lambda: loss_points(page) >= 2 and loss_points(page))     # the loss curve appears ...
     wait_until(lambda: loss_points(page) > n1)                                # ... and grows with each poll
-    expect(page.locator(".st-key-lt_latent_chart .js-plotly-plot")).to_be_visible()   # 2-D VAE latent map
+    expect(page.locator(".st-key-lt_latent_chart .js-plotly-plot").first).to_be_visible()   # 2-D VAE latent map
     step_before = progress_step(page)
     assert step_before > 0
 
