@@ -5,8 +5,8 @@ import numpy as np
 import streamlit as st
 
 import seqgen
-from seqgen import ui
-from seqgen.ui import compute, figures, latent_pad, resources, show, urlstate, widgets
+from seqgen import explore, ui
+from seqgen.ui import compute, figures, latent_pad, own_input, resources, show, urlstate, widgets
 
 LIM, STEP = 4.0, 0.05
 PAD_KEY = "le_pad"
@@ -42,10 +42,61 @@ def choose_model(names):
     if cfg.conditional:
         label = st.selectbox("Label", list(range(cfg.n_labels)), key="le_label", persist_state="session",
                              format_func=lambda i: domain.label_names[i])
-    if cfg.latent != 2:
-        st.info(f"This model has a {cfg.latent}-D latent. The sliders and the map show the plane through "
-                f"its first two dimensions; the other {cfg.latent - 2} are held at 0.")
-    return model_name, ckpt, resources.ref(model_name), domain, label
+    what_it_does(model_name)
+    ref = resources.ref(model_name)
+    plane = choose_plane(ref, cfg, domain) if cfg.latent > 2 else None
+    return model_name, ckpt, ref, domain, label, plane
+
+
+def what_it_does(model_name) -> None:
+    """The model card's description, how faithfully it rebuilds what it encodes, and its limitations: what
+    this model can and cannot do."""
+    ckpt = ui.load(model_name)
+    cfg, info = ckpt.config, ckpt.info
+    domain = seqgen.get_domain(cfg.domain)
+    if info.get("description"):
+        st.caption(widgets.plain(info["description"], 300))
+    exact = info.get("metrics", {}).get("reconstruction_exact_fraction")
+    if exact is not None:
+        st.caption(f"Encoding a held-out {domain.item_noun} and decoding it gives it back exactly {exact:.0%} of the time.")
+    if cfg.discrete and cfg.latent == 2:
+        bigger = [n for n in resources.model_names("vae", domain=cfg.domain)
+                  if resources.model_info(n).get("latent", 2) > 2]
+        st.caption(f"Two numbers cannot hold a whole {domain.item_noun}: encoding yours gives back a similar one, "
+                   f"rarely the same." + (f" To get yours back, pick {widgets.plain(bigger[0], 60)}." if bigger else ""))
+    lines = info.get("limitations", [])
+    if lines:
+        with st.expander("What this model cannot do"):
+            for line in lines:
+                st.caption(widgets.plain(line, 400))
+
+
+def choose_plane(ref, cfg, domain) -> dict:
+    """A model with more than 2 latent dimensions is shown through a plane: its data's main directions,
+    or the plane through two examples (so a morph from A to B starts at A and ends at B)."""
+    st.info(f"This model has a {cfg.latent}-D latent: the sliders, the map and the grid show a plane through "
+            "it, chosen here. Points off that plane are not shown.", icon=":material/layers:")
+    how = st.radio("Show it through", ["the plane the data spreads "
+                   "most along (PCA)", "the plane through two examples"], key="le_plane", persist_state="session")
+    if how.startswith("the plane the data"):
+        st.caption("One unit on each axis is one standard deviation of the encoded held-out set.")
+        return compute.plane(ref, "pca")
+    if domain.kind == "text":
+        c1, c2 = st.columns(2)
+        a = c1.text_input("Example A", "Oliver", key="le_plane_a", max_chars=40)
+        b = c2.text_input("Example B", "Michael", key="le_plane_b", max_chars=40)
+        try:
+            ea, eb = compute.encode_artifact(ref, a.strip() or "Oliver"), compute.encode_artifact(ref, b.strip() or "Michael")
+        except ValueError as e:       # already plain text (compute.encode_artifact)
+            st.error(f"{e} The PCA plane is shown meanwhile.", icon=":material/edit:")
+            return compute.plane(ref, "pca")
+    else:
+        c1, c2 = st.columns(2)
+        ea = compute.encode_item(ref, "test", int(c1.number_input("Example A (held-out #)", 0, 10_000, 0, key="le_plane_ia")))
+        eb = compute.encode_item(ref, "test", int(c2.number_input("Example B (held-out #)", 0, 10_000, 1, key="le_plane_ib")))
+    st.caption("A sits at (-1.50, 0) and B at (1.50, 0): the interpolation between the points A and B below "
+               "morphs one into the other.")
+    return compute.plane(ref, "through", tuple(map(float, ea["mu"])), tuple(map(float, eb["mu"])))
 
 
 def _on_pad_z() -> None:
@@ -62,9 +113,11 @@ def _on_pad_failed() -> None:
         st.session_state.le_pad_failed = str(failed)
 
 
-def pad_or_why(ref) -> tuple[str, str]:
+def pad_or_why(ref, plane=None) -> tuple[str, str]:
     """(model URL, "") when the pad is shown; ("", why not) when the classic sliders are (why: "" if chosen)."""
     url, why = latent_pad.availability(ref)
+    if plane is not None:
+        url, why = "", "it decodes the plane through the first two latent dimensions, not the one chosen above"
     why = why or st.session_state.get("le_pad_failed", "")
     classic = st.toggle("Classic sliders (decoded on the server)", key="le_classic", persist_state="session",
                         disabled=bool(why), help="The pad decodes in your browser while you drag; the classic "
@@ -76,16 +129,16 @@ def pad_or_why(ref) -> tuple[str, str]:
 
 
 @st.fragment
-def point_and_map(point_slot, map_slot, model_name, ckpt, ref, domain, label, marks, view) -> None:
+def point_and_map(point_slot, map_slot, model_name, ckpt, ref, domain, label, marks, view, plane=None) -> None:
     """The point z, its decoded output and the map: moving z reruns only this, not the grid, interpolation
     and encoder below (they do not depend on z). The pad decodes in the browser; the sliders on the server."""
     with ui.guard("the latent explorer"):  # a fragment rerun runs outside the page-level guard
         with point_slot:
-            url, _ = pad_or_why(ref)
+            url, _ = pad_or_why(ref, plane)
         if url:
             pad_point(point_slot, map_slot, model_name, ckpt, ref, domain, label, marks, url)
         else:
-            slider_point(point_slot, map_slot, model_name, ref, domain, label, marks, view)
+            slider_point(point_slot, map_slot, model_name, ref, domain, label, marks, view, plane)
 
 
 def pad_point(point_slot, map_slot, model_name, ckpt, ref, domain, label, marks, url) -> None:
@@ -103,7 +156,7 @@ def pad_point(point_slot, map_slot, model_name, ckpt, ref, domain, label, marks,
                        on_z_change=_on_pad_z, on_failed_change=_on_pad_failed)
 
 
-def slider_point(point_slot, map_slot, model_name, ref, domain, label, marks, view) -> None:
+def slider_point(point_slot, map_slot, model_name, ref, domain, label, marks, view, plane=None) -> None:
     with point_slot:
         z0 = st.slider("z₁ (first latent coordinate)", -LIM, LIM, step=STEP, key="le_z0",
                        persist_state="session")
@@ -113,18 +166,22 @@ def slider_point(point_slot, map_slot, model_name, ref, domain, label, marks, vi
         urlstate.write_view(model_name, z)
         with st.container(key="le_output"):
             st.subheader(f"Decoded at z = ({z[0]:.2f}, {z[1]:.2f})")
-            show.artifact(domain, compute.decode_point(ref, z, label), key="le_out")
+            out = compute.decode_point(ref, z, label) if plane is None else compute.decode_point_on(ref, z, label, plane)
+            show.artifact(domain, out, key="le_out")
     time.sleep(PAINT_GAP_S)
     with map_slot:
         st.subheader("The map of held-out examples")
-        fig = figures.latent_map_figure(compute.latent_map_base(ref, LIM), z, marks=marks, box=view)
+        if plane is None:   # the points are validated once per model; a move adds only the marker
+            fig = compute.latent_map_chart(ref, LIM, z, marks=marks, box=view)
+        else:
+            fig = figures.latent_map_figure(compute.latent_map_base_on(ref, LIM, plane), z, marks=marks, box=view)
         st.plotly_chart(fig, key=figures.MAP_KEY, on_select=_on_map_click, selection_mode=("points",),
                         theme=None, config={"displaylogo": False})
         st.caption("Each dot is a held-out example placed by the encoder (hover for what it is). "
                    "✕ marks the current z; click anywhere to move it there.")
 
 
-def whole_plane(ref, domain, label, view) -> None:
+def whole_plane(ref, domain, label, view, plane=None) -> None:
     st.header("The whole plane at once")
     lo, hi, default = domain.explorer_grid
     key = f"le_grid_{domain.name}"
@@ -132,10 +189,11 @@ def whole_plane(ref, domain, label, view) -> None:
     n = st.slider("Grid size (n × n decodes)", lo, hi, key=key, persist_state="session")
     caption = (f"{n}×{n} decodes, z₁ from {view[0]:.2f} (left) to {view[1]:.2f} (right), "
                f"z₂ from {view[3]:.2f} (top) to {view[2]:.2f} (bottom): the dotted box on the map.")
-    show.grid(domain, compute.manifold(ref, n, view, label), caption, key="le_grid")
+    grid = compute.manifold(ref, n, view, label) if plane is None else compute.manifold_on(ref, n, view, label, plane)
+    show.grid(domain, grid, caption, key="le_grid")
 
 
-def interpolation(ref, domain, label, data, marks) -> None:
+def interpolation(ref, domain, label, data, marks, plane=None) -> None:
     st.header("Interpolation")
     mode = st.radio("Between", ["two points I pick", "two held-out examples"], key="le_interp_mode",
                     persist_state="session", horizontal=True)
@@ -158,12 +216,18 @@ def interpolation(ref, domain, label, data, marks) -> None:
     marks["A"] = (a[0], a[1], "diamond", "#ff7f0e")
     marks["B"] = (b[0], b[1], "diamond", "#9467bd")
     st.caption(f"From A = ({a[0]:.2f}, {a[1]:.2f}) to B = ({b[0]:.2f}, {b[1]:.2f}) in {steps} steps.")
-    show.strip(domain, compute.interpolate(ref, a, b, steps, label)["artifacts"], key="le_strip")
+    res = compute.interpolate(ref, a, b, steps, label) if plane is None else \
+        compute.interpolate_on(ref, a, b, steps, label, plane)
+    show.strip(domain, res["artifacts"], key="le_strip")
 
 
-def your_own(ref, domain, label, n_items, marks) -> None:
+def your_own(ref, ckpt, domain, label, n_items, marks, plane=None) -> None:
     st.header("Encode your own")
     enc = None
+    if domain.kind == "image" and st.radio("Your input", ["draw one", f"a held-out {domain.item_noun}"],
+                                           key="le_own_src", horizontal=True, persist_state="session") == "draw one":
+        own_input.drawing_section(ref, ckpt, domain, label, marks, key="le_draw")
+        return
     if domain.kind == "text":
         text = st.text_input(f"Type a {domain.item_noun}", key="le_text", persist_state="session", max_chars=64)
         if text.strip():
@@ -178,7 +242,7 @@ def your_own(ref, domain, label, n_items, marks) -> None:
     if enc is None:
         return
     mu = enc["mu"]
-    p = (float(mu[0]), float(mu[1]) if len(mu) > 1 else 0.0)
+    p = tuple(float(v) for v in explore.plane_coords(mu[None], plane)[0])
     marks["your input"] = (p[0], p[1], "star", "#e31a1c")
     st.markdown(f"The encoder puts it at **z = ({p[0]:.2f}, {p[1]:.2f})** "
                 f"(uncertainty σ ≈ {float(np.mean(enc['sigma'])):.2f}): the red star on the map.")
@@ -223,14 +287,14 @@ with ui.guard("the latent explorer"):
                      le_steps=8)
     left, right = st.columns([1, 1.7], gap="large")
     with left:
-        model_name, ckpt, ref, domain, label = choose_model(names)
+        model_name, ckpt, ref, domain, label, plane = choose_model(names)
         point_slot = st.container()
     map_slot = right.container()
-    data = compute.latent_map(ref)
+    data = compute.latent_map(ref) if plane is None else compute.latent_map_on(ref, plane)
     view = tuple(round(v, 2) for v in data["view"])
     marks: dict = {}
-    whole_plane(ref, domain, label, view)
-    interpolation(ref, domain, label, data, marks)
-    your_own(ref, domain, label, len(data["points"]), marks)
-    point_and_map(point_slot, map_slot, model_name, ckpt, ref, domain, label, marks, view)  # drawn last, shown on top
+    whole_plane(ref, domain, label, view, plane)
+    interpolation(ref, domain, label, data, marks, plane)
+    your_own(ref, ckpt, domain, label, len(data["points"]), marks, plane)
+    point_and_map(point_slot, map_slot, model_name, ckpt, ref, domain, label, marks, view, plane)  # drawn last, shown on top
     damaged_models_note()

@@ -5,7 +5,7 @@ import streamlit as st
 
 import seqgen
 from seqgen import ui
-from seqgen.ui import compute, resources, widgets
+from seqgen.ui import compute, own_input, resources, widgets
 
 ui.configure_torch()
 
@@ -34,7 +34,7 @@ def generated_table(name, domain, temp, n, seed) -> None:
     table = pd.DataFrame({
         domain.item_noun: [s or "(empty)" for s in items],
         "status": ["in the training data" if k else "new ✨" for k in known],
-        f"looks like a {domain.item_noun}": ["yes" if domain.well_formed(s) else "no" for s in items],
+        f"looks like a {domain.item_noun}": ["yes" if ok else "no" for ok in looks_like(domain, items)],
     })
     n_new = sum(not k for k in known)
     st.markdown(f"**{n_new} of {n}** are new inventions; {n - n_new} are in the data.")
@@ -45,6 +45,12 @@ def generated_table(name, domain, temp, n, seed) -> None:
                        key="tx_download", icon=":material/download:")
     with d2.expander("Copy the list"):
         st.code(text, language=None)
+
+
+def looks_like(domain, items) -> list[bool]:
+    """Judged by the char-LM against real names where the domain has one, else letters and length only."""
+    judge = getattr(domain, "looks_like_names", None)
+    return judge(list(items)) if judge else [domain.well_formed(s) for s in items]
 
 
 def where_it_lives(name, domain) -> None:
@@ -73,6 +79,9 @@ def where_it_lives(name, domain) -> None:
         st.markdown(f"**{shown}** lands at **z = ({coords})**. "
                     f"{'It is in the data.' if domain.is_known(shown) else 'It is not in the data.'}")
         st.markdown(f"Decoding that point gives back **{enc['reconstruction'] or '(empty)'}**.")
+        if enc["reconstruction"] != shown and len(mu) == 2:
+            st.caption(f"Two numbers cannot hold a whole {domain.item_noun}, so this encoder gives back a similar "
+                       "one. An encoder with a larger latent (in the list above, marked with its size) gives yours back.")
     near = compute.nearest_items(ref, mu, k=10, exclude=shown)
     with e2:
         st.markdown("**Its nearest neighbours on the map**")
@@ -99,4 +108,7 @@ with ui.guard("the text page"):
     name, temp, n, seed = settings(models)
     domain = seqgen.get_domain(ui.load(name).config.domain)
     generated_table(name, domain, temp, n, seed)
+    st.caption(f"*Looks like a {domain.item_noun}*: letters only, and the reference language model finds it no "
+               f"less likely than 95 % of real {domain.item_noun}s.")
     where_it_lives(name, domain)
+    own_input.name_start_section(domain)

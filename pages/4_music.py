@@ -4,7 +4,7 @@ import streamlit as st
 import seqgen
 from seqgen import audio, ui
 from seqgen.domains.melodies import in_scale_ratio
-from seqgen.ui import compute, figures, music, resources, widgets
+from seqgen.ui import compute, figures, music, own_input, resources, widgets
 
 ui.configure_torch()
 
@@ -45,7 +45,8 @@ def melody_player(name, domain, notes, seed, tempo, instrument) -> None:
     d1, d2, _ = st.columns([1, 1, 2])
     d1.download_button("Download WAV", wav, file_name=f"{name}-seed{seed}-{instrument}.wav", mime="audio/wav",
                        key="mu_wav", icon=":material/download:")
-    d2.download_button("Download MIDI", music.melody_midi(notes, tempo), file_name=f"{name}-seed{seed}.mid",
+    midi = audio.to_midi_bytes(list(notes), tempo_bpm=tempo, program=audio.MIDI_PROGRAMS.get(instrument, 0))
+    d2.download_button("Download MIDI", midi, file_name=f"{name}-seed{seed}-{instrument}.mid",
                        mime="audio/midi", key="mu_midi", icon=":material/download:")
 
 
@@ -70,3 +71,4 @@ with ui.guard("the music page"):
     domain = seqgen.get_domain(ui.load(name).config.domain)
     notes = compute.samples(resources.ref(name), seed, 1, temp)[0]
     melody_player(name, domain, notes, seed, tempo, instrument)
+    own_input.melody_start_section(domain, tempo, instrument)

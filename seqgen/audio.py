@@ -1,7 +1,7 @@
 """Melodies to sound: a small additive synthesizer, WAV/FLAC bytes (soundfile) and MIDI bytes.
 
 Notes are anything with .pitch (MIDI), .start and .length (in grid steps), e.g. seqgen.domains.Note,
-or (pitch, start, length) tuples. Needs numpy and soundfile only.
+or (pitch, start, length) tuples. Needs numpy and soundfile; MIDI files are written with mido.
 
 Length of synthesize()'s output, in samples:
     n = round(steps * 60 / (tempo_bpm * steps_per_beat) * sample_rate) + round(TAIL_S * sample_rate)
@@ -10,7 +10,6 @@ where steps = max(last note end, n_steps or 0). See wave_length().
 from __future__ import annotations
 
 import io
-import struct
 from dataclasses import dataclass
 
 import numpy as np
@@ -149,37 +148,35 @@ def to_flac_bytes(wave: np.ndarray, sample_rate: int) -> bytes:
 
 
 # ---------------------------------------------------------------- MIDI
-def _varlen(n: int) -> bytes:
-    """MIDI variable-length quantity: 7 bits per byte, high bit set on all but the last."""
-    out = [n & 0x7F]
-    n >>= 7
-    while n:
-        out.append(0x80 | (n & 0x7F))
-        n >>= 7
-    return bytes(reversed(out))
+# General MIDI programs (0-based) of the synthesizer's instruments, so a download opens with the same sound.
+MIDI_PROGRAMS = {"piano": 0, "organ": 19, "strings": 48, "flute": 73}
+TICKS_PER_STEP = 120
 
 
 def to_midi_bytes(notes, tempo_bpm: float = 90, steps_per_beat: int = 4, program: int = 0,
                   velocity: int = 80) -> bytes:
-    """Standard MIDI File, format 0, one track on channel 1: tempo, 4/4, program change, the notes."""
+    """Standard MIDI File (written with mido), format 0, one track on channel 1: tempo, 4/4, the
+    program (instrument; see MIDI_PROGRAMS), the notes."""
+    import mido
+
     _check(tempo_bpm, steps_per_beat)
     if not 0 <= program <= 127:
         raise ValueError(f"MIDI program must be 0-127, got {program}.")
-    ticks_per_step = 120
-    division = ticks_per_step * int(steps_per_beat)  # ticks per quarter note
-    events = []  # (tick, order, bytes): note-offs (order 0) before note-ons at the same tick
+    events = []  # (tick, order, message): note-offs (order 0) before note-ons at the same tick
     for p, s, L in _triples(notes):
-        events.append((s * ticks_per_step, 1, bytes([0x90, p, velocity])))
-        events.append(((s + L) * ticks_per_step, 0, bytes([0x80, p, 0])))
+        events.append((s * TICKS_PER_STEP, 1, mido.Message("note_on", note=p, velocity=velocity)))
+        events.append(((s + L) * TICKS_PER_STEP, 0, mido.Message("note_off", note=p, velocity=0)))
     events.sort(key=lambda e: (e[0], e[1]))
-    tempo_us = int(round(60_000_000 / tempo_bpm))
-    track = (b"\x00\xff\x51\x03" + tempo_us.to_bytes(3, "big")
-             + b"\x00\xff\x58\x04\x04\x02\x18\x08"  # 4/4, 24 clocks per click, 8 32nds per quarter
-             + b"\x00" + bytes([0xC0, program]))
+    track = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=int(round(60_000_000 / tempo_bpm))),
+                            mido.MetaMessage("time_signature", numerator=4, denominator=4),
+                            mido.Message("program_change", program=int(program))])
     now = 0
     for tick, _, msg in events:
-        track += _varlen(tick - now) + msg
+        track.append(msg.copy(time=tick - now))
         now = tick
-    track += b"\x00\xff\x2f\x00"  # end of track
-    header = b"MThd" + struct.pack(">IHHH", 6, 0, 1, division)
-    return header + b"MTrk" + struct.pack(">I", len(track)) + track
+    track.append(mido.MetaMessage("end_of_track"))
+    f = mido.MidiFile(type=0, ticks_per_beat=TICKS_PER_STEP * int(steps_per_beat))
+    f.tracks.append(track)
+    buf = io.BytesIO()
+    f.save(file=buf)
+    return buf.getvalue()

@@ -8,8 +8,12 @@ pictures all go through these functions; each returns the domain's artifacts (im
     explore.decode_points(ckpt, [(0.5, -1.0)])      # -> [uint8 28x28 image]
     explore.interpolate(ckpt, (-2, 0), (2, 0), 8)   # -> {"points": ..., "artifacts": [...]}
 
-A model whose latent has more than two dimensions is explored on the plane through its first two
-(the others held at 0). Every decode of the plane is deterministic (temperature 0).
+A model whose latent has more than two dimensions is explored on a 2-D plane through it: by default
+the plane through its first two dimensions (the others held at 0); `pca_plane` (the two directions the
+encoded data spreads most along) or `plane_through` (two chosen examples) give planes that show more.
+Every decode of the plane is deterministic (temperature 0).
+
+    explore.complete(ckpt, "Mar", n=8)              # names that start with Mar, from any names model
 """
 from __future__ import annotations
 
@@ -34,14 +38,53 @@ def _labels(label, n: int) -> torch.Tensor | None:
     return torch.as_tensor(list(label), dtype=torch.long)
 
 
-def plane_to_z(points, latent: int) -> torch.Tensor:
-    """2-D points [B, 2] -> z [B, latent]: the plane through the first two dimensions, the rest at 0."""
+def plane_to_z(points, latent: int, plane: dict | None = None) -> torch.Tensor:
+    """2-D points [B, 2] -> z [B, latent]: origin + p1 * basis[0] + p2 * basis[1] for a plane (see
+    pca_plane, plane_through); without one the plane through the first two dimensions, the rest at 0."""
     p = torch.as_tensor(np.asarray(points, dtype=np.float32)).reshape(-1, 2)
+    if plane is not None:
+        return torch.from_numpy(plane["origin"][None] + p.numpy() @ plane["basis"]).float()
     if latent == 2:
         return p
     z = torch.zeros(len(p), latent)
     z[:, : min(2, latent)] = p[:, : min(2, latent)]
     return z
+
+
+def plane_coords(z, plane: dict | None) -> np.ndarray:
+    """Latent vectors [B, latent] -> their coordinates on the plane [B, 2] (the nearest point of it)."""
+    z = np.asarray(z, np.float32).reshape(len(z), -1)
+    if plane is None:
+        return z[:, :2] if z.shape[1] >= 2 else np.concatenate([z, np.zeros_like(z)], 1)
+    return ((z - plane["origin"][None]) @ np.linalg.pinv(plane["basis"])).astype(np.float32)
+
+
+def pca_plane(mu) -> dict:
+    """The plane through the mean of the encoded data along its two main directions; one unit on each
+    axis is one standard deviation of the data along it."""
+    mu = np.asarray(mu, np.float64)
+    origin = mu.mean(0)
+    _, s, vt = np.linalg.svd(mu - origin, full_matrices=False)
+    std = s[:2] / np.sqrt(max(len(mu) - 1, 1))
+    return {"origin": origin.astype(np.float32), "basis": (vt[:2] * std[:, None]).astype(np.float32),
+            "kind": "pca"}
+
+
+def plane_through(a, b, mu, at: float = 1.5) -> dict:
+    """The plane through two encoded examples a and b, placed at (-at, 0) and (at, 0) (the interpolation's
+    default ends); its second axis is the data's main direction across the a-b line, one unit = one
+    standard deviation."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    d = b - a
+    if np.linalg.norm(d) < 1e-6:
+        raise ValueError("The two examples land on the same point; pick two that differ.")
+    u = d / np.linalg.norm(d)
+    centred = np.asarray(mu, np.float64) - np.asarray(mu, np.float64).mean(0)
+    across = centred - np.outer(centred @ u, u)
+    _, s, vt = np.linalg.svd(across, full_matrices=False)
+    second = vt[0] * s[0] / np.sqrt(max(len(mu) - 1, 1))
+    return {"origin": ((a + b) / 2).astype(np.float32),
+            "basis": np.stack([d / (2 * at), second]).astype(np.float32), "kind": "through"}
 
 
 def decode_z(ckpt, z: torch.Tensor, label: int | None = None, temperature: float = 0.0,
@@ -52,9 +95,9 @@ def decode_z(ckpt, z: torch.Tensor, label: int | None = None, temperature: float
     return domain_of(ckpt).artifacts(seqs)
 
 
-def decode_points(ckpt, points, label: int | None = None) -> list:
+def decode_points(ckpt, points, label: int | None = None, plane: dict | None = None) -> list:
     """Points of the 2-D plane -> the most likely artifact at each."""
-    return decode_z(ckpt, plane_to_z(points, ckpt.config.latent), label)
+    return decode_z(ckpt, plane_to_z(points, ckpt.config.latent, plane), label)
 
 
 def grid_points(n: int, view: tuple[float, float, float, float]) -> np.ndarray:
@@ -64,20 +107,22 @@ def grid_points(n: int, view: tuple[float, float, float, float]) -> np.ndarray:
     return np.array([(x, y) for y in ys for x in xs], dtype=np.float32)
 
 
-def manifold(ckpt, n: int, view: tuple[float, float, float, float], label: int | None = None) -> dict:
+def manifold(ckpt, n: int, view: tuple[float, float, float, float], label: int | None = None,
+             plane: dict | None = None) -> dict:
     """n x n decodes over the view, in one batched call: points, artifacts (row-major), axis values."""
     pts = grid_points(n, view)
-    return {"points": pts, "n": n, "artifacts": decode_points(ckpt, pts, label),
+    return {"points": pts, "n": n, "artifacts": decode_points(ckpt, pts, label, plane),
             "xs": pts[:n, 0].tolist(), "ys": pts[::n, 1].tolist()}
 
 
-def interpolate(ckpt, a: Sequence[float], b: Sequence[float], steps: int, label: int | None = None) -> dict:
+def interpolate(ckpt, a: Sequence[float], b: Sequence[float], steps: int, label: int | None = None,
+                plane: dict | None = None) -> dict:
     """Decodes of `steps` evenly spaced points on the segment a -> b (one batched call)."""
     if steps < 2:
         raise ValueError("an interpolation needs at least 2 steps")
     t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
     pts = (1 - t) * np.asarray(a, np.float32)[None] + t * np.asarray(b, np.float32)[None]
-    return {"points": pts, "artifacts": decode_points(ckpt, pts, label)}
+    return {"points": pts, "artifacts": decode_points(ckpt, pts, label, plane)}
 
 
 # ---------------------------------------------------------------- encoding
@@ -86,13 +131,13 @@ def encoder_means(ckpt, x: torch.Tensor, batch: int = 500) -> np.ndarray:
         return torch.cat([ckpt.model.encode(x[i:i + batch])[0] for i in range(0, len(x), batch)]).float().numpy()
 
 
-def latent_map(ckpt, split: str = "test") -> dict:
-    """Encoder means of a split: the full means, their 2-D plane, labels, hover texts and a view box
-    (2nd to 98th percentile) that frames the data."""
+def latent_map(ckpt, split: str = "test", plane: dict | None = None) -> dict:
+    """Encoder means of a split: the full means, their coordinates on the plane, labels, hover texts and
+    a view box (2nd to 98th percentile) that frames the data."""
     domain = domain_of(ckpt)
     x, y = domain.dataset(split)
     mu = encoder_means(ckpt, x)
-    plane = mu[:, :2] if mu.shape[1] >= 2 else np.concatenate([mu, np.zeros_like(mu)], 1)
+    plane = plane_coords(mu, plane)
     lo, hi = np.percentile(plane, 2, axis=0), np.percentile(plane, 98, axis=0)
     return {"mu": mu, "points": plane, "labels": None if y is None else y.numpy(),
             "label_names": tuple(domain.label_names), "texts": domain.item_texts(split),
@@ -175,3 +220,46 @@ def sample(ckpt, n: int, seed: int = 0, temperature: float | None = None,
         seqs, hidden = out
         return domain.artifacts(seqs), hidden.float().numpy()
     return domain.artifacts(out)
+
+
+# ---------------------------------------------------------------- your own start, finished by the model
+IMAGE_TEMPERATURE = 4.0   # a blurry decoder is overconfident about pixels: see complete()
+
+
+def default_prefix_length(domain):
+    """How much of an item a completion keeps unless told: half an image's rows, one bar of a melody;
+    a name's start is as long as what was typed."""
+    return {"image": domain.seq_len // 2, "melody": 1}.get(domain.kind)
+
+
+def complete(ckpt, prefix: Any, n: int = 8, temperature: float | None = None, seed: int = 0,
+             length: int | None = None, label: int | None = None) -> dict:
+    """The start of an item, finished n ways by a model. prefix: the start of a name ("Mar"), an image
+    (its top `length` rows are kept) or notes (the first `length` bars are kept). Works for VAEs and GANs
+    of every domain and for a token domain's language model.
+
+    -> {"artifacts": n completions (each keeps the prefix exactly), "prefix_len": steps kept,
+        "hidden": writer states [n, T, H] (token models), "z": latents used (VAE),
+        "grid", "grid_axis": the posterior p(z | visible rows) on a grid (2-D image VAE)}.
+    temperature: tokens are drawn from softmax(logits / temperature) (0 = likeliest); for images it
+    divides the visible rows' log-likelihood (1 = the plain posterior, higher = more varied)."""
+    from . import completion
+
+    cfg, model = ckpt.config, ckpt.model
+    domain = domain_of(ckpt)
+    if cfg.family not in ("vae", "gan", "lm") or (cfg.family == "lm" and not cfg.discrete):
+        raise ValueError(f"{ckpt.name} is a {cfg.family}; completions come from VAEs, GANs and language models.")
+    if cfg.conditional and label is not None and not 0 <= int(label) < cfg.n_labels:
+        raise ValueError(f"The label must be between 0 and {cfg.n_labels - 1}.")
+    length = default_prefix_length(domain) if length is None else length
+    seq = domain.prefix(prefix, length) if length is not None else domain.prefix(prefix)
+    if cfg.discrete:
+        temperature = 1.0 if temperature is None else float(temperature)
+        out = completion.complete_tokens(model, seq, n, temperature, seed, label)
+    else:
+        temperature = IMAGE_TEMPERATURE if temperature is None else float(temperature)
+        out = completion.complete_rows(model, seq, n, temperature, seed, label)
+    seqs = out.pop("sequences")
+    out["artifacts"] = domain.artifacts(seqs)
+    out["temperature"] = temperature
+    return out

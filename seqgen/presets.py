@@ -91,6 +91,15 @@ PRESETS: dict[str, Preset] = {
         model=dict(cell="lstm", hidden=256, latent=2, autoregressive=True, word_dropout=0.2, embed=32),
         train=dict(steps=5000, batch_size=64, lr=2e-3, kl_anneal_steps=2000, eval_every=250),
         description="Names VAE with a 2-D latent: sliding through the plane morphs one name into another."),
+    "names-vae-32": Preset(
+        "names", "vae",
+        model=dict(cell="lstm", hidden=256, latent=32, autoregressive=True, word_dropout=0.5, embed=32, beta=0.3),
+        train=dict(steps=4000, max_minutes=38, batch_size=64, lr=2e-3, kl_anneal_steps=1000, eval_every=250),
+        description="Names VAE with a 32-D latent: encoding a name gives it back (two numbers cannot hold a name).",
+        limitations=("Shown on the explorer through a 2-D plane (the PCA plane of the encoded names, or the plane "
+                     "through two chosen names): points off that plane are not shown.",
+                     "Trained with a light KL weight (beta 0.3) so the latent keeps the letters: samples from the "
+                     "prior are less name-like than the 2-D model's; use it to encode, rebuild and morph names.")),
     "names-gan": Preset(
         "names", "gan",
         model=dict(cell="lstm", hidden=256, latent=16, step_noise=4, embed=32, feature_matching=1.0,
@@ -161,6 +170,13 @@ PRESETS.update({
     "melodies-gan-live": derive(PRESETS["melodies-gan"], _LIVE_GAN, lr=2e-3, mle_steps=300,
                                 description="Live training: a small melodies GAN."),
 })
+# The Lessons page's failure on purpose: the live digits GAN with its stabilisers off and the generator's
+# learning rate ten times higher (the discriminator's stays), so G outruns D and several digits' labels
+# collapse onto one picture within a few hundred steps. Only Live training knobs differ from
+# digits-gan-live, so the lesson can set them on the page (tests/test_lessons.py checks both).
+PRESETS["digits-gan-collapse"] = derive(PRESETS["digits-gan-live"], lr=1e-2, feature_matching=0.0,
+                                        label_smoothing=0.0,
+                                        description="Live training, on purpose: a digits GAN that collapses.")
 
 
 def live_preset(domain: str, family: str) -> str | None:

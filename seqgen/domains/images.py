@@ -17,6 +17,11 @@ from .. import metrics
 from .base import SPLIT_SEED, Domain, check_split
 
 SIZE = 28
+MAX_DRAWING_SIDE = 2048     # larger pictures are refused before any pixel is decoded or resampled
+MIN_INK = 0.25              # total ink (in pixels at full strength) below which a canvas counts as empty
+MAX_COVER = 0.6  
+MAX_MIDTONE = 0.6           # strokes are mostly full ink; a photo is mostly in-between shades
+           # a drawing leaves most of the canvas blank; a photo does not
 
 
 def binarize(x: torch.Tensor) -> torch.Tensor:
@@ -41,6 +46,27 @@ def stratified_split(images: np.ndarray, labels: np.ndarray, split: str, per_cla
 
 def as_tensors(images: np.ndarray, labels: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(images.astype(np.float32) / 255.0), torch.from_numpy(labels.astype(np.int64))
+
+
+def _crop(ink: np.ndarray) -> np.ndarray:
+    ys, xs = np.nonzero(ink > 32)
+    if not len(ys):
+        raise ValueError("The canvas is empty: draw something first.")
+    return np.ascontiguousarray(ink[ys.min():ys.max() + 1, xs.min():xs.max() + 1])
+
+
+def _stroke_width(mask: np.ndarray) -> float:
+    """Mean width of the strokes of a binary picture: 2 * area / boundary pixels (a stroke of width w and
+    length L has area wL and about 2L boundary pixels)."""
+    area = mask.sum()
+    if not area:
+        return 0.0
+    inner = mask.copy()
+    inner[1:] &= mask[:-1]
+    inner[:-1] &= mask[1:]
+    inner[:, 1:] &= mask[:, :-1]
+    inner[:, :-1] &= mask[:, 1:]
+    return float(2 * area / max((mask & ~inner).sum(), 1))
 
 
 class ImageDomain(Domain):
@@ -76,6 +102,117 @@ class ImageDomain(Domain):
         if x.shape != (SIZE, SIZE):
             x = F.interpolate(x[None, None], size=(SIZE, SIZE), mode="area")[0, 0]
         return x
+
+    # ---------------------------------------------------------------- your own drawing
+    @property
+    def drawing_box(self) -> int:
+        """Side (pixels) the longer side of a drawing is scaled to: the median one of the domain's own
+        items (20 for MNIST digits, which were made that way; the full 28 for Fashion-MNIST)."""
+        if not hasattr(self, "_drawing_box"):
+            x, _ = self.dataset("train")
+            ink = x[:2000] > 0.1
+            rows, cols = ink.any(2), ink.any(1)
+
+            def extent(m):
+                idx = torch.arange(SIZE).expand_as(m)
+                first = torch.where(m, idx, SIZE).min(1).values
+                last = torch.where(m, idx, -1).max(1).values
+                return (last - first + 1).clamp(min=1)
+            self._drawing_box = int(torch.maximum(extent(rows), extent(cols)).float().median())
+        return self._drawing_box
+
+    @property
+    def stroke_width(self) -> float:
+        """Median stroke width (pixels) of the domain's items: a filled shape counts as one wide stroke."""
+        if not hasattr(self, "_stroke_width"):
+            x, _ = self.dataset("train")
+            # measured on the binarised items; anti-aliased resampling widens a drawn stroke by a fraction
+            # of a pixel, so aim a little below (benchmarks/completion.py: drawn-digit recognition)
+            self._stroke_width = 0.85 * float(np.median([_stroke_width(m) for m in (x[:500] > 0.5).numpy()]))
+        return self._stroke_width
+
+    def from_drawing(self, picture) -> np.ndarray:
+        """A drawing (the canvas's RGBA array, or any RGB / greyscale picture, dark-on-light or
+        light-on-dark) -> uint8 [28, 28] the way MNIST was made: the ink's bounding box scaled
+        (anti-aliased) so its longer side is `drawing_box`, then placed in 28x28 with its centre of
+        mass in the middle. ValueError with what to do for an empty canvas, a huge or odd array, a photo."""
+        ink = self._ink(picture)
+        total = float(ink.sum())
+        if total < MIN_INK * 255 or ink.max() < 64:
+            raise ValueError(f"The canvas is empty: draw a {self.item_noun} with the mouse, a finger or a pen.")
+        marked = ink > 32
+        if marked.mean() > MAX_COVER or (ink[marked] < 160).mean() > MAX_MIDTONE:
+            raise ValueError(f"This looks like a photo or a shaded picture, not a drawing. Draw one "
+                             f"{self.item_noun} in strokes on a plain background.")
+        from PIL import Image, ImageFilter
+        crop = _crop(ink)
+        box = self.drawing_box
+        # A pen as wide as the canvas allows draws far bolder digits than MNIST's: bring the strokes to the
+        # data's width (erode or dilate at full resolution) so the models see the strokes they know.
+        scale = box / max(crop.shape)
+        width = _stroke_width(crop > 127) * scale
+        target = self.stroke_width
+        if width > 1.3 * target or width < target / 1.6:
+            r = int(round(abs(width - target) / scale / 2))
+            if r >= 1:
+                grow = ImageFilter.MaxFilter if width < target else ImageFilter.MinFilter
+                crop = _crop(np.asarray(Image.fromarray(crop).filter(grow(2 * min(r, 25) + 1))))
+        h, w = crop.shape
+        scale = box / max(h, w)
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        small = np.asarray(Image.fromarray(crop).resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0),
+                           np.float32).clip(0, 255)
+        out = np.zeros((SIZE, SIZE), np.float32)
+        mass = small.sum()
+        cy = (small.sum(1) * np.arange(size[1])).sum() / mass
+        cx = (small.sum(0) * np.arange(size[0])).sum() / mass
+        top = int(np.clip(round(SIZE / 2 - 0.5 - cy), 0, SIZE - size[1]))
+        left = int(np.clip(round(SIZE / 2 - 0.5 - cx), 0, SIZE - size[0]))
+        out[top:top + size[1], left:left + size[0]] = small
+        peak = out.max()
+        return (out * (255.0 / peak)).round().clip(0, 255).astype(np.uint8) if peak > 0 else out.astype(np.uint8)
+
+    @staticmethod
+    def _ink(picture) -> np.ndarray:
+        """Ink strength uint8 [H, W] (0 = background), whatever the picture's colours."""
+        a = np.asarray(picture)
+        if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+            raise ValueError("Expected a picture (an array of pixel values).")
+        if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (1, 3, 4)) or min(a.shape[:2]) < 1:
+            raise ValueError(f"Expected a greyscale, RGB or RGBA picture, got an array of shape {a.shape}.")
+        if max(a.shape[:2]) > MAX_DRAWING_SIDE:
+            raise ValueError(f"The picture is {a.shape[1]}×{a.shape[0]} pixels; the largest accepted is "
+                             f"{MAX_DRAWING_SIDE}×{MAX_DRAWING_SIDE}. Scale it down first.")
+        a = a.astype(np.float32)
+        if not np.isfinite(a).all():
+            raise ValueError("The picture contains NaN or infinite pixels.")
+        if a.max() <= 1.0:
+            a = a * 255.0
+        if a.ndim == 3 and a.shape[2] == 4 and a[..., 3].min() < 255:
+            return a[..., 3].clip(0, 255).astype(np.uint8)   # strokes on a transparent canvas: alpha is ink
+        lum = a if a.ndim == 2 else a[..., :3].mean(-1)
+        border = np.concatenate([lum[0], lum[-1], lum[:, 0], lum[:, -1]])
+        return np.abs(lum - np.median(border)).clip(0, 255).astype(np.uint8)
+
+    def prefix(self, item, length: int) -> torch.Tensor:
+        """The top `length` rows of an image (artifact or model rows) -> float [length, 28]: what a
+        completion keeps."""
+        x = item if isinstance(item, torch.Tensor) and item.dtype == torch.float32 else self.from_artifact(item)
+        length = int(length)
+        if not 1 <= length < SIZE:
+            raise ValueError(f"Keep between 1 and {SIZE - 1} rows of the {SIZE} (got {length}).")
+        return x.reshape(SIZE, SIZE)[:length].clone()
+
+    def recognise(self, artifacts) -> list[tuple[int, float]] | None:
+        """The reference classifier's guess and its confidence for each image, or None without one."""
+        clf = metrics.reference(self)
+        if clf is None:
+            return None
+        x = torch.stack([self.from_artifact(a) for a in artifacts])
+        with torch.inference_mode():
+            p = torch.softmax(clf(x).float(), -1)
+        conf, guess = p.max(-1)
+        return [(int(g), float(c)) for g, c in zip(guess, conf)]
 
     def describe(self, artifact) -> str:
         a = np.asarray(artifact)

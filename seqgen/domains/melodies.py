@@ -267,6 +267,20 @@ class MelodiesDomain(Domain):
             last_end = s + L
         return tokens
 
+    def prefix(self, notes: Iterable[Note], length: int = 1) -> torch.Tensor:
+        """The first `length` bars of a melody -> tokens int64 [16 * length]: what a continuation keeps.
+        A note held over the cut ends there. ValueError says what to fix."""
+        bars = int(length)
+        if not 1 <= bars < SEQ_LEN // STEPS_PER_BAR:
+            raise ValueError(f"Keep between 1 and {SEQ_LEN // STEPS_PER_BAR - 1} bars of the "
+                             f"{SEQ_LEN // STEPS_PER_BAR} (got {bars}).")
+        cut = bars * STEPS_PER_BAR
+        kept = [Note(n.pitch, n.start, min(n.length, cut - n.start)) for n in notes if n.start < cut]
+        if not kept:
+            raise ValueError(f"The first {bars} bar{'s' if bars > 1 else ''} have no notes: play at least one "
+                             "note there (or keep more bars).")
+        return self.from_artifact(kept)[:cut]
+
     def describe(self, notes: Sequence[Note]) -> str:
         if not notes:
             return "silence"
@@ -285,12 +299,13 @@ class MelodiesDomain(Domain):
 
     def write_samples(self, artifacts, folder: Path, stem: str, tempo: float = 90.0, instrument: str = "piano",
                       **options) -> list[str]:
-        from ..audio import synthesize, to_midi_bytes, to_wav_bytes
+        from ..audio import MIDI_PROGRAMS, synthesize, to_midi_bytes, to_wav_bytes
         lines = []
         for i, notes in enumerate(artifacts):
             wave = synthesize(notes, tempo_bpm=tempo, instrument=instrument, n_steps=self.seq_len)
             (Path(folder) / f"{stem}-{i:02d}.wav").write_bytes(to_wav_bytes(wave, 22050))
-            (Path(folder) / f"{stem}-{i:02d}.mid").write_bytes(to_midi_bytes(notes, tempo_bpm=tempo))
+            (Path(folder) / f"{stem}-{i:02d}.mid").write_bytes(
+                to_midi_bytes(notes, tempo_bpm=tempo, program=MIDI_PROGRAMS.get(instrument, 0)))
             lines.append(f"{stem}-{i:02d}: {self.describe(notes)}")
         return lines + [f"wrote {len(artifacts)} WAV and MIDI files to {folder}"]
 

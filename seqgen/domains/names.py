@@ -47,6 +47,19 @@ def _known() -> frozenset[str]:
     return frozenset(str(n) for n in _raw()[0])
 
 
+def _letters(text, if_empty: str) -> str:
+    """Typed text, stripped, checked to be letters a-z only. ValueError says what to fix."""
+    if not isinstance(text, str):
+        raise ValueError(f"Expected a name as text, got {type(text).__name__}.")
+    s = text.strip()
+    if not s:
+        raise ValueError(if_empty)
+    bad = [c for c in s if not ("a" <= c.lower() <= "z")]
+    if bad:
+        raise ValueError(f"Names may only contain the letters a–z (got {bad[0]!r} in {s!r}).")
+    return s
+
+
 class NamesDomain(Domain):
     name = "names"
     title = "US first names"
@@ -79,17 +92,53 @@ class NamesDomain(Domain):
 
     def from_artifact(self, text: str) -> torch.Tensor:
         """A name typed by a user -> int64 [T]. ValueError says what to fix."""
-        if not isinstance(text, str):
-            raise ValueError(f"Expected a name as text, got {type(text).__name__}.")
-        s = text.strip()
-        if not s:
-            raise ValueError("Please type a name (letters a–z).")
-        bad = [c for c in s if not ("a" <= c.lower() <= "z")]
-        if bad:
-            raise ValueError(f"Names may only contain the letters a–z (got {bad[0]!r} in {s!r}).")
+        s = _letters(text, "Please type a name (letters a–z).")
         if len(s) > MAX_LETTERS:
             raise ValueError(f"Names may have at most {MAX_LETTERS} letters ({s!r} has {len(s)}).")
         return torch.from_numpy(encode(s.lower()))
+
+    def prefix(self, text: str, length: int | None = None) -> torch.Tensor:
+        """The start of a name ("Mar") -> its letter tokens int64 [k]. ValueError says what to fix."""
+        s = _letters(text, "Type the first letters of a name (a–z), like Mar or Jo.")
+        if len(s) >= MAX_LETTERS:
+            raise ValueError(f"The models write names of up to {MAX_LETTERS} letters, so a start may have at most "
+                             f"{MAX_LETTERS - 1} (this one has {len(s)}).")
+        return torch.from_numpy(encode(s.lower())[: len(s)])
+
+    def name_nll(self, strings: list[str]) -> list[float | None]:
+        """The char-LM's (the reference model's) negative log-likelihood per letter of each name; None for
+        a string that is not letters, or when the LM is missing."""
+        lm = metrics.reference(self)
+        ok = [i for i, s in enumerate(strings) if self.well_formed(s)]
+        out: list[float | None] = [None] * len(strings)
+        if lm is None or not ok:
+            return out
+        x = torch.stack([torch.from_numpy(encode(strings[i].lower())) for i in ok])
+        with torch.inference_mode():
+            nll, n = lm.nll(x)
+        for i, v in zip(ok, (nll / n).tolist()):
+            out[i] = float(v)
+        return out
+
+    def real_nll_limit(self) -> float | None:
+        """The char-LM's NLL per letter that 95 % of real (test) names stay under: the bar for looking
+        like a name."""
+        if not hasattr(self, "_real_nll_limit"):
+            lm = metrics.reference(self)
+            if lm is None:
+                return None
+            with torch.inference_mode():
+                nll, n = lm.nll(self.dataset("test")[0])
+            self._real_nll_limit = float(torch.quantile(nll / n, 0.95))
+        return self._real_nll_limit
+
+    def looks_like_names(self, strings: list[str]) -> list[bool]:
+        """Well formed and no less likely under the char-LM than 95 % of real names (letters and length
+        only when the LM is missing)."""
+        limit = self.real_nll_limit()
+        nll = self.name_nll(strings)
+        return [self.well_formed(s) and (limit is None or (v is not None and v <= limit))
+                for s, v in zip(strings, nll)]
 
     def is_known(self, name: str) -> bool:
         """Is this name (any case) in the bundled census list (all splits)?"""
@@ -127,6 +176,8 @@ class NamesDomain(Domain):
         strings = self.artifacts(seqs)
         out = self.name_figures(strings)
         out["examples"] = strings[:12]
+        if model.cfg.family == "vae":
+            out.update(self._reconstruction(model))
         lm = metrics.reference(self)
         if lm is None:
             return out
@@ -140,6 +191,14 @@ class NamesDomain(Domain):
         if model.cfg.family == "vae":
             out["lm_nll_per_token_test"] = lm.evaluate(test_x, None)["nll_per_token"]
         return out
+
+    def _reconstruction(self, model) -> dict:
+        """Share of test names that encoding (the mean) and decoding (likeliest letters) gives back exactly."""
+        test_x, _ = self.dataset("test")
+        with torch.inference_mode():
+            back = torch.cat([model.reconstruct(test_x[i:i + 500]) for i in range(0, len(test_x), 500)])
+        same = [a == b for a, b in zip(self.artifacts(back), self.artifacts(test_x))]
+        return {"reconstruction_exact_fraction": float(np.mean(same))}
 
     def quick_metrics(self, model, n: int, seed: int) -> dict:
         seqs, _ = metrics.sample_with_labels(model, n, seed, 1.0)

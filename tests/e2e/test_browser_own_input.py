@@ -1,0 +1,63 @@
+"""Put your own in, in a real browser: strokes drawn on the canvas with the mouse reach the model; the page
+shows what the model sees, the point on the map and the completions."""
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+
+from e2e_helpers import CHROMIUM, REPO, launch, streamlit_server, wait_idle
+
+pytestmark = pytest.mark.e2e
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) for the browser tests",
+                allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+if importlib.util.find_spec("streamlit_drawable_canvas") is None:   # it registers itself only inside a server
+    pytest.skip("pip install -r requirements.txt (the drawing canvas)", allow_module_level=True)
+expect, sync_playwright = sync_api.expect, sync_api.sync_playwright
+expect.set_options(timeout=45_000)
+
+
+@pytest.fixture(scope="module")
+def page():
+    with streamlit_server() as url, sync_playwright() as p:
+        browser = launch(p)
+        pg = browser.new_page(viewport={"width": 1400, "height": 1100})
+        pg.goto(url + "/latent?model=digits-vae&z=0.00,0.00")
+        pg.get_by_test_id("stSidebarNavLink").first.wait_for(timeout=60_000)
+        wait_idle(pg, 60_000)
+        yield pg
+        browser.close()
+
+
+def stroke(page, box, points) -> None:
+    """Press, drag through the points (fractions of the canvas), release: as a hand with a mouse would."""
+    x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
+    page.mouse.move(x0 + points[0][0] * w, y0 + points[0][1] * h)
+    page.mouse.down()
+    for fx, fy in points[1:]:
+        page.mouse.move(x0 + fx * w, y0 + fy * h, steps=8)
+    page.mouse.up()
+
+
+def test_drawing_a_seven_shows_the_point_and_the_completions(page):
+    canvas = page.locator(".st-key-le_draw canvas").last
+    canvas.scroll_into_view_if_needed()
+    expect(canvas).to_be_visible()
+    box = canvas.bounding_box()
+    stroke(page, box, [(0.25, 0.2), (0.5, 0.2), (0.75, 0.2)])           # the bar of a 7
+    stroke(page, box, [(0.75, 0.2), (0.62, 0.5), (0.5, 0.85)])          # its stem
+    expect(page.get_by_text("What the model sees")).to_be_visible()
+    expect(page.get_by_text("reads it as 7")).to_be_visible()          # both strokes reached the model
+    expect(page.get_by_text("The encoder puts your drawing at")).to_be_visible()
+    expect(page.get_by_text("kept exactly; the model drew the rest")).to_be_visible()
+    wait_idle(page)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    assert "your drawing" in page.content()                             # the map's mark for the star
+    if os.environ.get("SEQGEN_SCREENSHOTS") == "1":
+        page.get_by_text("What the model sees").scroll_into_view_if_needed()
+        page.screenshot(path=str(REPO / "docs" / "own_input_drawing.png"), full_page=False)
