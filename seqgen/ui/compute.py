@@ -3,16 +3,24 @@
 Every function takes a hashable model reference ``ref = (name, stamp)`` (see resources.ref), so results
 are computed once per model version and shared by reruns, pages and sessions. The work itself is done
 by the UI-free `seqgen.explore`; st.cache_data pickles what it returns.
+
+`latent_map_chart` is the map as st.plotly_chart should get it on every slider move: Streamlit runs a
+plain dict through plotly's full validation (the ~2,000 points, the default template) on every call, but
+takes a plotly figure object as already validated; so the static part is validated once per model and
+only the marker, marks and box (small plain dicts from figures.latent_map_figure) are new per rerun.
 """
 from __future__ import annotations
 
 import numpy as np
+import plotly.tools
 import streamlit as st
+from plotly.basedatatypes import BaseFigure
 
 from seqgen import explore, get_domain
 from seqgen.render import image_grid, png_bytes, upscale
 
 from . import resources
+from . import figures
 from .figures import latent_map_base as latent_map_base_figure
 
 
@@ -30,6 +38,44 @@ def latent_map_base(ref, lim: float) -> dict:
     """The map's static traces as a plotly dict, built once per model (figures.latent_map_figure adds the rest)."""
     m = latent_map(ref)
     return latent_map_base_figure(m["points"], m["labels"], m["label_names"], m["texts"], lim)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _validated_map_base(ref, lim: float) -> dict:
+    """latent_map_base after plotly's validation (template filled in, arrays packed), made once per model
+    version and shared read-only by every session: latent_map_chart only copies its top-level containers."""
+    base = latent_map_base(ref, lim)
+    spec = plotly.tools.return_figure_from_figure_or_data({"data": base["data"], "layout": base["layout"]},
+                                                          validate_figure=True)
+    return {"data": tuple(spec["data"]), "layout": spec["layout"], "revision": base.get("revision", "")}
+
+
+class ValidatedFigure(BaseFigure):
+    """A figure spec that is valid already, for st.plotly_chart: Streamlit asks a plotly figure object for
+    `to_dict()` instead of validating it again. Holds the spec as it is (no plotly objects are built)."""
+
+    def __init__(self, spec: dict):  # noqa: D107 - BaseFigure.__init__ (the validation) is skipped on purpose
+        object.__setattr__(self, "_spec", spec)
+
+    def to_dict(self) -> dict:
+        return {"data": list(self._spec["data"]), "layout": dict(self._spec["layout"])}
+
+    def to_plotly_json(self) -> dict:
+        return self.to_dict()
+
+    def __repr__(self) -> str:
+        return f"ValidatedFigure({len(self._spec['data'])} traces)"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, ValidatedFigure) and other._spec == self._spec
+
+    __hash__ = None
+
+
+def latent_map_chart(ref, lim: float, z, marks: dict | None = None, box: tuple | None = None) -> ValidatedFigure:
+    """figures.latent_map_figure over the model's map, for st.plotly_chart: the points are validated once
+    per model version; a rerun adds the current z, `marks` and `box` (see figures.latent_map_figure)."""
+    return ValidatedFigure(figures.latent_map_figure(_validated_map_base(ref, lim), z, marks=marks, box=box))
 
 
 @st.cache_data(show_spinner=False, max_entries=2048)
@@ -103,3 +149,55 @@ def replay_png(images: np.ndarray, cols: int, scale: int, rows_drawn: int) -> by
 def picture_png(domain_name: str, artifacts: list, cols: int, scale: int) -> bytes:
     """The domain's mosaic of artifacts as PNG bytes."""
     return png_bytes(get_domain(domain_name).picture(artifacts, cols=cols, scale=scale))
+
+
+# ---------------------------------------------------------------- your own input, and planes through a larger latent
+@st.cache_data(show_spinner=False, max_entries=256)
+def complete(ref, prefix, n: int, temperature: float | None, seed: int, length: int | None, label: int | None) -> dict:
+    """explore.complete, cached by the start given (ValueError: a message for the user, not yet escaped)."""
+    return explore.complete(checkpoint(ref), prefix, n, temperature, seed, length, label)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def recognise(domain_name: str, image) -> tuple[int, float] | None:
+    """The domain's reference classifier on one image: (class, confidence), or None without a classifier."""
+    out = get_domain(domain_name).recognise([image])
+    return None if out is None else out[0]
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def plane(ref, kind: str, a: tuple = (), b: tuple = ()) -> dict:
+    """A 2-D plane through a larger latent: "pca" (the encoded held-out set's main directions) or
+    "through" (the encoder means a and b at (-1.5, 0) and (1.5, 0))."""
+    mu = latent_map(ref)["mu"]
+    return explore.pca_plane(mu) if kind == "pca" else explore.plane_through(np.array(a), np.array(b), mu)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def latent_map_on(ref, plane_: dict) -> dict:
+    m = dict(latent_map(ref))
+    m["points"] = explore.plane_coords(m["mu"], plane_)
+    lo, hi = np.percentile(m["points"], 2, axis=0), np.percentile(m["points"], 98, axis=0)
+    m["view"] = (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]))
+    return m
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def latent_map_base_on(ref, lim: float, plane_: dict) -> dict:
+    m = latent_map_on(ref, plane_)
+    return latent_map_base_figure(m["points"], m["labels"], m["label_names"], m["texts"], lim)
+
+
+@st.cache_data(show_spinner=False, max_entries=2048)
+def decode_point_on(ref, z: tuple[float, float], label: int | None, plane_: dict):
+    return explore.decode_points(checkpoint(ref), [z], label, plane_)[0]
+
+
+@st.cache_data(show_spinner="Decoding the grid…", max_entries=64)
+def manifold_on(ref, n: int, view: tuple, label: int | None, plane_: dict) -> dict:
+    return explore.manifold(checkpoint(ref), n, view, label, plane_)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def interpolate_on(ref, a: tuple, b: tuple, steps: int, label: int | None, plane_: dict) -> dict:
+    return explore.interpolate(checkpoint(ref), a, b, steps, label, plane_)

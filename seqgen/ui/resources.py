@@ -3,9 +3,17 @@
 Models are cached with ``st.cache_resource`` under (name, stamp), where the stamp changes when the
 checkpoint files change, so a model re-saved by the live-training page is picked up on the next rerun.
 The model list is re-read every few seconds (short TTL), so a freshly saved model appears without a restart.
+
+`configure_torch()`, which every model page calls first, also settles the heap once per process: the
+app's config turns Streamlit's full garbage collection after every script run off (`[runner]
+postScriptGC`), because with torch, plotly and the models loaded one collection walks every object for a
+long time while holding the GIL, once per rerun of every session. Python's own collector still runs; the
+objects alive at the first model page (modules, the loaded libraries) are frozen out of its scans.
 """
 from __future__ import annotations
 
+import gc
+import threading
 from pathlib import Path
 
 import streamlit as st
@@ -15,15 +23,29 @@ import seqgen
 from seqgen.checkpoints import CheckpointError, resolve
 
 GENERATOR_FAMILIES = ("vae", "gan")
-_TORCH_CONFIGURED = False
+_heap_settled = threading.Event()
 
 
 def configure_torch() -> None:
-    """Batch-1 decoding gains nothing from 2 threads and a training thread may run beside the app."""
-    global _TORCH_CONFIGURED
-    if not _TORCH_CONFIGURED:
+    """One torch thread for the calling script thread and for threads started later.
+
+    Batch-1 decoding gains nothing from 2 threads and a training thread may run beside the app. Streamlit
+    runs every script run in a new thread, and torch's setting is per thread (a new thread copies the
+    process default on its first parallel op), so this checks the calling thread each time instead of
+    once per process: anything that put the default back to 2 is corrected on the next page run."""
+    if torch.get_num_threads() != 1:
         torch.set_num_threads(1)
-        _TORCH_CONFIGURED = True
+    if not _heap_settled.is_set():
+        settle_heap()
+
+
+def settle_heap() -> None:
+    """Collect once, then freeze what is alive (modules, torch, plotly): later collections skip it."""
+    if _heap_settled.is_set():
+        return
+    _heap_settled.set()
+    gc.collect()
+    gc.freeze()
 
 
 @st.cache_data(ttl=3, show_spinner=False)

@@ -1,0 +1,149 @@
+"""Guards for the server's cost per interaction with a class on one server (no timings: counts and settings).
+
+- Streamlit's full garbage collection after every script run is off in the config the app runs with.
+- The latent explorer's map goes through plotly's validation once per model, not once per slider move,
+  and what st.plotly_chart sends is the same figure as the plain-dict path would send.
+- Every script thread gets one torch thread, even after something set the process default back to 2.
+- A live training thread names itself in the OS and keeps the server's priority.
+The load itself is measured by benchmarks/load.py.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import tomllib
+
+import plotly.graph_objs as go
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from st_helpers import REPO, page_app
+
+from seqgen.training.live import RunManager, TrainingRun
+
+
+def test_post_script_gc_is_off_in_the_app_config():
+    import streamlit.config as stconfig
+    cfg = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert "runner.postScriptGC" in stconfig.get_config_options()       # the option Streamlit reads
+    assert cfg["runner"]["postScriptGC"] is False
+
+
+@pytest.fixture
+def figure_inits(monkeypatch):
+    """Counts plotly Figure constructions (the validation a plain dict goes through in st.plotly_chart)."""
+    calls = []
+    orig = go.Figure.__init__
+
+    def init(self, *args, **kw):
+        calls.append(1)
+        return orig(self, *args, **kw)
+    monkeypatch.setattr(go.Figure, "__init__", init)
+    return calls
+
+
+def _map_script():
+    import streamlit as st
+
+    from seqgen.ui import compute, figures, resources
+    ref = resources.ref("digits-vae")
+    i = st.session_state.setdefault("i", 0)
+    st.session_state.i = i + 1
+    z = (round(-2 + 0.25 * i, 2), 0.5)
+    marks = {"A": (-1.5, 0.0, "diamond", "#ff7f0e")}
+    box = (-2.0, 2.0, -1.5, 1.5)
+    st.plotly_chart(compute.latent_map_chart(ref, 4.0, z, marks=marks, box=box), key="fast", theme=None)
+    if st.session_state.get("compare"):
+        st.plotly_chart(figures.latent_map_figure(compute.latent_map_base(ref, 4.0), z, marks=marks, box=box),
+                        key="plain", theme=None)
+
+
+def _clear_map_caches():
+    from seqgen.ui import compute
+    compute.latent_map_base.clear()
+    compute._validated_map_base.clear()
+
+
+def test_map_figure_is_validated_once_per_model_across_reruns(figure_inits):
+    _clear_map_caches()
+    at = AppTest.from_function(_map_script, default_timeout=120).run()
+    assert not at.exception, at.exception
+    assert len(figure_inits) == 1                       # the model's static traces, once
+    specs = {at.get("plotly_chart")[0].proto.spec}
+    for _ in range(4):
+        at.run()
+        assert not at.exception, at.exception
+        specs.add(at.get("plotly_chart")[0].proto.spec)
+    assert len(figure_inits) == 1, "a rerun validated the map again"
+    assert len(specs) == 5                              # each rerun still sent its own z
+
+
+def test_validated_map_is_the_figure_the_plain_dict_would_give():
+    at = AppTest.from_function(_map_script, default_timeout=120)
+    at.session_state["compare"] = True
+    at.run()
+    assert not at.exception, at.exception
+    fast, plain = at.get("plotly_chart")
+    assert json.loads(fast.proto.spec) == json.loads(plain.proto.spec)
+
+
+def test_explorer_page_validates_the_map_once_per_model(figure_inits):
+    at = page_app("latent", timeout=120)
+    at.query_params["model"] = "digits-vae"
+    at.run()
+    at.toggle(key="le_classic").set_value(True).run()
+    assert not at.exception, at.exception
+    before = len(figure_inits)
+    for v in (0.5, 1.0, 1.5):
+        at.slider(key="le_z0").set_value(v).run()
+        assert not at.exception, at.exception
+    assert len(figure_inits) == before
+
+
+def _threads_script():
+    import threading
+
+    import streamlit as st
+    import torch
+
+    from seqgen.ui import resources
+    resources.configure_torch()
+    seen = {"script": torch.get_num_threads()}
+    t = threading.Thread(target=lambda: seen.__setitem__("later", torch.get_num_threads()))
+    t.start()
+    t.join()
+    st.session_state.seen = seen
+
+
+def test_every_script_thread_gets_one_torch_thread():
+    old = torch.get_num_threads()
+    try:
+        for _ in range(2):
+            torch.set_num_threads(2)        # something put the process default back (a test, a library)
+            at = AppTest.from_function(_threads_script).run()
+            assert not at.exception, at.exception
+            assert at.session_state["seen"] == {"script": 1, "later": 1}
+    finally:
+        torch.set_num_threads(old)
+
+
+def test_training_thread_names_itself_at_the_servers_priority(toy_domains):
+    """benchmarks/load.py tells the training threads' CPU from the server's by this name; a lower priority
+    was measured to stall the pages (the thread holds the GIL while descheduled), so it keeps the caller's."""
+    manager = RunManager(max_runs=1, idle_timeout=60)
+    run = TrainingRun("toy_rows", "vae", dict(hidden=16, embed=8, batch_size=16, steps=10**6), manager=manager)
+    try:
+        run.start()
+        end = time.monotonic() + 20
+        while run.snapshot().step < 2 and time.monotonic() < end:
+            time.sleep(0.02)
+        tid = run.native_id
+        assert tid is not None and tid != threading.get_native_id()
+        with open(f"/proc/self/task/{tid}/comm") as f:
+            assert f.read().strip() == f"seqgen-{run.run_id}"[:15]
+        assert os.getpriority(os.PRIO_PROCESS, tid) == os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    finally:
+        manager.shutdown()
