@@ -1,4 +1,6 @@
 """Noise -> image: a conditional RNN-GAN draws images row by row from random noise (VAE prior samples beside it)."""
+import time
+
 import numpy as np
 import streamlit as st
 
@@ -6,8 +8,10 @@ import seqgen
 from seqgen import ui
 from seqgen.render import upscale
 from seqgen.ui import compute, figures, resources, widgets
+from seqgen.ui.i18n import _, domain_word, ngettext
 
 ONE_OF_EACH = -1
+FRAME_S = 0.09          # one image row per frame of the replay animation
 ui.configure_torch()
 
 
@@ -16,19 +20,20 @@ def settings(gans):
     widgets.defaults(ni_seed=0, ni_label=ONE_OF_EACH, ni_n=20, ni_rows=28, ni_pick=0)
     c1, c2, c3, c4 = st.columns([1.2, 0.8, 1, 1])
     with c1:
-        name = widgets.choose_model("GAN model", "ni_model", gans, resources.model_label)
+        name = widgets.choose_model(_("GAN model"), "ni_model", gans, resources.model_label)
     cfg = ui.load(name).config
     domain = seqgen.get_domain(cfg.domain)
-    seed = int(c2.number_input("Seed", 0, 1_000_000, step=1, key="ni_seed", persist_state="session",
-                               help="The seed fixes the random noise: same seed, same drawings."))
+    seed = int(c2.number_input(_("Seed"), 0, 1_000_000, step=1, key="ni_seed", persist_state="session",
+                               help=_("The seed fixes the random noise: same seed, same drawings.")))
     choices = [ONE_OF_EACH] + list(range(domain.n_labels))
     if st.session_state.ni_label not in choices:
         st.session_state.ni_label = ONE_OF_EACH
-    label = c3.selectbox(f"What to draw", choices, key="ni_label", persist_state="session",
+    label = c3.selectbox(_("What to draw"), choices, key="ni_label", persist_state="session",
                          disabled=not cfg.conditional,
-                         format_func=lambda i: "one of each" if i == ONE_OF_EACH else domain.label_names[i],
-                         help=None if cfg.conditional else "This GAN is not conditional: it picks for itself.")
-    n = int(c4.slider("Number of samples", 1, 40, key="ni_n", persist_state="session"))
+                         format_func={ONE_OF_EACH: _("one of each"),
+                                      **{i: domain_word(n) for i, n in enumerate(domain.label_names)}}.get,
+                         help=None if cfg.conditional else _("This GAN is not conditional: it picks for itself."))
+    n = int(c4.slider(_("Number of samples"), 1, 40, key="ni_n", persist_state="session"))
     if not cfg.conditional:
         labels = None
     elif label == ONE_OF_EACH:
@@ -38,66 +43,87 @@ def settings(gans):
     return name, domain, seed, labels, n, label
 
 
+def caption(domain, n, seed, labels, label, rows) -> str:
+    text = ngettext("{n} sample, seed {seed}", "{n} samples, seed {seed}", n).format(n=n, seed=seed)
+    if labels is not None:
+        text += ", " + (_("one of each class") if label == ONE_OF_EACH else domain_word(domain.label_names[label]))
+    if rows != domain.seq_len:
+        text += ": " + _("the first {rows} of {total} rows drawn").format(rows=rows, total=domain.seq_len)
+    return text
+
+
 def replay(domain, images, seed, labels, label, n, cols) -> int:
-    st.subheader("GAN samples, replayed row by row")
-    rows = int(st.slider("Rows drawn so far (replay)", 1, domain.seq_len, key="ni_rows", persist_state="session",
-                         help="Slide from 1 to the last row to watch the generator draw each image top to bottom."))
-    what = "" if labels is None else (", one of each class" if label == ONE_OF_EACH
-                                      else f", {domain.label_names[label]}")
-    st.image(compute.replay_png(images, cols, 3, rows), output_format="PNG",
-             caption=f"{n} samples, seed {seed}{what}"
-             + ("" if rows == domain.seq_len else f": the first {rows} of {domain.seq_len} rows drawn"))
-    st.download_button("Download these samples (PNG)", compute.replay_png(images, cols, 4, domain.seq_len),
+    st.subheader(_("GAN samples, replayed row by row"))
+    rows = int(st.slider(_("Rows drawn so far (replay)"), 1, domain.seq_len, key="ni_rows", persist_state="session",
+                         help=_("Slide from 1 to the last row to watch the generator draw each image top to "
+                                "bottom.")))
+    play = st.button(_("Play the drawing"), key="ni_play", icon=":material/play_arrow:",
+                     help=_("Draws the images again, one row after another, from the first row to the last."))
+    slot = st.empty()
+    if play:   # an animation: each frame adds one row, as the generator made them
+        for r in range(1, domain.seq_len + 1):
+            slot.image(compute.replay_png(images, cols, 3, r), output_format="PNG",
+                       caption=caption(domain, n, seed, labels, label, r))
+            time.sleep(FRAME_S)
+    slot.image(compute.replay_png(images, cols, 3, rows), output_format="PNG",
+               caption=caption(domain, n, seed, labels, label, rows))
+    st.download_button(_("Download these samples (PNG)"), compute.replay_png(images, cols, 4, domain.seq_len),
                        file_name=f"gan-{domain.name}-seed{seed}.png", mime="image/png", key="ni_png",
                        icon=":material/download:")
     return rows
 
 
 def vae_comparison(domain, seed, n, labels, cols) -> None:
-    st.subheader("VAE prior samples, for comparison")
+    st.subheader(_("VAE prior samples, for comparison"))
     vaes = resources.model_names("vae", domain=domain.name)
     if not vaes:
-        st.info(f"No {domain.title} VAE is available for the comparison.")
+        st.info(_("No {data} VAE is available for the comparison.").format(data=domain_word(domain.title)))
         return
     vae_name = next((v for v in vaes if resources.model_info(v).get("shipped")), vaes[0])
     vae_labels = labels if ui.load(vae_name).config.conditional else None
     prior = np.stack(compute.samples(resources.ref(vae_name), seed, n, None, vae_labels))
     st.image(compute.replay_png(prior, cols, 3, domain.seq_len), output_format="PNG",
-             caption=f"{vae_name}: decodes of {n} random points z ~ N(0, I) (same seed). The VAE cannot "
-                     "be told what to draw; it draws whatever lives at each point.")
+             caption=ngettext("{model}: the decode of {n} random point z ~ N(0, I) (same seed). The VAE cannot be "
+                              "told what to draw; it draws whatever lives at that point.",
+                              "{model}: decodes of {n} random points z ~ N(0, I) (same seed). The VAE cannot be "
+                              "told what to draw; it draws whatever lives at each point.", n).format(
+                 model=vae_name, n=n))
 
 
 def inside_the_generator(domain, images, hidden, labels, n, rows) -> None:
-    st.subheader("Inside the generator: its hidden state, row by row")
+    st.subheader(_("Inside the generator: its hidden state, row by row"))
     st.session_state.ni_pick = min(int(st.session_state.ni_pick), n - 1)
-    pick = int(st.slider("Sample to look inside", 0, n - 1, key="ni_pick", persist_state="session")) if n > 1 else 0
+    pick = int(st.slider(_("Sample to look inside"), 0, n - 1, key="ni_pick", persist_state="session")) if n > 1 else 0
     h1, h2 = st.columns([1, 4])
     with h1:
-        asked = "" if labels is None else f" (asked for: {domain.label_names[labels[pick]]})"
-        st.image(upscale(images[pick], 6), output_format="PNG", caption=f"sample #{pick}{asked}")
+        shown = _("sample #{i}").format(i=pick)
+        if labels is not None:
+            shown += " " + _("(asked for: {label})").format(label=domain_word(domain.label_names[labels[pick]]))
+        st.image(upscale(images[pick], 6), output_format="PNG", caption=shown)
     with h2:
         st.plotly_chart(figures.hidden_heatmap(hidden[pick][:rows]), key="ni_heat", config={"displaylogo": False})
-    st.caption("Each row of the heat map is the generator's memory right after drawing that image row; each column "
-               "is one hidden unit (blue positive, red negative). Rows that change sharply are where strokes start "
-               "or end. The heat map follows the replay slider.")
+    st.caption(_("Each row of the heat map is the generator's memory right after drawing that image row; each "
+                 "column is one hidden unit (blue positive, red negative). Rows that change sharply are where "
+                 "strokes start or end. The heat map follows the replay slider."))
 
 
-st.title("Noise → image")
+st.title(_("Noise → image"))
 ui.intro(
-    "A **generative adversarial network (GAN)** is two networks playing a game. The **generator** starts "
-    "from a handful of random numbers (the *noise*, fixed here by the *seed*) plus the class you ask for "
-    "(a digit, a piece of clothing), and draws an image. The **discriminator** sees real images and the "
-    "generator's drawings and tries to tell them apart; the generator is trained to fool it, so its drawings "
-    "get more and more realistic.",
-    "This generator is a **recurrent neural network (RNN)**: it draws the 28×28 image one row at a time, "
-    "top to bottom, carrying a memory (its *hidden state*) from row to row. Use the replay slider to watch "
-    "the drawing appear, and the heat map to see the memory change as it draws. Same seed, same drawings; "
-    "change the seed for new ones. On the right, a VAE draws from random points of its latent map for comparison.")
+    _("A **generative adversarial network (GAN)** is two networks playing a game. The **generator** starts "
+      "from a handful of random numbers (the *noise*, fixed here by the *seed*) plus the class you ask for "
+      "(a digit, a piece of clothing), and draws an image. The **discriminator** sees real images and the "
+      "generator's drawings and tries to tell them apart; the generator is trained to fool it, so its drawings "
+      "get more and more realistic."),
+    _("This generator is a **recurrent neural network (RNN)**: it draws the 28×28 image one row at a time, "
+      "top to bottom, carrying a memory (its *hidden state*) from row to row. Use the replay slider or the play "
+      "button to watch the drawing appear, and the heat map to see the memory change as it draws. Same seed, "
+      "same drawings; change the seed for new ones. On the right, a VAE draws from random points of its latent "
+      "map for comparison."))
 
-with ui.guard("the noise → image page"):
+with ui.guard(_("the noise → image page")):
     gans = resources.model_names("gan", kind="image")
     if not gans:
-        st.warning("No image GAN checkpoint was found.")
+        st.warning(_("No image GAN checkpoint was found."))
         st.stop()
     name, domain, seed, labels, n, label = settings(gans)
     res = compute.samples_with_hidden(resources.ref(name), seed, n, labels)
@@ -109,3 +135,4 @@ with ui.guard("the noise → image page"):
     with right:
         vae_comparison(domain, seed, n, labels, cols)
     inside_the_generator(domain, images, hidden, labels, n, rows)
+    widgets.reset_button("ni_", key="ni_reset")

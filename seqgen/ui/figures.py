@@ -6,8 +6,21 @@ import plotly.graph_objects as go
 
 from seqgen.domains.melodies import pitch_name
 
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-           "#bcbd22", "#17becf")
+from .i18n import _
+
+# Okabe & Ito's colour-blind-safe palette (yellow last: weakest on white). Ten classes share a plot, so each
+# class also gets its own marker shape: class i is (PALETTE[i % 8], SYMBOLS[i]), no two alike, and a reader
+# who cannot tell two colours apart still tells the shapes. The latent pad draws the same pairs.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442")
+SYMBOLS = ("circle", "square", "diamond", "triangle-up", "triangle-down", "cross", "x", "star", "pentagon",
+           "hexagon")
+Z1, Z2 = "z₁", "z₂"      # the latent axes' names on every plot
+
+
+def class_style(i: int) -> tuple[str, str]:
+    """(colour, plotly marker symbol) of class i."""
+    return PALETTE[i % len(PALETTE)], SYMBOLS[i % len(SYMBOLS)]
+
 GRID_STEP = 0.25         # spacing of the faint clickable grid on the latent map (33 x 33 points over ±4)
 MAP_KEY = "le_map"
 
@@ -21,25 +34,26 @@ def latent_map_base(points: np.ndarray, labels: np.ndarray | None, label_names, 
     data = [{  # trace 0: nearly invisible; a click anywhere snaps to one of these points
         "type": "scatter", "x": gx.ravel(), "y": gy.ravel(), "mode": "markers", "name": "grid",
         "showlegend": False, "marker": {"size": 8, "color": "gray", "opacity": 0.05},
-        "hovertemplate": "z = (%{x:.2f}, %{y:.2f})<extra>click to go here</extra>"}]
+        "hovertemplate": "z = (%{x:.2f}, %{y:.2f})<extra>" + _("click to go here") + "</extra>"}]
     if labels is None or not len(label_names):
-        groups = [("held-out data", np.ones(len(points), bool))]
+        groups = [(_("held-out data"), np.ones(len(points), bool))]
     else:
         groups = [(str(n), labels == i) for i, n in enumerate(label_names)]
     texts = np.asarray(texts, dtype=object)
     for i, (name, mask) in enumerate(groups):
         if mask.any():
+            colour, symbol = class_style(i)
             data.append({"type": "scatter", "x": points[mask, 0].astype(float), "y": points[mask, 1].astype(float),
                          "mode": "markers", "name": name, "text": texts[mask].tolist(),
-                         "marker": {"size": 6, "color": PALETTE[i % len(PALETTE)], "opacity": 0.75},
+                         "marker": {"size": 7, "color": colour, "symbol": symbol, "opacity": 0.8},
                          "hovertemplate": "%{text}<br>(%{x:.2f}, %{y:.2f})<extra></extra>"})
     axis = {"range": [-lim, lim], "zeroline": True, "zerolinecolor": "#ddd", "gridcolor": "#f0f0f0"}
     # No dragmode select/lasso: Streamlit then switches Plotly to clickmode 'event' and single clicks are lost.
     layout = {"height": 480, "margin": {"l": 50, "r": 10, "t": 10, "b": 45}, "hovermode": "closest",
               "uirevision": "latent-map", "plot_bgcolor": "white",
               "legend": {"orientation": "h", "y": -0.14, "itemsizing": "constant"},
-              "xaxis": {**axis, "title": {"text": "z₁"}},
-              "yaxis": {**axis, "title": {"text": "z₂"}, "scaleanchor": "x", "scaleratio": 1}}
+              "xaxis": {**axis, "title": {"text": Z1}},
+              "yaxis": {**axis, "title": {"text": Z2}, "scaleanchor": "x", "scaleratio": 1}}
     revision = f"{len(points)}-{float(np.asarray(points, dtype=np.float64).sum()):.6f}-{lim}"
     return {"data": data, "layout": layout, "revision": revision}
 
@@ -93,31 +107,57 @@ def selection_point(event) -> tuple[float, float] | None:
 
 
 # ---------------------------------------------------------------- melodies
-def piano_roll_figure(notes, n_steps: int = 64, height: int = 260, title: str | None = None) -> dict:
-    """Notes as horizontal bars: time (16th steps) across, pitch up; bar lines every 16 steps (a plotly dict)."""
+NATURAL = {0, 2, 4, 5, 7, 9, 11}       # pitch classes of the white keys: C D E F G A B
+
+
+def piano_roll_figure(notes, n_steps: int = 64, height: int = 260, title: str | None = None,
+                      tempo: int | None = None, playhead: int | None = None) -> dict:
+    """Notes as horizontal bars: time (16th steps) across, pitch up; bar lines every 16 steps (a plotly dict).
+
+    Every white-key pitch in range is named on the pitch axis and each bar carries its note's name, upright
+    and readable. `playhead` draws a line at that step; with `tempo` the figure gets a ▶ button that sweeps
+    the line across at that speed (in the browser, no rerun)."""
     data = []
     if notes:
         data.append({
             "type": "bar", "orientation": "h", "x": [n.length for n in notes], "base": [n.start for n in notes],
             "y": [n.pitch for n in notes], "width": 0.85,
-            "marker": {"color": "#4c78a8", "line": {"width": 0.5, "color": "#1b3a5c"}},
+            "marker": {"color": PALETTE[0], "line": {"width": 0.5, "color": "#00304d"}},
             "text": [pitch_name(n.pitch) for n in notes], "textposition": "inside", "insidetextanchor": "start",
+            "textangle": 0, "constraintext": "none", "insidetextfont": {"size": 13, "color": "white"},
             "customdata": [[pitch_name(n.pitch), n.start, n.length] for n in notes],
-            "hovertemplate": "%{customdata[0]}: step %{customdata[1]}, %{customdata[2]} sixteenths<extra></extra>"})
+            "hovertemplate": "%{customdata[0]}: " + _("step {start}, {length} sixteenths").format(
+                start="%{customdata[1]}", length="%{customdata[2]}") + "<extra></extra>"})
     lo = min([n.pitch for n in notes], default=60) - 2
     hi = max([n.pitch for n in notes], default=72) + 2
-    c_ticks = [p for p in range(lo, hi + 1) if p % 12 == 0] or [lo]
+    ticks = [p for p in range(lo, hi + 1) if p % 12 in NATURAL]
     bars = [{"type": "line", "x0": b, "x1": b, "yref": "paper", "y0": 0, "y1": 1, "line": {"color": "#999", "width": 1}}
             for b in range(0, n_steps + 1, 16)]
-    layout = {"height": height, "margin": {"l": 10, "r": 10, "t": 30 if title else 10, "b": 10}, "showlegend": False,
-              "plot_bgcolor": "#fafafa", "bargap": 0, "shapes": bars,
-              "xaxis": {"range": [0, n_steps], "title": {"text": "time (sixteenth notes; a bar = 16)"}, "dtick": 4,
+    layout = {"height": height, "margin": {"l": 10, "r": 10, "t": 30 if (title or tempo) else 10, "b": 10},
+              "showlegend": False, "plot_bgcolor": "#fafafa", "bargap": 0,
+              "shapes": bars + ([] if playhead is None else [_playhead(playhead)]),
+              "xaxis": {"range": [0, n_steps], "title": {"text": _("time (sixteenth notes; a bar = 16)")}, "dtick": 4,
                         "gridcolor": "#eee"},
-              "yaxis": {"range": [lo - 0.5, hi + 0.5], "tickvals": c_ticks,
-                        "ticktext": [pitch_name(p) for p in c_ticks], "title": {"text": "pitch"}, "gridcolor": "#eee"}}
+              "yaxis": {"range": [lo - 0.5, hi + 0.5], "tickvals": ticks, "tickfont": {"size": 12},
+                        "ticktext": [pitch_name(p) for p in ticks], "title": {"text": _("pitch")},
+                        "gridcolor": "#eee"}}
     if title:
         layout["title"] = {"text": title}
-    return {"data": data, "layout": layout}
+    fig = {"data": data, "layout": layout}
+    if tempo:
+        step_ms = 60_000 / tempo / 4
+        fig["frames"] = [{"name": str(t), "layout": {"shapes": bars + [_playhead(t)]}} for t in range(n_steps + 1)]
+        layout["updatemenus"] = [{"type": "buttons", "showactive": False, "x": 0, "y": 1.02, "xanchor": "left",
+                                  "yanchor": "bottom", "direction": "left", "buttons": [
+            {"label": "▶ " + _("Follow the notes"), "method": "animate",
+             "args": [None, {"frame": {"duration": step_ms, "redraw": True}, "transition": {"duration": 0},
+                             "fromcurrent": False, "mode": "immediate"}]}]}]
+    return fig
+
+
+def _playhead(step: float) -> dict:
+    return {"type": "line", "x0": step, "x1": step, "yref": "paper", "y0": 0, "y1": 1,
+            "line": {"color": PALETTE[3], "width": 3}}
 
 
 # ---------------------------------------------------------------- GAN internals
@@ -125,9 +165,10 @@ def hidden_heatmap(hidden: np.ndarray, title: str = "") -> go.Figure:
     """hidden [rows, units]: the generator's hidden state while drawing each row."""
     h = np.asarray(hidden, dtype=np.float32)
     fig = go.Figure(go.Heatmap(z=h, x=np.arange(h.shape[1]), y=np.arange(1, h.shape[0] + 1),
-                               colorscale="RdBu", zmid=0, colorbar=dict(title="activation"),
-                               hovertemplate="row %{y}, unit %{x}: %{z:.2f}<extra></extra>"))
+                               colorscale="RdBu", zmid=0, colorbar=dict(title=_("activation")),
+                               hovertemplate=_("row {row}, unit {unit}").format(row="%{y}", unit="%{x}")
+                               + ": %{z:.2f}<extra></extra>"))
     fig.update_layout(height=340, margin=dict(l=10, r=10, t=30 if title else 10, b=10), title=title)
-    fig.update_yaxes(autorange="reversed", title_text="image row (time step)")
-    fig.update_xaxes(title_text="hidden unit")
+    fig.update_yaxes(autorange="reversed", title_text=_("image row (time step)"))
+    fig.update_xaxes(title_text=_("hidden unit"))
     return fig

@@ -21,6 +21,7 @@ from seqgen import export
 from seqgen.checkpoints import resolve
 
 from . import compute, figures
+from .i18n import _, domain_word, ngettext
 
 ASSETS = Path(__file__).with_suffix("")                      # seqgen/ui/latent_pad/
 STATIC = Path(__file__).resolve().parents[2] / "static"      # served at /app/static/ (enableStaticServing)
@@ -116,6 +117,21 @@ def pad_spec(domain) -> dict:
     raise ValueError(f"the latent pad cannot draw artifacts of kind {domain.kind!r}")
 
 
+def pad_text(domain) -> dict:
+    """The pad's words in the session's language ({x}, {y}, {n} and {error} are filled in by the pad)."""
+    return {
+        "decoded_at": _("Decoded at z = ({x}, {y})"),
+        "empty": _("an empty {noun}: the decoder stopped straight away").format(noun=domain_word(domain.item_noun)),
+        # the pad picks the form by n: gettext's plural rule, evaluated here for the counts a melody can have
+        "notes": [ngettext("{n} note; released, it plays", "{n} notes; released, it plays", n)
+                  for n in range(domain.seq_len + 1)] if domain.kind == "melody" else [],
+        "loading": _("Loading the in-browser decoder…"),
+        "failed": _("The in-browser decoder could not start ({error})."),
+        "backdrop": _("decoded grid behind the map"),
+        "aria": _("latent point: drag, click or use the arrow keys"),
+    }
+
+
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _points(ref) -> tuple[list, list | None, str]:
     """The encoded held-out set as the pad draws it, made once per model version (a rerun only sends it)."""
@@ -136,7 +152,8 @@ def pad(key: str, *, ref, model_url: str, domain, latent: int, label_names, z, l
         "runtime": {"module": f"{base}app/static/vendor/onnxruntime-web/ort.wasm.min.mjs",
                     "folder": f"{base}app/static/vendor/onnxruntime-web/"},
         "points": points, "labels": labels, "points_key": points_key,
-        "label_names": [str(n) for n in label_names or ()], "palette": list(figures.PALETTE),
+        "label_names": [domain_word(n) for n in label_names or ()], "palette": list(figures.PALETTE),
+        "symbols": list(figures.SYMBOLS), "text": pad_text(domain),
         "lim": lim, "step": step, "z": [round(float(z[0]), 2), round(float(z[1]), 2)],
         "marks": [[str(n), float(x), float(y), c] for n, (x, y, _symbol, c) in marks.items()],
         "send_every_ms": SEND_EVERY_MS,

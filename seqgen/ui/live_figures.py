@@ -7,16 +7,28 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .figures import PALETTE, Z1, Z2, class_style
+from .i18n import N_, _, domain_word
+
 # (series name, legend label) per panel, per family: training curves, then held-out ones
 _CURVES = {
-    "vae": dict(titles=("Loss per example (nats)", "KL divergence (nats)"),
-                left=(("loss", "total loss"), ("recon", "reconstruction")), right=(("kl", "KL"),),
-                vleft=(("val_neg_elbo", "held-out -ELBO"),), vright=(("val_kl", "held-out KL"),)),
-    "gan": dict(titles=("Losses", "Discriminator's belief that the input is real"),
-                left=(("d_loss", "D loss"), ("g_loss", "G loss"), ("mle", "G warm-up (MLE)")),
-                right=(("d_real", "D(real)"), ("d_fake", "D(fake)")),
-                vleft=(), vright=(("val_d_real", "held-out D(real)"), ("val_d_fake", "held-out D(fake)"))),
+    "vae": dict(titles=(N_("Loss per example (nats)"), N_("KL divergence (nats)")),
+                left=(("loss", N_("total loss")), ("recon", N_("reconstruction"))), right=(("kl", N_("KL")),),
+                vleft=(("val_neg_elbo", N_("held-out -ELBO")),), vright=(("val_kl", N_("held-out KL")),)),
+    "gan": dict(titles=(N_("Losses"), N_("Discriminator's belief that the input is real")),
+                left=(("d_loss", N_("D loss")), ("g_loss", N_("G loss")), ("mle", N_("G warm-up (MLE)"))),
+                right=(("d_real", N_("D(real)")), ("d_fake", N_("D(fake)"))),
+                vleft=(), vright=(("val_d_real", N_("held-out D(real)")), ("val_d_fake", N_("held-out D(fake)")))),
 }
+# one colour and dash per curve, the same on every run: colour-blind-safe (Okabe-Ito) and told apart by dash
+_STYLE = {"loss": (0, "solid"), "recon": (1, "dash"), "kl": (2, "solid"), "val_neg_elbo": (0, "dot"),
+          "val_kl": (2, "dot"), "d_loss": (3, "solid"), "g_loss": (0, "dash"), "mle": (4, "dashdot"),
+          "d_real": (2, "solid"), "d_fake": (1, "dash"), "val_d_real": (2, "dot"), "val_d_fake": (1, "dot")}
+
+
+def _line(name: str) -> dict:
+    colour, dash = _STYLE.get(name, (6, "solid"))
+    return dict(color=PALETTE[colour], dash=dash, width=2)
 
 
 def _series(hist, name):
@@ -28,18 +40,19 @@ def loss_figure(snap) -> go.Figure:
     h, v = snap.history, snap.validation
     steps = list(h.get("step", ()))
     spec = _CURVES[snap.family]
-    fig = make_subplots(rows=1, cols=2, subplot_titles=spec["titles"], horizontal_spacing=0.08)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=[_(t) for t in spec["titles"]], horizontal_spacing=0.08)
     for col, series, val in ((1, spec["left"], spec["vleft"]), (2, spec["right"], spec["vright"])):
         for name, label in series:
             if name in h:
-                fig.add_trace(go.Scatter(x=steps, y=_series(h, name), name=label, mode="lines"), row=1, col=col)
+                fig.add_trace(go.Scatter(x=steps, y=_series(h, name), name=_(label), mode="lines", line=_line(name)),
+                              row=1, col=col)
         for name, label in val:
             if name in v:
-                fig.add_trace(go.Scatter(x=list(v["step"]), y=_series(v, name), name=label,
-                                         mode="markers+lines", line=dict(dash="dot")), row=1, col=col)
+                fig.add_trace(go.Scatter(x=list(v["step"]), y=_series(v, name), name=_(label),
+                                         mode="markers+lines", line=_line(name)), row=1, col=col)
     if snap.family == "gan":
         fig.update_yaxes(range=[0, 1], row=1, col=2)
-    fig.update_xaxes(title_text="step")
+    fig.update_xaxes(title_text=_("step"))
     fig.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=-0.25),
                       uirevision="keep")
     return fig
@@ -51,11 +64,12 @@ def latent_figure(snap, label_names, lim: float = 4.0) -> go.Figure:
     fig = go.Figure()
     groups = [(None, np.ones(len(z), bool))] if y is None else [(c, y == c) for c in np.unique(y)]
     for c, m in groups:
-        name = "all" if c is None else (label_names[int(c)] if label_names else str(c))
+        name = _("all") if c is None else (domain_word(label_names[int(c)]) if label_names else str(c))
+        colour, symbol = class_style(0 if c is None else int(c))
         fig.add_trace(go.Scattergl(x=np.clip(z[m, 0], -lim, lim), y=np.clip(z[m, 1], -lim, lim), mode="markers",
-                                   name=name, marker=dict(size=5, opacity=0.75)))
-    fig.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10), title=f"Latent map at step {snap.latent_step}",
-                      uirevision="keep")
-    fig.update_xaxes(range=[-lim, lim], title_text="z₁", zeroline=True)
-    fig.update_yaxes(range=[-lim, lim], title_text="z₂", scaleanchor="x", zeroline=True)
+                                   name=name, marker=dict(size=6, opacity=0.8, color=colour, symbol=symbol)))
+    fig.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10),
+                      title=_("Latent map at step {step}").format(step=snap.latent_step), uirevision="keep")
+    fig.update_xaxes(range=[-lim, lim], title_text=Z1, zeroline=True)
+    fig.update_yaxes(range=[-lim, lim], title_text=Z2, scaleanchor="x", zeroline=True)
     return fig

@@ -4,6 +4,10 @@ read_view() runs before the widgets are created and copies a *new* URL (a shared
 address) into the widget state; write_view() runs after them and mirrors the widgets back into
 st.query_params. A bad value in the URL gives a small warning and the defaults, never an error.
 
+The app's own parameters (`?lang=`, `?lesson=`, `?present=`) are kept by app.py (seqgen.ui.i18n.setup,
+seqgen.ui.lessons) on every page, so a page switch does not drop them; the explorer only touches its own
+two keys.
+
 A link is anyone's text: what the warning quotes from it is escaped and cut short (widgets.plain), so a
 link cannot put markup, images or 100 kB of text on the visitor's page.
 """
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from .i18n import _
 from .widgets import format_z, parse_z, plain
 
 MEMO = "_le_url"
@@ -30,14 +35,15 @@ def read_view(models: list[str], lim: float, step: float, model_key: str = "le_m
         if model in models:
             st.session_state[model_key] = model
         else:
-            msgs.append(f"The link asks for a model called “{plain(model, 60)}”, which is not available here, "
-                        f"so the explorer shows {plain(models[0]) if models else 'the default'} instead.")
+            msgs.append(_("The link asks for a model called “{asked}”, which is not available here, so the "
+                          "explorer shows {shown} instead.").format(
+                asked=plain(model, 60), shown=plain(models[0]) if models else _("the default")))
     if z is not None:
         try:
             z0, z1 = parse_z(z, lim, step)
         except ValueError as e:
-            msgs.append(f"The point in the link could not be used ({plain(e, 160)}), so the explorer starts at "
-                        "(0, 0).")
+            msgs.append(_("The point in the link could not be used ({error}), so the explorer starts at "
+                          "(0, 0).").format(error=plain(e, 160)))
             z0, z1 = 0.0, 0.0
         st.session_state[z_keys[0]], st.session_state[z_keys[1]] = z0, z1
     return msgs

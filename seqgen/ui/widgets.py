@@ -6,10 +6,13 @@ import math
 import re
 import unicodedata
 from contextlib import contextmanager
+from functools import lru_cache
 
 import streamlit as st
 
 from seqgen.checkpoints import CheckpointError
+
+from .i18n import _
 
 log = logging.getLogger("seqgen.ui")
 
@@ -51,29 +54,44 @@ def defaults(**values) -> None:
 
 
 def intro(first: str, second: str) -> None:
-    """The two-paragraph 'What is happening here' box every page starts with."""
-    with st.expander("What is happening here", expanded=True, icon=":material/school:"):
+    """The two-paragraph 'What is happening here' box every page starts with. Closed by default: open, it
+    pushes the controls and the output below the fold of a projector-sized window."""
+    with st.expander(_("What is happening here"), expanded=False, icon=":material/school:"):
         st.markdown(first)
         st.markdown(second)
 
 
+def reset_button(prefixes: str | tuple[str, ...], key: str, keep: tuple[str, ...] = ()) -> None:
+    """"Start this page over": forget every session value whose key starts with one of `prefixes` (the
+    page's widgets and their shadows), except `keep`, so the next run draws the page with its defaults."""
+    prefixes = (prefixes,) if isinstance(prefixes, str) else tuple(prefixes)
+
+    def _reset():
+        for k in [k for k in st.session_state if str(k).startswith(prefixes) and k not in keep]:
+            del st.session_state[k]
+    st.button(_("Start this page over"), key=key, icon=":material/restart_alt:", on_click=_reset,
+              help=_("Puts every setting on this page back to its default."))
+
+
 @contextmanager
-def guard(what: str = "this page"):
+def guard(what: str | None = None):
     """Run a page body; any error becomes a plain message instead of a traceback in the browser.
 
     Streamlit's own control flow (st.stop, st.rerun, st.switch_page) derives from BaseException and passes.
     """
+    what = what or _("this page")
     try:
         yield
     except CheckpointError as e:
         log.warning("checkpoint error on %s: %s", what, e)
-        st.error(f"This model could not be loaded, so {what} cannot show it. {plain(without_paths(e), 400)}",
-                 icon=":material/error:")
-        st.caption("Pick another model above. If you saved this model yourself, train and save it again.")
+        st.error(_("This model could not be loaded, so {what} cannot show it. {error}").format(
+            what=what, error=plain(without_paths(e), 400)), icon=":material/error:")
+        st.caption(_("Pick another model above. If you saved this model yourself, train and save it again."))
     except Exception as e:  # noqa: BLE001 - the point is that nothing reaches the browser as a traceback
         log.exception("error on %s", what)
-        st.error(f"Sorry, something went wrong on {what}: {plain(without_paths(str(e) or type(e).__name__), 300)}. "
-                 "Try another setting; the rest of the app keeps working.", icon=":material/error:")
+        st.error(_("Sorry, something went wrong on {what}: {error}. Try another setting; the rest of the app "
+                   "keeps working.").format(what=what, error=plain(without_paths(str(e) or type(e).__name__), 300)),
+                 icon=":material/error:")
 
 
 def choose_model(label: str, key: str, names: list[str], format_func=None, help: str | None = None,
@@ -91,15 +109,17 @@ def parse_z(text: str, lim: float, step: float = 0.05) -> tuple[float, float]:
     shown = repr(text if len(str(text)) <= 40 else str(text)[:40] + "…")   # URLs can be 100 kB long
     parts = str(text).replace(" ", "").split(",")
     if len(parts) != 2:
-        raise ValueError(f"z must be two numbers separated by a comma, like 0.50,-1.20 (got {shown})")
+        raise ValueError(_("z must be two numbers separated by a comma, like 0.50,-1.20 (got {text})").format(
+            text=shown))
     try:
         vals = [float(p) for p in parts]
     except ValueError:
-        raise ValueError(f"z must be two numbers separated by a comma, like 0.50,-1.20 (got {shown})") from None
+        raise ValueError(_("z must be two numbers separated by a comma, like 0.50,-1.20 (got {text})").format(
+            text=shown)) from None
     if not all(math.isfinite(v) for v in vals):
-        raise ValueError(f"z must be finite numbers (got {shown})")
+        raise ValueError(_("z must be finite numbers (got {text})").format(text=shown))
     if any(abs(v) > lim + 1e-9 for v in vals):
-        raise ValueError(f"z must lie between -{lim:g} and {lim:g} (got {shown})")
+        raise ValueError(_("z must lie between -{lim} and {lim} (got {text})").format(lim=f"{lim:g}", text=shown))
     return snap(vals[0], lim, step), snap(vals[1], lim, step)
 
 
@@ -111,3 +131,29 @@ def snap(v: float, lim: float, step: float = 0.05) -> float:
 
 def format_z(z) -> str:
     return f"{z[0]:.2f},{z[1]:.2f}"
+
+
+# ------------------------------------------------------------------------------------------------ classroom
+def classroom() -> bool:
+    """SEQGEN_CLASSROOM=1: the server is a class's; students cannot save, generated words are filtered."""
+    import os
+    return os.environ.get("SEQGEN_CLASSROOM", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+@lru_cache(maxsize=1)
+def _word_filter():
+    """better_profanity's bundled word list (offline; MIT), loaded once per process."""
+    from better_profanity import Profanity
+    return Profanity()
+
+
+def is_unsuitable(word: str) -> bool:
+    """Whether a generated word is on the bundled list of offensive words (a letter-by-letter model at high
+    temperature can spell one in front of a class)."""
+    return bool(word) and _word_filter().contains_profanity(str(word))
+
+
+def classroom_safe(words, on: bool | None = None) -> list[str]:
+    """`words` with the offensive ones replaced by a visible mark (on by default in classroom mode)."""
+    on = classroom() if on is None else on
+    return [_("(hidden by the classroom filter)") if on and is_unsuitable(w) else w for w in words]

@@ -9,7 +9,10 @@
 All state the UI reads sits behind `_lock` and is copied out by `snapshot()` (a frozen dataclass of tuples
 and read-only arrays). The model itself is only touched under `_model_lock`, held for each training step,
 so `model_copy()` / `save()` work mid-run. The training thread gives itself `threads` torch threads
-(default 1) so that several runs and the app's own work share the CPU.
+(default 1) so that several runs and the app's own work share the CPU. It runs at the server's priority:
+it shares the GIL with the server's threads, and a lower-priority thread that is descheduled while it holds
+the GIL stalls the pages too (benchmarks/README.md, "A class on one server"). It names itself "seqgen-runN"
+in the OS, so top -H, py-spy and benchmarks/load.py can tell it apart.
 """
 from __future__ import annotations
 
@@ -52,6 +55,16 @@ def _use_torch_threads(n: int) -> None:
         restore.join()
 
 
+def _name_os_thread(name: str) -> None:
+    """Give the calling thread `name` in the OS (top -H, py-spy, /proc/<pid>/task/*/comm; 15 bytes on
+    Linux), so the training threads can be told apart from the server's own. Nothing happens elsewhere."""
+    try:
+        with open(f"/proc/self/task/{threading.get_native_id()}/comm", "w") as f:
+            f.write(name[:15])
+    except OSError:
+        pass
+
+
 _ids = itertools.count(1)
 LATENT_BATCH = 500
 
@@ -76,6 +89,7 @@ class TrainingRun:
         self._pause = threading.Event()
         self._step_requests = 0
         self._thread: threading.Thread | None = None
+        self.native_id: int | None = None      # the training thread's OS id, once it runs
         self._submitted = False
         self.last_heartbeat = time.monotonic()
         # state (under _lock)
@@ -165,6 +179,12 @@ class TrainingRun:
     @property
     def active(self) -> bool:
         return self.status in ACTIVE
+
+    @property
+    def pending_steps(self) -> int:
+        """Step-once requests not yet made: a UI polls fast until they are, so a step shows at once."""
+        with self._lock:
+            return self._step_requests
 
     # -- observation ---------------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -257,6 +277,8 @@ class TrainingRun:
 
     def _main(self) -> None:
         try:
+            self.native_id = threading.get_native_id()
+            _name_os_thread(f"seqgen-{self.run_id}")
             if self.threads:
                 _use_torch_threads(self.threads)
             self._setup()
@@ -319,14 +341,19 @@ class TrainingRun:
                     if self._step_requests <= 0:
                         self._wake.wait(0.25)
                         continue
-                    self._step_requests -= 1
-                    single = True
+                    single = True      # the request is counted off once its step is drawn (pending_steps)
             with self._model_lock:
                 tr.run_steps(1)
                 if single or tr.step % self.preview_every == 0:
                     self._preview()
                 if len(tr.history) > 1000:   # the trainer keeps one row per step; we keep our own series
                     del tr.history[:]
+            if single:
+                with self._lock:
+                    self._step_requests = max(0, self._step_requests - 1)
+                    if self._status == "paused":
+                        self._message = f"Paused at step {tr.step}. Resume, or step once to watch a single update."
+                        self._version += 1
         with self._lock:
             self._set_status(status, message)
 

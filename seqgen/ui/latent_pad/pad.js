@@ -115,7 +115,8 @@ function setup(root) {
   const p = { root, map: q(".pad-canvas"), out: q(".pad-out"), text: q(".pad-text"), zText: q(".pad-z"),
     caption: q(".pad-caption"), legend: q(".pad-legend"), status: q(".pad-status"), backdrop: q(".pad-backdrop"),
     z: [0, 0], shown: null, busy: false, dragging: false, lastSent: null, lastDataZ: null, lastSendAt: 0,
-    layer: null, layerKey: "", grid: null, frame: 0, ready: false, failed: false };
+    layer: null, layerKey: "", grid: null, frame: 0, ready: false, failed: false,
+    backdropLabel: q(".pad-backdrop-text") };
   p.map.addEventListener("pointerdown", (e) => {
     p.dragging = true;
     p.lastSendAt = performance.now();   // the first trip to the server comes on release or after send_every_ms
@@ -204,19 +205,20 @@ async function tick(p) {
 
 function showOutput(p, out, z) {
   const spec = p.data.spec;
-  p.zText.textContent = `Decoded at z = (${z[0].toFixed(2)}, ${z[1].toFixed(2)})`;
+  p.zText.textContent = fill(p.data.text.decoded_at, { x: z[0].toFixed(2), y: z[1].toFixed(2) });
   p.last = out;
   if (spec.kind === "image") {
     drawImage(p.out.getContext("2d"), spec, out, 0, 0, 0, p.out.width, p.out.height);
   } else if (spec.kind === "text") {
     const name = tokensToText(spec, Array.from(out));
     p.text.textContent = name || "∅";
-    p.caption.textContent = name ? "" : `an empty ${spec.item_noun}: the decoder stopped straight away`;
+    p.caption.textContent = name ? "" : p.data.text.empty;
   } else {
     const notes = tokensToNotes(spec, Array.from(out));
     p.notes = notes;
     drawRoll(p.out.getContext("2d"), spec, notes, 0, 0, p.out.width, p.out.height);
-    p.caption.textContent = `${notes.length} notes; released, it plays`;
+    const forms = p.data.text.notes;
+    p.caption.textContent = fill(forms[Math.min(notes.length, forms.length - 1)], { n: notes.length });
   }
   p.out.dataset.frame = String(++p.frame);
   p.root.dataset.frame = String(p.frame);
@@ -303,15 +305,48 @@ function staticLayer(p, size) {
   ctx.font = `${10 * dpr}px sans-serif`;
   ctx.fillText(`z₁ →   (±${d.lim})`, 6 * dpr, size - 6 * dpr);
   ctx.fillText("z₂ ↑", 6 * dpr, 14 * dpr);
-  const pts = d.points, labels = d.labels, rad = 2.2 * dpr;
-  ctx.globalAlpha = p.backdrop.checked ? 0.5 : 0.75;
+  const pts = d.points, labels = d.labels, rad = 2.6 * dpr;
+  ctx.globalAlpha = p.backdrop.checked ? 0.5 : 0.8;
   for (let i = 0; i < pts.length; i += 2) {
-    ctx.fillStyle = d.palette[(labels ? labels[i / 2] : 0) % d.palette.length];
-    const [x, y] = toPixel(p, [pts[i], pts[i + 1]]);
-    ctx.beginPath(); ctx.arc(x, y, rad, 0, 2 * Math.PI); ctx.fill();
+    const c = labels ? labels[i / 2] : 0;
+    ctx.fillStyle = ctx.strokeStyle = d.palette[c % d.palette.length];
+    shape(ctx, d.symbols[c % d.symbols.length], toPixel(p, [pts[i], pts[i + 1]]), rad, dpr);
   }
   ctx.globalAlpha = 1;
   return layer;
+}
+
+// One class's marker: its colour from data.palette and its shape from data.symbols (plotly's names), so the
+// pad's map matches the server-drawn one (seqgen/ui/figures.py: class_style).
+function shape(ctx, symbol, [x, y], r, dpr) {
+  ctx.lineWidth = 1.2 * dpr;
+  ctx.beginPath();
+  const poly = (pts) => { pts.forEach(([a, b], k) => (k ? ctx.lineTo(x + a * r, y + b * r) : ctx.moveTo(x + a * r, y + b * r))); ctx.closePath(); ctx.fill(); };
+  const star = (n, inner) => poly(Array.from({ length: 2 * n }, (_, k) => {
+    const a = -Math.PI / 2 + (k * Math.PI) / n, s = k % 2 ? inner : 1.15;
+    return [s * Math.cos(a), s * Math.sin(a)];
+  }));
+  switch (symbol) {
+    case "square": poly([[-0.85, -0.85], [0.85, -0.85], [0.85, 0.85], [-0.85, 0.85]]); break;
+    case "diamond": poly([[0, -1.2], [1.2, 0], [0, 1.2], [-1.2, 0]]); break;
+    case "triangle-up": poly([[0, -1.2], [1.1, 0.9], [-1.1, 0.9]]); break;
+    case "triangle-down": poly([[0, 1.2], [1.1, -0.9], [-1.1, -0.9]]); break;
+    case "cross": poly([[-0.35, -1], [0.35, -1], [0.35, -0.35], [1, -0.35], [1, 0.35], [0.35, 0.35], [0.35, 1],
+      [-0.35, 1], [-0.35, 0.35], [-1, 0.35], [-1, -0.35], [-0.35, -0.35]]); break;
+    case "x":
+      ctx.lineWidth = 1.8 * dpr;
+      ctx.moveTo(x - r, y - r); ctx.lineTo(x + r, y + r); ctx.moveTo(x + r, y - r); ctx.lineTo(x - r, y + r);
+      ctx.stroke(); break;
+    case "star": star(5, 0.5); break;
+    case "pentagon": star(5, 0.95); break;
+    case "hexagon": poly(Array.from({ length: 6 }, (_, k) => [Math.cos((k * Math.PI) / 3), Math.sin((k * Math.PI) / 3)])); break;
+    default: ctx.arc(x, y, r, 0, 2 * Math.PI); ctx.fill();
+  }
+}
+
+// "{x} and {y}" with the values of `vals` (messages come translated from Python)
+function fill(message, vals) {
+  return String(message).replace(/\{(\w+)\}/g, (m, k) => (k in vals ? String(vals[k]) : m));
 }
 
 function legend(p) {
@@ -319,8 +354,15 @@ function legend(p) {
   if (p.legendKey === key) return;
   p.legendKey = key;
   p.legend.replaceChildren(...d.label_names.map((name, i) => {
-    const span = document.createElement("span"), dot = document.createElement("i");
-    dot.style.background = d.palette[i % d.palette.length];
+    const span = document.createElement("span"), dot = document.createElement("canvas");
+    const dpr = window.devicePixelRatio || 1;
+    dot.width = dot.height = Math.round(12 * dpr);
+    dot.style.width = dot.style.height = "12px";
+    dot.style.marginRight = "0.25rem";
+    dot.style.verticalAlign = "-1px";
+    const c = dot.getContext("2d");
+    c.fillStyle = c.strokeStyle = d.palette[i % d.palette.length];
+    shape(c, d.symbols[i % d.symbols.length], [6 * dpr, 6 * dpr], 4.5 * dpr, dpr);
     span.append(dot, document.createTextNode(name));   // label names are text, never markup
     return span;
   }));
@@ -355,7 +397,7 @@ function play(p) {
 function fail(p, err) {
   if (p.failed) return;
   p.failed = true;
-  p.status.textContent = `The in-browser decoder could not start (${err && err.message ? err.message : err}).`;
+  p.status.textContent = fill(p.data.text.failed, { error: err && err.message ? err.message : err });
   p.setStateValue("failed", String(err && err.message ? err.message : err));
 }
 
@@ -378,6 +420,8 @@ export default function (component) {
   const modelChanged = !p.data || p.data.model_url !== data.model_url || p.data.label !== data.label
     || p.data.spec.kind !== data.spec.kind;
   p.data = data;
+  p.map.setAttribute("aria-label", data.text.aria);
+  p.backdropLabel.textContent = " " + data.text.backdrop;
   if (modelChanged) { configure(p, data); p.grid = null; p.layerKey = ""; }
   legend(p);
   // A z from Python moves the point only when Python changed it (map click, "Go there", a link), not when
@@ -387,7 +431,7 @@ export default function (component) {
   if (!p.dragging && fresh && !echo) p.z = z.slice();
   p.lastDataZ = z.slice();
   p.layerKey = "";
-  p.status.textContent = p.ready ? "" : "Loading the in-browser decoder…";
+  p.status.textContent = p.ready ? "" : data.text.loading;
   session(data).then(() => {
     p.ready = true;
     p.status.textContent = "";

@@ -1,0 +1,189 @@
+"""Every page in Chinese in real Chromium: no English interface text left over (the three pages still being
+written elsewhere are xfail until their strings are wrapped), lessons in both languages, presenter mode.
+
+    python -m pytest -q tests/e2e/test_browser_i18n.py
+    SEQGEN_SCREENSHOTS=1 python -m pytest -q tests/e2e/test_browser_i18n.py   # docs/<page>.png and <page>_zh.png
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from e2e_helpers import CHROMIUM, REPO, launch, streamlit_server, wait_idle
+
+pytestmark = pytest.mark.e2e
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) for the browser tests",
+                allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+expect, sync_playwright = sync_api.expect, sync_api.sync_playwright
+expect.set_options(timeout=30_000)
+
+SHOTS = os.environ.get("SEQGEN_SCREENSHOTS") == "1"
+NOT_WRAPPED = "strings of this page are not wrapped for translation yet (another engineer is editing it)"
+PAGES = [  # (url path, screenshot name, Chinese heading)
+    ("", "home", "seqgen：机器如何学会"),
+    pytest.param("latent", "latent_explorer", None, marks=pytest.mark.xfail(reason=NOT_WRAPPED, strict=False)),
+    ("noise", "noise_to_image", "噪声 → 图像"),
+    pytest.param("text", "text", None, marks=pytest.mark.xfail(reason=NOT_WRAPPED, strict=False)),
+    pytest.param("music", "music", None, marks=pytest.mark.xfail(reason=NOT_WRAPPED, strict=False)),
+    ("training", "live_training", "实时训练"),
+    ("lessons", "lessons", "课程"),
+]
+# Latin-script words that stay as they are in the Chinese interface: model and data names, abbreviations
+# Chinese ML courses use as they are, the language switch's own "English", the README's section title.
+KEEP = {"seqgen", "GAN", "VAE", "RNN", "LSTM", "GRU", "KL", "MLE", "ELBO", "NaN", "PNG", "WAV", "MIDI", "MNIST",
+        "Fashion", "SeqGAN", "nats", "QR", "English", "README", "Running", "it", "for", "a", "class", "localhost",
+        "D", "G", "real", "fake", "z", "N", "I", "T", "lr", "cell", "lstm", "gru", "hidden", "batch_size", "steps",
+        "latent", "feature_matching", "label_smoothing", "d_steps", "grad_clip", "PCA", "Ma"}
+VISIBLE_TEXT = """() => {
+    const parts = [];
+    for (const root of document.querySelectorAll('[data-testid=stMain], [data-testid=stSidebar]')) {
+        const copy = root.cloneNode(true);
+        // data (generated names, digits) is shown as it is: pages put it in containers keyed data_...
+        copy.querySelectorAll('[data-testid*=Icon], [data-testid=stCode], .stCode, code, svg, canvas, '
+                              + '[class*="st-key-data_"]')
+            .forEach((e) => e.remove());
+        document.body.appendChild(copy); parts.push(copy.innerText); copy.remove();
+    }
+    for (const t of document.querySelectorAll('.js-plotly-plot .main-svg text')) parts.push(t.textContent);
+    return parts.join('\\n');
+}"""
+
+
+@pytest.fixture(scope="module")
+def server():
+    with streamlit_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    with sync_playwright() as p:
+        b = launch(p)
+        warm = b.new_page()
+        warm.goto(server + "/")
+        warm.get_by_test_id("stSidebarNavLink").first.wait_for(timeout=60_000)
+        wait_idle(warm, 60_000)
+        warm.close()
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    pg = ctx.new_page()
+    pg.set_default_timeout(30_000)
+    pg.base_url = server
+    yield pg
+    ctx.close()
+
+
+def english_left(page) -> list[str]:
+    text = page.evaluate(VISIBLE_TEXT)
+    text = re.sub(r"https?://\S+|\b[\w.-]+-(?:vae|gan|live|collapse|classifier|lm)\b|\b\w+=\S+", " ", text)
+    runs = re.findall(r"[A-Za-z][A-Za-z'’]+(?:[ \-/][A-Za-z][A-Za-z'’]+)*", text)
+    return sorted({r for r in runs if not set(re.split(r"[ \-/]", r)) <= KEEP})
+
+
+def screenshot(page, name: str) -> None:
+    if not SHOTS:
+        return
+    wait_idle(page)
+    h = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": int(min(max(h, 800), 5000))})
+    page.wait_for_timeout(600)
+    wait_idle(page)
+    page.screenshot(path=str(REPO / "docs" / f"{name}.png"))
+    page.set_viewport_size(size)
+
+
+def open_page(page, path: str, lang: str, extra: str = "") -> None:
+    page.goto(f"{page.base_url}/{path}?lang={lang}{extra}")
+    page.get_by_test_id("stHeading").first.wait_for()
+    wait_idle(page)
+
+
+def open_intro(page) -> None:
+    box = page.get_by_test_id("stExpander").first
+    if box.count():
+        box.locator("summary").click()
+        wait_idle(page)
+
+
+@pytest.mark.parametrize("path, shot, heading", PAGES)
+def test_every_page_in_chinese_has_no_english_left(page, path, shot, heading):
+    open_page(page, path, "zh")
+    expect(page.get_by_test_id("stHeading").filter(has_text=heading).first).to_be_visible()
+    open_intro(page)
+    assert english_left(page) == [], page.url
+    if path == "training":   # the panel's states: a run made with Step once, then stopped
+        page.locator(".st-key-lt_step button").first.click()
+        expect(page.locator(".st-key-lt_status").last).to_contain_text("已暂停", timeout=60_000)
+        page.wait_for_function("() => /第 1\\/\\d+ 步/.test(document.body.innerText)", timeout=60_000)
+        wait_idle(page)
+        assert english_left(page) == []
+        page.locator(".st-key-lt_stop button").first.click()
+        page.wait_for_function("() => [...document.querySelectorAll('.st-key-lt_status')]"
+                               ".every((e) => e.innerText.includes('已停止'))")
+        wait_idle(page)
+        assert english_left(page) == []
+    assert "lang=zh" in page.url
+    screenshot(page, f"{shot}_zh")
+
+
+def test_language_survives_page_switches_and_the_switch(page):
+    open_page(page, "", "zh")
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="实时训练").click()
+    expect(page.get_by_test_id("stHeading").filter(has_text="实时训练").first).to_be_visible()
+    page.wait_for_function("() => location.search.includes('lang=zh')")
+    page.get_by_test_id("stSidebar").get_by_text("English").click()
+    expect(page.get_by_test_id("stHeading").filter(has_text="Live training").first).to_be_visible()
+    page.wait_for_function("() => location.search.includes('lang=en')")
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="Noise → image").click()
+    expect(page.get_by_test_id("stHeading").filter(has_text="Noise → image").first).to_be_visible()
+
+
+def test_browser_language_is_the_default(page):
+    page.goto(page.base_url + "/noise")     # a zh-CN browser, no ?lang=
+    expect(page.get_by_test_id("stHeading").filter(has_text="噪声 → 图像").first).to_be_visible()
+
+
+@pytest.mark.parametrize("lang, heading, banner", [("en", "Noise → image", "The first row"),
+                                                  ("zh", "噪声 → 图像", "第一行")])
+def test_a_lesson_link_opens_its_step(page, lang, heading, banner):
+    page.goto(f"{page.base_url}/?lesson=rnn-steps&lang={lang}")
+    expect(page.get_by_test_id("stHeading").filter(has_text=heading).first).to_be_visible()
+    expect(page.locator(".st-key-lesson_banner")).to_contain_text(banner)
+    expect(page.locator(".st-key-ni_png")).to_be_hidden()          # the step hides the download button
+    wait_idle(page)
+    screenshot(page, f"lesson_step_{lang}")
+    page.locator(".st-key-lesson_next button").first.click()
+    page.wait_for_function("() => location.search.includes('step=2')")
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_english_pages_and_presenter_mode(page):
+    for path, shot in (("lessons", "lessons"), ("training", "live_training")):
+        open_page(page, path, "en")
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+        screenshot(page, shot)
+    open_page(page, "noise", "en", "&present=1")
+    size = page.evaluate("() => getComputedStyle(document.documentElement).fontSize")
+    assert size == "21px", size
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="Lessons").click()
+    page.wait_for_function("() => location.search.includes('present=1')")
+    screenshot(page, "presenter_mode")
+
+
+def test_embed_mode(page):
+    page.goto(f"{page.base_url}/?lesson=latent-space&lang=en&embed=true")
+    # embedded, the sidebar may be hidden: the banner is on top of the page instead
+    expect(page.locator("[data-testid=stMain] .st-key-lesson_banner")).to_contain_text("A map of all digits")
+    expect(page.get_by_test_id("stToolbar")).to_have_count(0)

@@ -1,0 +1,47 @@
+"""Nothing the app's pages load leaves the machine: every request a real browser makes is routed, anything not
+on the app's own host is blocked and recorded, and after walking every page (and a lesson, in both
+languages) the record must be empty."""
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from e2e_helpers import CHROMIUM, launch, streamlit_server, wait_idle
+
+pytestmark = pytest.mark.e2e
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) for the browser tests",
+                allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+sync_playwright = sync_api.sync_playwright
+
+PATHS = ["", "latent", "noise", "text", "music", "training", "lessons", "?lesson=rnn-steps&lang=zh",
+         "latent?lang=zh&present=1"]
+
+
+def test_no_request_leaves_the_machine():
+    attempted: list[str] = []
+    with streamlit_server() as url, sync_playwright() as p:
+        own = urlsplit(url).netloc
+        browser = launch(p)
+        ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+
+        def route(r):
+            if urlsplit(r.request.url).netloc == own or r.request.url.startswith(("data:", "blob:")):
+                r.continue_()
+            else:
+                attempted.append(r.request.url)
+                r.abort()
+        ctx.route("**/*", route)
+        page = ctx.new_page()
+        page.set_default_timeout(60_000)
+        for path in PATHS:
+            page.goto(f"{url}/{path}")
+            page.get_by_test_id("stHeading").first.wait_for()
+            wait_idle(page, 60_000)
+            page.wait_for_timeout(1500)       # late loads: fonts, icons, the pad's runtime
+        browser.close()
+    assert attempted == [], attempted
