@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import shlex
@@ -11,6 +10,13 @@ import signal
 import sys
 import time
 from pathlib import Path
+
+from .locale import cli_translations
+
+
+def _(message: str) -> str:
+    """A user-facing message in the terminal's language ($SEQGEN_LANG, else $LANGUAGE / $LC_ALL / $LANG)."""
+    return cli_translations().gettext(message)
 
 EPILOG = """examples:
   python -m seqgen list
@@ -91,10 +97,10 @@ def cmd_train(args) -> int:
     try:
         result = trainer.fit()
     except TrainingDiverged as e:
-        print(f"error: {e} Nothing was written.", file=sys.stderr)
+        print(_("error: {error} Nothing was written.").format(error=e), file=sys.stderr)
         return 3
     except KeyboardInterrupt:
-        print("interrupted: nothing was written", file=sys.stderr)
+        print(_("interrupted: nothing was written"), file=sys.stderr)
         return 130
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -142,85 +148,6 @@ def _eval_printer(model):
     return show
 
 
-def cmd_sample(args) -> int:
-    import torch
-
-    from . import explore
-    from .checkpoints import load
-
-    if args.n < 1 or args.n > MAX_SAMPLES:
-        print(f"error: -n must be between 1 and {MAX_SAMPLES}", file=sys.stderr)
-        return 2
-    if args.temperature is not None and not 0 <= args.temperature <= MAX_TEMPERATURE:
-        print(f"error: --temperature must be between 0 and {MAX_TEMPERATURE:g} (0 = always the likeliest token)",
-              file=sys.stderr)
-        return 2
-    ckpt = load(args.checkpoint)
-    cfg = ckpt.config
-    if cfg.family not in ("vae", "gan"):
-        print(f"error: {ckpt.name} is a reference {cfg.family}, not a generator; sample a VAE or a GAN "
-              "(see `python -m seqgen list`)", file=sys.stderr)
-        return 2
-    domain = explore.domain_of(ckpt)
-    labels = None
-    if cfg.conditional:
-        labels = [i % cfg.n_labels for i in range(args.n)] if args.label is None else \
-            [_label_index(domain, args.label)] * args.n
-    if args.z is not None:
-        if cfg.family != "vae":
-            print("error: --z is only for VAEs", file=sys.stderr)
-            return 2
-        z = _parse_z(args.z, cfg.latent)
-        temperature = explore.default_temperature(ckpt) if args.temperature is None else args.temperature
-        n = args.n
-        if (not cfg.discrete or temperature == 0) and n > 1 and len(set(labels or [0])) == 1:
-            # decoding one point (with one label) without sampling gives the same artifact every time
-            print(f"note: --z {_printable(args.z, 60)} decodes to one {domain.item_noun} every time "
-                  f"({'continuous outputs' if not cfg.discrete else 'temperature 0'}), so 1 was written, not {n}",
-                  file=sys.stderr)
-            n = 1
-            labels = labels[:1] if labels else labels
-        z = z.repeat(n, 1)
-        artifacts = explore.decode_z(ckpt, z, labels, temperature, torch.Generator().manual_seed(args.seed))
-    else:
-        artifacts = explore.sample(ckpt, args.n, args.seed, args.temperature, labels)
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        lines = domain.write_samples(artifacts, out, ckpt.name, tempo=args.tempo, instrument=args.instrument)
-    except OSError as e:
-        print(f"error: cannot write to {out}: {e.strerror or e}", file=sys.stderr)
-        return 2
-    print("\n".join(lines))
-    return 0
-
-
-MAX_SAMPLES = 10_000
-MAX_TEMPERATURE = 10.0
-MAX_Z = 100.0     # a standard-normal prior: anything beyond a few units is far off the map already
-
-
-def _parse_z(text: str, latent: int):
-    import torch
-    try:
-        values = [float(v) for v in text.split(",")]
-    except ValueError:
-        raise ValueError(f"--z takes {latent} comma-separated numbers, like 0.5,-1 (got {_printable(text, 60)!r})") \
-            from None
-    if not all(math.isfinite(v) and abs(v) <= MAX_Z for v in values):
-        raise ValueError(f"--z values must be numbers between -{MAX_Z:g} and {MAX_Z:g}")
-    if len(values) != latent:
-        raise ValueError(f"--z needs {latent} comma-separated numbers (got {len(values)})")
-    return torch.tensor([values])
-
-
-def _label_index(domain, label: str) -> int:
-    names = [n.lower() for n in domain.label_names]
-    if label.lower() in names:
-        return names.index(label.lower())
-    raise ValueError(f"--label must be one of {', '.join(domain.label_names)}")
-
-
 def cmd_eval(args) -> int:
     from . import checkpoints, evaluation
     from .cards import render_card
@@ -242,6 +169,7 @@ def cmd_eval(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .cli_generate import add_complete_parser, add_sample_parser
     from .configurator import add_setting_arguments
     from .domains import domain_names
     from .models import FAMILIES
@@ -271,17 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_setting_arguments(s)
     s.set_defaults(fn=cmd_train)
 
-    s = sub.add_parser("sample", help="write samples (PNG / text / WAV+MIDI) from a checkpoint")
-    s.add_argument("checkpoint", help="name (see `list`) or folder")
-    s.add_argument("-n", type=int, default=16, help="how many")
-    s.add_argument("--label", help="conditional models: the label (e.g. 7)")
-    s.add_argument("--temperature", type=float, help="token sampling temperature (0 = greedy)")
-    s.add_argument("--z", help="VAE: decode this latent point, e.g. 0.5,-1")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--out", default="samples", help="output folder")
-    s.add_argument("--tempo", type=float, default=90.0, help="melodies: beats per minute")
-    s.add_argument("--instrument", default="piano", help="melodies: piano, organ, strings, flute")
-    s.set_defaults(fn=cmd_sample)
+    add_sample_parser(sub)
+    add_complete_parser(sub)
 
     s = sub.add_parser("eval", help="print the quality figures of a checkpoint on the test split")
     s.add_argument("checkpoint")
@@ -302,17 +221,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.fn(args)
     except (CheckpointError, ValueError) as e:
-        print(f"error: {_printable(e, 1000)}", file=sys.stderr)
+        print(_("error: {error}").format(error=_printable(e, 1000)), file=sys.stderr)
         return 2
     except OSError as e:
-        print(f"error: {_printable(e.strerror or e, 1000)}", file=sys.stderr)
+        print(_("error: {error}").format(error=_printable(e.strerror or e, 1000)), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(_("interrupted"), file=sys.stderr)
         return 130
     except Exception as e:  # noqa: BLE001 - one line, not a traceback; SEQGEN_DEBUG=1 shows it
         if os.environ.get("SEQGEN_DEBUG"):
             raise
-        print(f"error: unexpected {type(e).__name__}: {_printable(e, 500)} (SEQGEN_DEBUG=1 shows the traceback)",
-              file=sys.stderr)
+        print(_("error: unexpected {kind}: {error} (SEQGEN_DEBUG=1 shows the traceback)").format(
+            kind=type(e).__name__, error=_printable(e, 500)), file=sys.stderr)
         return 1

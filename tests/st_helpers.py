@@ -15,6 +15,7 @@ PAGES = {
     "text": "pages/3_text.py",
     "music": "pages/4_music.py",
     "training": "pages/5_live_training.py",
+    "lessons": "pages/6_lessons.py",
 }
 
 # AppTest logs a harmless "missing ScriptRunContext" warning per instance; cached functions called from

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import binascii
 import hashlib
-import math
 import uuid
 
 # plotly looks pandas up in sys.modules and uses it even while another thread is still importing it
@@ -26,10 +25,10 @@ from seqgen.presets import live_choices
 from seqgen.training.live import ACTIVE, TrainingRun, describe_knobs, get_manager, knobs_for, live_defaults
 from seqgen.training.live.manager import TooManyRuns
 
-from . import show
+from .i18n import _, domain_word, ngettext
 from .live_copy import family_title, knob_text
-from .live_figures import latent_figure, loss_figure
-from .widgets import guard, plain, without_paths
+from .live_view import STATUS_WORDS, draw
+from .widgets import classroom, guard, plain, reset_button, without_paths
 
 RUN_KEY = "lt_run"
 SEEN_KEY = "lt_seen_mode"          # polling mode the last full run was drawn for
@@ -38,8 +37,8 @@ MSG_KEY = "lt_save_msg"
 START_MSG_KEY = "lt_start_msg"
 CLIENT_KEY = "lt_client"           # who this session counts as for the per-client cap (see client_key)
 SESSION_ID_KEY = "lt_session_id"
-# seconds between polls (paused: heartbeat only)
-POLL = {"running": 0.5, "starting": 0.5, "queued": 1.0, "paused": 5.0}
+# seconds between polls (paused: heartbeat only; "stepping" is paused with a Step once still to show)
+POLL = {"running": 0.5, "starting": 0.5, "queued": 1.0, "stepping": 0.3, "paused": 5.0}
 
 
 # ------------------------------------------------------------------------------------------------ state
@@ -51,8 +50,15 @@ def poll_interval(status: str | None) -> float | None:
     return POLL.get(status) if status else None
 
 
-def _mode(status: str | None) -> str:
+def _mode(status: str | None, stepping: bool = False) -> str:
+    if status == "paused" and stepping:
+        return "stepping"
     return {"starting": "running"}.get(status, status or "none")
+
+
+def _stepping(run: TrainingRun | None, snap) -> bool:
+    """Paused with a Step once not yet drawn: poll fast until the new step's samples are on the page."""
+    return run is not None and snap.status == "paused" and (run.pending_steps > 0 or snap.samples_step < snap.step)
 
 
 def client_key() -> str:
@@ -89,8 +95,9 @@ def session() -> tuple[TrainingRun | None, str | None]:
     """The session's run and its status at the start of this script run (heartbeats it)."""
     st.session_state[CLIENT_KEY] = client_key()       # callbacks read it: they run before the script
     run = current_run()
-    status = run.snapshot().status if run is not None else None
-    st.session_state[SEEN_KEY] = _mode(status)
+    snap = run.snapshot() if run is not None else None
+    status = snap.status if snap is not None else None
+    st.session_state[SEEN_KEY] = _mode(status, snap is not None and _stepping(run, snap))
     if run is not None:
         run.heartbeat()
     return run, status
@@ -150,10 +157,13 @@ def settings(disabled: bool = False) -> tuple[str, str, dict]:
     domains = list(choices)
     _choose("lt_domain", domains)
     c1, c2 = st.columns(2)
-    domain = c1.radio("What to learn", domains, key="lt_domain", disabled=disabled, horizontal=True,
-                      format_func=lambda d: get_domain(d).picker_title or get_domain(d).title)
+    # options are worded now, in this run's language (a format function called later would not know it)
+    words = {d: domain_word(get_domain(d).picker_title or get_domain(d).title) for d in domains}
+    domain = c1.radio(_("What to learn"), domains, key="lt_domain", disabled=disabled, horizontal=True,
+                      format_func=words.get)
     _choose("lt_family", choices[domain])
-    family = c2.radio("Model family", choices[domain], key="lt_family", format_func=family_title,
+    families = {f: family_title(f) for f in choices[domain]}
+    family = c2.radio(_("Model family"), choices[domain], key="lt_family", format_func=families.get,
                       disabled=disabled, horizontal=True)
     defaults = live_defaults(domain, family)
     values, keys = {}, ["lt_domain", "lt_family"]
@@ -194,8 +204,8 @@ def _start(paused: bool = False, step: bool = False) -> None:
     run.client = st.session_state.get(CLIENT_KEY) or client_key()
     try:
         run.start(paused=paused or step)
-    except TooManyRuns as e:
-        st.session_state[START_MSG_KEY] = str(e)
+    except TooManyRuns:
+        st.session_state[START_MSG_KEY] = "too_many"
         return
     st.session_state[RUN_KEY] = run
     if step:
@@ -211,99 +221,51 @@ def _do(action: str) -> None:
 def controls(status: str | None) -> None:
     active = status in ACTIVE
     c = st.columns(4)
-    c[0].button("Start", key="lt_start", type="primary", icon=":material/play_arrow:", disabled=active,
+    c[0].button(_("Start"), key="lt_start", type="primary", icon=":material/play_arrow:", disabled=active,
                 on_click=_start, use_container_width=True)
     if status == "paused":
-        c[1].button("Resume", key="lt_resume", icon=":material/resume:", on_click=_do, args=("resume",),
+        c[1].button(_("Resume"), key="lt_resume", icon=":material/resume:", on_click=_do, args=("resume",),
                     use_container_width=True)
     else:
-        c[1].button("Pause", key="lt_pause", icon=":material/pause:", disabled=status not in ("running", "starting",
-                    "queued"), on_click=_do, args=("pause",), use_container_width=True)
+        c[1].button(_("Pause"), key="lt_pause", icon=":material/pause:", disabled=status not in ("running",
+                    "starting", "queued"), on_click=_do, args=("pause",), use_container_width=True)
     if status == "paused":
-        c[2].button("Step once", key="lt_step", icon=":material/skip_next:", on_click=_do, args=("step_once",),
-                    use_container_width=True, help="Make one training step and redraw everything.")
+        c[2].button(_("Step once"), key="lt_step", icon=":material/skip_next:", on_click=_do, args=("step_once",),
+                    use_container_width=True, help=_("Make one training step and redraw everything."))
     else:
-        c[2].button("Step once", key="lt_step", icon=":material/skip_next:", disabled=active,
+        c[2].button(_("Step once"), key="lt_step", icon=":material/skip_next:", disabled=active,
                     on_click=_start, kwargs=dict(step=True),
-                    use_container_width=True, help="Start paused and make one training step: slow motion.")
-    c[3].button("Stop", key="lt_stop", icon=":material/stop:", disabled=not active, on_click=_do, args=("stop",),
+                    use_container_width=True, help=_("Start paused and make one training step: slow motion."))
+    c[3].button(_("Stop"), key="lt_stop", icon=":material/stop:", disabled=not active, on_click=_do, args=("stop",),
                 use_container_width=True)
     if st.session_state.get(START_MSG_KEY) and not active:
-        st.warning(plain(st.session_state[START_MSG_KEY], 400), icon=":material/block:")
+        st.warning(_too_many_text(), icon=":material/block:")
 
 
-# ------------------------------------------------------------------------------------------------ pictures
-def samples_view(snap) -> None:
-    arts = snap.samples
-    if not arts:
-        st.caption("Samples appear after the model is built.")
-        return
-    labels = snap.sample_labels
-    if snap.family == "vae" and snap.latent is not None:  # 2-D VAE: the trainer previews a grid
-        source = ("a fixed 4×4 grid of latent points from (−1.5, 1.5) at the top left to (1.5, −1.5) at the "
-                  "bottom right: the same points every time")
-    else:
-        source = "the same random inputs every time"
-    st.markdown(f"**Samples** (step {snap.samples_step}) from {source}, so you watch the *same* samples "
-                "improve." + (" Requested labels: " + " ".join(labels[:10]) if labels else ""))
-    cols = 10 if len(arts) == 20 else 4          # conditional previews hold two rows of ten labels
-    show.gallery(get_domain(snap.domain), list(arts), cols=cols, labels=list(labels) if labels else None,
-                 key="lt_samples")
-
-
-def _clock(seconds: float) -> str:
-    m, s = divmod(int(seconds), 60)
-    return f"{m}:{s:02d}"
-
-
-STATUS_ICON = {"queued": "⏳", "starting": "⚙️", "running": "🏃", "paused": "⏸️", "done": "✅", "stopped": "⏹️",
-               "diverged": "💥", "error": "❌"}
-
-
-def draw(snap) -> None:
-    """Everything the fragment shows for one snapshot."""
-    with st.container(key="lt_status"):
-        text = f"{STATUS_ICON.get(snap.status, '')} **{snap.status}**: {plain(without_paths(snap.message), 400)}"
-        if snap.status in ("diverged", "error"):
-            st.error(text)
-        else:
-            st.markdown(text)
-    st.progress(snap.progress, text=f"step {snap.step}/{snap.total_steps} · {_clock(snap.elapsed)} elapsed")
-    m = st.columns(4)
-    m[0].metric("Steps", f"{snap.step:,}")
-    m[1].metric("Elapsed", _clock(snap.elapsed))
-    m[2].metric("Steps per second", f"{snap.steps_per_s:.1f}" if snap.status == "running" else "–")
-    main = "loss" if snap.family == "vae" else "g_loss"
-    last = next((x for x in reversed(snap.history.get(main, ())) if math.isfinite(x)), None)
-    m[3].metric("Loss" if snap.family == "vae" else "G loss", "–" if last is None else f"{last:.3g}")
-    if snap.history.get("step"):
-        st.plotly_chart(loss_figure(snap), key="lt_loss_chart", config={"displayModeBar": False})
-    left, right = st.columns([3, 2]) if snap.latent is not None else (st.container(), None)
-    with left:
-        samples_view(snap)
-    if right is not None:
-        with right:
-            names = get_domain(snap.domain).label_names
-            st.plotly_chart(latent_figure(snap, names), key="lt_latent_chart", config={"displayModeBar": False})
-            st.caption("Means of 500 fixed validation examples, coloured by their label: watch the classes "
-                       "spread out and separate as the encoder learns.")
+def _too_many_text() -> str:
+    n = get_manager().max_per_client
+    return ngettext("You already have a training run going (perhaps in another tab). This server trains only one "
+                    "run per browser at a time, so that everyone gets a turn: stop that run first.",
+                    "You already have {n} training runs going (perhaps in other tabs). This server trains at "
+                    "most {n} runs per browser at a time, so that everyone gets a turn: stop one first.", n
+                    ).format(n=n)
 
 
 def live_panel(status_at_full_run: str | None) -> None:
     """The polling fragment: heartbeat + redraw; a full rerun when the run changes mode (buttons update)."""
 
-    @st.fragment(run_every=poll_interval(status_at_full_run))
+    @st.fragment(run_every=poll_interval(st.session_state.get(SEEN_KEY) if status_at_full_run else None))
     def _panel():
-        with guard("the live training panel"):   # a fragment rerun runs outside the page-level guard
+        with guard(_("the live training panel")):   # a fragment rerun runs outside the page-level guard
             run = current_run()
             if run is None:
-                st.info("Pick what to learn and press **Start**, or **Step once** to go in slow motion.")
+                st.info(_("Pick what to learn and press **Start**, or **Step once** to go in slow motion."))
                 return
             run.heartbeat()
             snap = run.snapshot()
-            if _mode(snap.status) != st.session_state.get(SEEN_KEY):
+            if _mode(snap.status, _stepping(run, snap)) != st.session_state.get(SEEN_KEY):
                 st.rerun()                # the run started/paused/finished: redraw buttons, change polling
-            draw(snap)
+            draw(run, snap)
 
     _panel()
 
@@ -315,39 +277,49 @@ def _save() -> None:
     try:
         path = run.save(name, replace=bool(st.session_state.get("lt_replace")))
         st.cache_data.clear()                 # other pages' cached model lists pick it up at once
-        st.session_state[MSG_KEY] = ("ok", f"Saved as **{plain(path.name, 64)}** in your models folder. Open the "
-                                           "Latent explorer (VAE) or the other pages and pick it from the model "
-                                           "list.")
+        st.session_state[MSG_KEY] = ("ok", _("Saved as **{name}** in your models folder. Open the Latent explorer "
+                                             "(VAE) or the other pages and pick it from the model list.").format(
+            name=plain(path.name, 64)))
     except CheckpointError as e:
         st.session_state[MSG_KEY] = ("error", plain(without_paths(e), 400))
     except Exception as e:  # noqa: BLE001 - a callback's error would reach the browser as a traceback
-        st.session_state[MSG_KEY] = ("error", "The model could not be saved: "
-                                              f"{plain(without_paths(str(e) or type(e).__name__), 300)}")
+        st.session_state[MSG_KEY] = ("error", _("The model could not be saved: {error}").format(
+            error=plain(without_paths(str(e) or type(e).__name__), 300)))
 
 
 def save_panel(run: TrainingRun | None, status: str | None) -> None:
     if run is None or status in ("queued", "starting", "diverged", "error", None):
         return
-    st.subheader("Save this model")
+    if classroom():
+        st.caption(_("Saving is switched off on this class server: what you train here is for watching."))
+        return
+    st.subheader(_("Save this model"))
     st.session_state.setdefault("lt_save_name", f"my-{run.domain_name}-{run.family}")
     c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
-    c1.text_input("Name", key="lt_save_name", max_chars=64,
-                  help="Letters, digits, '-', '_' or '.'; shipped model names are taken.")
-    c2.checkbox("replace", key="lt_replace", help="Overwrite a model of yours with the same name.")
-    c3.button("Save", key="lt_save", icon=":material/save:", on_click=_save, use_container_width=True)
+    c1.text_input(_("Name"), key="lt_save_name", max_chars=64,
+                  help=_("Letters, digits, '-', '_' or '.'; shipped model names are taken."))
+    c2.checkbox(_("replace"), key="lt_replace", help=_("Overwrite a model of yours with the same name."))
+    c3.button(_("Save"), key="lt_save", icon=":material/save:", on_click=_save, use_container_width=True)
     msg = st.session_state.get(MSG_KEY)
     if msg:
         (st.success if msg[0] == "ok" else st.error)(msg[1])
-    st.caption(f"Settings: {describe_knobs(run.knobs)}. You can save while it trains (the weights as they are "
-               "at that moment) or after it stops.")
+    st.caption(_("Settings: {settings}. You can save while it trains (the weights as they are at that moment) "
+                 "or after it stops.").format(settings=plain(describe_knobs(run.knobs), 400)))
 
 
 # ------------------------------------------------------------------------------------------------ page
 def now_training(run: TrainingRun | None, status: str | None) -> None:
     """While a run is active: what it trains, since the widgets may already show the next run's settings."""
     if run is not None and status in ACTIVE:
-        st.caption(f"Training now: {run.domain_name} {run.family.upper()} with {describe_knobs(run.knobs)}. "
-                   "Changed settings apply to the next run.")
+        st.caption(_("Training now: {what} with {settings}. Changed settings apply to the next run.").format(
+            what=f"{domain_word(get_domain(run.domain_name).picker_title)} {run.family.upper()}",
+            settings=plain(describe_knobs(run.knobs), 400)))
+
+
+def reset() -> None:
+    """The page's "Start this page over": its settings back to the defaults (a run keeps going)."""
+    reset_button(("lt_k_", "lt_domain", "lt_family", SHADOW_KEY, MSG_KEY, START_MSG_KEY, "lt_save_name",
+                  "lt_replace"), key="lt_reset")
 
 
 def sidebar_status() -> None:
@@ -359,14 +331,15 @@ def sidebar_status() -> None:
 
     @st.fragment(run_every=5.0)
     def _line():
-        with guard("the live training status"):
+        with guard(_("the live training status")):
             r = current_run()
             if r is None or not r.active:
                 return
             r.heartbeat()
             s = r.snapshot()
-            st.caption(f"Live training: {s.domain} {s.family.upper()}, step {s.step}/{s.total_steps} "
-                       f"({s.status})")
+            st.caption(_("Live training: {what}, step {step}/{total} ({status})").format(
+                what=f"{domain_word(get_domain(s.domain).picker_title)} {s.family.upper()}", step=s.step,
+                total=s.total_steps, status=_(STATUS_WORDS.get(s.status, s.status))))
 
     with st.sidebar:
         _line()

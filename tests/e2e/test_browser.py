@@ -30,6 +30,7 @@ PAGES = [  # (url path, screenshot name, heading)
     ("text", "text", "Text: inventing names"),
     ("music", "music", "Music: new chorale melodies"),
     ("training", "live_training", "Live training"),
+    ("lessons", "lessons", "Lessons"),
 ]
 
 

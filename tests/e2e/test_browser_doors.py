@@ -47,7 +47,7 @@ def test_two_tabs_of_one_browser_get_one_training_slot(tmp_path):
             first.locator(".st-key-lt_step button").first.click()                     # start paused, one step
             expect(first.locator(".st-key-lt_status", has_text="paused").first).to_be_visible()
             second.locator(".st-key-lt_start button").first.click()
-            expect(second.get_by_text("already have 1 training run going")).to_be_visible()
+            expect(second.get_by_text("already have a training run going")).to_be_visible()
             other = browser.new_context().new_page()                             # another browser may start
             other.goto(url + "/training")
             other.locator(".st-key-lt_step button").first.wait_for(timeout=60_000)
