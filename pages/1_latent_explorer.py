@@ -7,6 +7,7 @@ import streamlit as st
 import seqgen
 from seqgen import explore, ui
 from seqgen.ui import compute, figures, latent_pad, own_input, resources, show, urlstate, widgets
+from seqgen.ui.i18n import _, domain_word, label_names, ngettext
 
 LIM, STEP = 4.0, 0.05
 PAD_KEY = "le_pad"
@@ -33,15 +34,16 @@ def _set_end(which: str) -> None:
 
 def choose_model(names):
     """Model picker (and label for conditional VAEs) -> (name, checkpoint, ref, domain, label)."""
-    model_name = widgets.choose_model("Model", "le_model", names, resources.model_label,
-                                      help="Any VAE: the shipped ones and the ones you trained and saved.")
+    model_name = widgets.choose_model(_("Model"), "le_model", names, resources.model_label,
+                                      help=_("Any VAE: the shipped ones and the ones you trained and saved."))
     ckpt = ui.load(model_name)
     cfg = ckpt.config
     domain = seqgen.get_domain(cfg.domain)
     label = None
     if cfg.conditional:
-        label = st.selectbox("Label", list(range(cfg.n_labels)), key="le_label", persist_state="session",
-                             format_func=lambda i: domain.label_names[i])
+        names_shown = dict(enumerate(label_names(domain)))
+        label = st.selectbox(_("Label"), list(range(cfg.n_labels)), key="le_label", persist_state="session",
+                             format_func=names_shown.get)
     what_it_does(model_name)
     ref = resources.ref(model_name)
     plane = choose_plane(ref, cfg, domain) if cfg.latent > 2 else None
@@ -54,19 +56,24 @@ def what_it_does(model_name) -> None:
     ckpt = ui.load(model_name)
     cfg, info = ckpt.config, ckpt.info
     domain = seqgen.get_domain(cfg.domain)
-    if info.get("description"):
-        st.caption(widgets.plain(info["description"], 300))
+    if info.get("description"):   # the model card's own words (written in English when it was trained)
+        with st.container(key="data_le_card"):
+            st.caption(widgets.plain(info["description"], 300))
     exact = info.get("metrics", {}).get("reconstruction_exact_fraction")
     if exact is not None:
-        st.caption(f"Encoding a held-out {domain.item_noun} and decoding it gives it back exactly {exact:.0%} of the time.")
+        st.caption(_("Encoding a held-out {noun} and decoding it gives it back exactly {share} of the time.").format(
+            noun=domain_word(domain.item_noun), share=f"{exact:.0%}"))
     if cfg.discrete and cfg.latent == 2:
         bigger = [n for n in resources.model_names("vae", domain=cfg.domain)
                   if resources.model_info(n).get("latent", 2) > 2]
-        st.caption(f"Two numbers cannot hold a whole {domain.item_noun}: encoding yours gives back a similar one, "
-                   f"rarely the same." + (f" To get yours back, pick {widgets.plain(bigger[0], 60)}." if bigger else ""))
+        text = _("Two numbers cannot hold a whole {noun}: encoding yours gives back a similar one, rarely the "
+                 "same.").format(noun=domain_word(domain.item_noun))
+        if bigger:
+            text += " " + _("To get yours back, pick {model}.").format(model=widgets.plain(bigger[0], 60))
+        st.caption(text)
     lines = info.get("limitations", [])
     if lines:
-        with st.expander("What this model cannot do"):
+        with st.expander(_("What this model cannot do")), st.container(key="data_le_limits"):
             for line in lines:
                 st.caption(widgets.plain(line, 400))
 
@@ -74,28 +81,30 @@ def what_it_does(model_name) -> None:
 def choose_plane(ref, cfg, domain) -> dict:
     """A model with more than 2 latent dimensions is shown through a plane: its data's main directions,
     or the plane through two examples (so a morph from A to B starts at A and ends at B)."""
-    st.info(f"This model has a {cfg.latent}-D latent: the sliders, the map and the grid show a plane through "
-            "it, chosen here. Points off that plane are not shown.", icon=":material/layers:")
-    how = st.radio("Show it through", ["the plane the data spreads "
-                   "most along (PCA)", "the plane through two examples"], key="le_plane", persist_state="session")
+    st.info(_("This model has a {n}-D latent: the sliders, the map and the grid show a plane through it, chosen "
+              "here. Points off that plane are not shown.").format(n=cfg.latent), icon=":material/layers:")
+    planes = {"the plane the data spreads most along (PCA)": _("the plane the data spreads most along (PCA)"),
+              "the plane through two examples": _("the plane through two examples")}
+    how = st.radio(_("Show it through"), list(planes), key="le_plane", persist_state="session",
+                   format_func=planes.get)
     if how.startswith("the plane the data"):
-        st.caption("One unit on each axis is one standard deviation of the encoded held-out set.")
+        st.caption(_("One unit on each axis is one standard deviation of the encoded held-out set."))
         return compute.plane(ref, "pca")
     if domain.kind == "text":
         c1, c2 = st.columns(2)
-        a = c1.text_input("Example A", "Oliver", key="le_plane_a", max_chars=40)
-        b = c2.text_input("Example B", "Michael", key="le_plane_b", max_chars=40)
+        a = c1.text_input(_("Example A"), "Oliver", key="le_plane_a", max_chars=40)
+        b = c2.text_input(_("Example B"), "Michael", key="le_plane_b", max_chars=40)
         try:
             ea, eb = compute.encode_artifact(ref, a.strip() or "Oliver"), compute.encode_artifact(ref, b.strip() or "Michael")
         except ValueError as e:       # already plain text (compute.encode_artifact)
-            st.error(f"{e} The PCA plane is shown meanwhile.", icon=":material/edit:")
+            st.error(_("{error} The PCA plane is shown meanwhile.").format(error=e), icon=":material/edit:")
             return compute.plane(ref, "pca")
     else:
         c1, c2 = st.columns(2)
-        ea = compute.encode_item(ref, "test", int(c1.number_input("Example A (held-out #)", 0, 10_000, 0, key="le_plane_ia")))
-        eb = compute.encode_item(ref, "test", int(c2.number_input("Example B (held-out #)", 0, 10_000, 1, key="le_plane_ib")))
-    st.caption("A sits at (-1.50, 0) and B at (1.50, 0): the interpolation between the points A and B below "
-               "morphs one into the other.")
+        ea = compute.encode_item(ref, "test", int(c1.number_input(_("Example A (held-out #)"), 0, 10_000, 0, key="le_plane_ia")))
+        eb = compute.encode_item(ref, "test", int(c2.number_input(_("Example B (held-out #)"), 0, 10_000, 1, key="le_plane_ib")))
+    st.caption(_("A sits at (-1.50, 0) and B at (1.50, 0): the interpolation between the points A and B below "
+                 "morphs one into the other."))
     return compute.plane(ref, "through", tuple(map(float, ea["mu"])), tuple(map(float, eb["mu"])))
 
 
@@ -117,14 +126,14 @@ def pad_or_why(ref, plane=None) -> tuple[str, str]:
     """(model URL, "") when the pad is shown; ("", why not) when the classic sliders are (why: "" if chosen)."""
     url, why = latent_pad.availability(ref)
     if plane is not None:
-        url, why = "", "it decodes the plane through the first two latent dimensions, not the one chosen above"
+        url, why = "", _("it decodes the plane through the first two latent dimensions, not the one chosen above")
     why = why or st.session_state.get("le_pad_failed", "")
-    classic = st.toggle("Classic sliders (decoded on the server)", key="le_classic", persist_state="session",
-                        disabled=bool(why), help="The pad decodes in your browser while you drag; the classic "
-                        "sliders ask the server for every point.")
+    classic = st.toggle(_("Classic sliders (decoded on the server)"), key="le_classic", persist_state="session",
+                        disabled=bool(why), help=_("The pad decodes in your browser while you drag; the classic "
+                                                   "sliders ask the server for every point."))
     if why:
-        st.info(f"The drag pad is not available here: {why}. The sliders decode on the server instead.",
-                icon=":material/swipe:")
+        st.info(_("The drag pad is not available here: {why}. The sliders decode on the server instead.").format(
+            why=why), icon=":material/swipe:")
     return ("", why) if (why or classic) else (url, "")
 
 
@@ -132,9 +141,9 @@ def pad_or_why(ref, plane=None) -> tuple[str, str]:
 def point_and_map(point_slot, map_slot, model_name, ckpt, ref, domain, label, marks, view, plane=None) -> None:
     """The point z, its decoded output and the map: moving z reruns only this, not the grid, interpolation
     and encoder below (they do not depend on z). The pad decodes in the browser; the sliders on the server."""
-    with ui.guard("the latent explorer"):  # a fragment rerun runs outside the page-level guard
+    with ui.guard(_("the latent explorer")):  # a fragment rerun runs outside the page-level guard
         with point_slot:
-            url, _ = pad_or_why(ref, plane)
+            url, _why = pad_or_why(ref, plane)
         if url:
             pad_point(point_slot, map_slot, model_name, ckpt, ref, domain, label, marks, url)
         else:
@@ -146,11 +155,11 @@ def pad_point(point_slot, map_slot, model_name, ckpt, ref, domain, label, marks,
     urlstate.write_view(model_name, z)
     with point_slot:
         st.markdown(f"**z = ({z[0]:.2f}, {z[1]:.2f})**")
-        st.caption("Drag the ✕ (or press and sweep) and the decoder redraws on every frame, in your browser. "
-                   "Arrow keys nudge it (Shift: 5×). On release the point goes to the address bar and the "
-                   "sections below.")
+        st.caption(_("Drag the ✕ (or press and sweep) and the decoder redraws on every frame, in your browser. "
+                     "Arrow keys nudge it (Shift: 5×). On release the point goes to the address bar and the "
+                     "sections below."))
     with map_slot:
-        st.subheader("The map: drag the point")
+        st.subheader(_("The map: drag the point"))
         latent_pad.pad(PAD_KEY, ref=ref, model_url=url, domain=domain, latent=ckpt.config.latent,
                        label_names=domain.label_names, z=z, lim=LIM, step=STEP, marks=marks, label=label,
                        on_z_change=_on_pad_z, on_failed_change=_on_pad_failed)
@@ -158,85 +167,93 @@ def pad_point(point_slot, map_slot, model_name, ckpt, ref, domain, label, marks,
 
 def slider_point(point_slot, map_slot, model_name, ref, domain, label, marks, view, plane=None) -> None:
     with point_slot:
-        z0 = st.slider("z₁ (first latent coordinate)", -LIM, LIM, step=STEP, key="le_z0",
+        z0 = st.slider(_("z₁ (first latent coordinate)"), -LIM, LIM, step=STEP, key="le_z0",
                        persist_state="session")
-        z1 = st.slider("z₂ (second latent coordinate)", -LIM, LIM, step=STEP, key="le_z1",
+        z1 = st.slider(_("z₂ (second latent coordinate)"), -LIM, LIM, step=STEP, key="le_z1",
                        persist_state="session")
         z = (float(z0), float(z1))
         urlstate.write_view(model_name, z)
         with st.container(key="le_output"):
-            st.subheader(f"Decoded at z = ({z[0]:.2f}, {z[1]:.2f})")
+            st.subheader(_("Decoded at z = ({x}, {y})").format(x=f"{z[0]:.2f}", y=f"{z[1]:.2f}"))
             out = compute.decode_point(ref, z, label) if plane is None else compute.decode_point_on(ref, z, label, plane)
             show.artifact(domain, out, key="le_out")
     time.sleep(PAINT_GAP_S)
     with map_slot:
-        st.subheader("The map of held-out examples")
+        st.subheader(_("The map of held-out examples"))
         if plane is None:   # the points are validated once per model; a move adds only the marker
             fig = compute.latent_map_chart(ref, LIM, z, marks=marks, box=view)
         else:
             fig = figures.latent_map_figure(compute.latent_map_base_on(ref, LIM, plane), z, marks=marks, box=view)
         st.plotly_chart(fig, key=figures.MAP_KEY, on_select=_on_map_click, selection_mode=("points",),
                         theme=None, config={"displaylogo": False})
-        st.caption("Each dot is a held-out example placed by the encoder (hover for what it is). "
-                   "✕ marks the current z; click anywhere to move it there.")
+        st.caption(_("Each dot is a held-out example placed by the encoder (hover for what it is). "
+                     "✕ marks the current z; click anywhere to move it there."))
 
 
 def whole_plane(ref, domain, label, view, plane=None) -> None:
-    st.header("The whole plane at once")
+    st.header(_("The whole plane at once"))
     lo, hi, default = domain.explorer_grid
     key = f"le_grid_{domain.name}"
     widgets.defaults(**{key: default})
-    n = st.slider("Grid size (n × n decodes)", lo, hi, key=key, persist_state="session")
-    caption = (f"{n}×{n} decodes, z₁ from {view[0]:.2f} (left) to {view[1]:.2f} (right), "
-               f"z₂ from {view[3]:.2f} (top) to {view[2]:.2f} (bottom): the dotted box on the map.")
+    n = st.slider(_("Grid size (n × n decodes)"), lo, hi, key=key, persist_state="session")
+    caption = _("{n}×{n} decodes, z₁ from {left} (left) to {right} (right), z₂ from {top} (top) to {bottom} "
+                "(bottom): the dotted box on the map.").format(n=n, left=f"{view[0]:.2f}", right=f"{view[1]:.2f}",
+                                                              top=f"{view[3]:.2f}", bottom=f"{view[2]:.2f}")
     grid = compute.manifold(ref, n, view, label) if plane is None else compute.manifold_on(ref, n, view, label, plane)
     show.grid(domain, grid, caption, key="le_grid")
 
 
 def interpolation(ref, domain, label, data, marks, plane=None) -> None:
-    st.header("Interpolation")
-    mode = st.radio("Between", ["two points I pick", "two held-out examples"], key="le_interp_mode",
-                    persist_state="session", horizontal=True)
+    st.header(_("Interpolation"))
+    modes = {"two points I pick": _("two points I pick"), "two held-out examples": _("two held-out examples")}
+    mode = st.radio(_("Between"), list(modes), key="le_interp_mode", persist_state="session", horizontal=True,
+                    format_func=modes.get)
     n_items = len(data["points"])
     if mode == "two points I pick":
         c1, c2, c3 = st.columns(3)
-        c1.button("Set A to the current point", key="le_set_a", on_click=_set_end, args=("le_a",))
-        c2.button("Set B to the current point", key="le_set_b", on_click=_set_end, args=("le_b",))
-        c3.caption("Move to a point (slider or map click), press *Set A*; move again, press *Set B*.")
+        c1.button(_("Set A to the current point"), key="le_set_a", on_click=_set_end, args=("le_a",))
+        c2.button(_("Set B to the current point"), key="le_set_b", on_click=_set_end, args=("le_b",))
+        c3.caption(_("Move to a point (slider or map click), press *Set A*; move again, press *Set B*."))
         a, b = tuple(st.session_state.le_a), tuple(st.session_state.le_b)
     else:
         c1, c2 = st.columns(2)
-        ia = c1.number_input("Example A (held-out #)", 0, n_items - 1, key="le_ia", persist_state="session")
-        ib = c2.number_input("Example B (held-out #)", 0, n_items - 1, key="le_ib", persist_state="session")
-        c1.caption(data["texts"][ia])
-        c2.caption(data["texts"][ib])
+        ia = c1.number_input(_("Example A (held-out #)"), 0, n_items - 1, key="le_ia", persist_state="session")
+        ib = c2.number_input(_("Example B (held-out #)"), 0, n_items - 1, key="le_ib", persist_state="session")
+        with c1.container(key="data_le_text_a"):
+            st.caption(data["texts"][ia])
+        with c2.container(key="data_le_text_b"):
+            st.caption(data["texts"][ib])
         a = tuple(round(float(v), 3) for v in data["points"][ia])
         b = tuple(round(float(v), 3) for v in data["points"][ib])
-    steps = st.slider("Steps", 3, 12, key="le_steps", persist_state="session")
+    steps = st.slider(_("Steps"), 3, 12, key="le_steps", persist_state="session")
     marks["A"] = (a[0], a[1], "diamond", "#ff7f0e")
     marks["B"] = (b[0], b[1], "diamond", "#9467bd")
-    st.caption(f"From A = ({a[0]:.2f}, {a[1]:.2f}) to B = ({b[0]:.2f}, {b[1]:.2f}) in {steps} steps.")
+    st.caption(ngettext("From A = ({ax}, {ay}) to B = ({bx}, {by}) in {n} step.",
+                        "From A = ({ax}, {ay}) to B = ({bx}, {by}) in {n} steps.", steps).format(
+        ax=f"{a[0]:.2f}", ay=f"{a[1]:.2f}", bx=f"{b[0]:.2f}", by=f"{b[1]:.2f}", n=steps))
     res = compute.interpolate(ref, a, b, steps, label) if plane is None else \
         compute.interpolate_on(ref, a, b, steps, label, plane)
     show.strip(domain, res["artifacts"], key="le_strip")
 
 
 def your_own(ref, ckpt, domain, label, n_items, marks, plane=None) -> None:
-    st.header("Encode your own")
+    st.header(_("Encode your own"))
     enc = None
-    if domain.kind == "image" and st.radio("Your input", ["draw one", f"a held-out {domain.item_noun}"],
-                                           key="le_own_src", horizontal=True, persist_state="session") == "draw one":
+    noun = domain_word(domain.item_noun)
+    sources = {"draw one": _("draw one"), f"a held-out {domain.item_noun}": _("a held-out {noun}").format(noun=noun)}
+    if domain.kind == "image" and st.radio(_("Your input"), list(sources), key="le_own_src", horizontal=True,
+                                           persist_state="session", format_func=sources.get) == "draw one":
         own_input.drawing_section(ref, ckpt, domain, label, marks, key="le_draw")
         return
     if domain.kind == "text":
-        text = st.text_input(f"Type a {domain.item_noun}", key="le_text", persist_state="session", max_chars=64)
+        text = st.text_input(_("Type a {noun}").format(noun=noun), key="le_text", persist_state="session", max_chars=64)
         if text.strip():
             try:
                 enc = compute.encode_artifact(ref, text.strip(), label)
             except ValueError as e:
                 st.error(str(e), icon=":material/edit:")
     else:
-        idx = st.number_input(f"Pick a held-out {domain.item_noun} (#)", 0, n_items - 1, key="le_item",
+        idx = st.number_input(_("Pick a held-out {noun} (#)").format(noun=noun), 0, n_items - 1, key="le_item",
                               persist_state="session")
         enc = compute.encode_item(ref, "test", int(idx), label)
     if enc is None:
@@ -244,42 +261,43 @@ def your_own(ref, ckpt, domain, label, n_items, marks, plane=None) -> None:
     mu = enc["mu"]
     p = tuple(float(v) for v in explore.plane_coords(mu[None], plane)[0])
     marks["your input"] = (p[0], p[1], "star", "#e31a1c")
-    st.markdown(f"The encoder puts it at **z = ({p[0]:.2f}, {p[1]:.2f})** "
-                f"(uncertainty σ ≈ {float(np.mean(enc['sigma'])):.2f}): the red star on the map.")
+    st.markdown(_("The encoder puts it at **z = ({x}, {y})** (uncertainty σ ≈ {sigma}): the red star on the "
+                  "map.").format(x=f"{p[0]:.2f}", y=f"{p[1]:.2f}", sigma=f"{float(np.mean(enc['sigma'])):.2f}"))
     c1, c2 = st.columns(2)
     with c1:
-        st.markdown("**Your input**")
+        st.markdown(_("**Your input**"))
         show.artifact(domain, enc["original"], key="le_enc_in")
     with c2:
-        st.markdown("**Its reconstruction** (decoded from that point)")
+        st.markdown(_("**Its reconstruction** (decoded from that point)"))
         show.artifact(domain, enc["reconstruction"], key="le_enc_out")
-    st.button("Go there", key="le_goto", on_click=_set_z, args=(p,), icon=":material/my_location:")
+    st.button(_("Go there"), key="le_goto", on_click=_set_z, args=(p,), icon=":material/my_location:")
 
 
 def damaged_models_note() -> None:
     bad = resources.damaged_models()
     if bad:
-        with st.expander(f"{len(bad)} saved model(s) could not be read and are not listed"):
+        with st.expander(ngettext("{n} saved model could not be read and is not listed",
+                                  "{n} saved models could not be read and are not listed", len(bad)).format(n=len(bad))):
             for r in bad:
                 st.text(f"{r['name']}: {r['error']}")
 
 
-st.title("Latent explorer")
+st.title(_("Latent explorer"))
 ui.intro(
-    "A **variational autoencoder (VAE)** squeezes every example (a digit, a name, a melody) into just two "
+    _("A **variational autoencoder (VAE)** squeezes every example (a digit, a name, a melody) into just two "
     "numbers, a point *z* on a flat map, and learns to rebuild the example from that point alone. The "
     "**encoder** places each example on the map; the **decoder** turns any point back into an example. "
     "Because the model is punished for scattering points (the *KL term*), similar examples end up close "
-    "together and the whole map is filled with sensible outputs.",
-    "Drag the point across the map (or move the sliders), and the decoder shows what lives at that point. "
+    "together and the whole map is filled with sensible outputs."),
+    _("Drag the point across the map (or move the sliders), and the decoder shows what lives at that point. "
     "Coloured dots are real examples the model never trained on, placed by the encoder. The grid below decodes "
     "the whole plane at once; the interpolation walks in a straight line between two points. The address bar "
-    "keeps the current point: copy it to share exactly what you see.")
+    "keeps the current point: copy it to share exactly what you see."))
 
-with ui.guard("the latent explorer"):
+with ui.guard(_("the latent explorer")):
     names = resources.model_names("vae")
     if not names:
-        st.warning("No VAE checkpoints were found in checkpoints/ or your saved models.")
+        st.warning(_("No VAE checkpoints were found in checkpoints/ or your saved models."))
         st.stop()
     for msg in urlstate.read_view(names, LIM, STEP):
         st.warning(msg, icon=":material/link_off:")

@@ -6,6 +6,7 @@ import streamlit as st
 import seqgen
 from seqgen import ui
 from seqgen.ui import compute, own_input, resources, widgets
+from seqgen.ui.i18n import _, domain_word, ngettext
 
 ui.configure_torch()
 
@@ -18,32 +19,36 @@ def settings(models):
     widgets.defaults(tx_temp=0.8, tx_n=20, tx_seed=0)
     c1, c2, c3, c4 = st.columns([1.2, 1, 1, 0.8])
     with c1:
-        name = widgets.choose_model("Model", "tx_model", models, resources.model_label,
+        name = widgets.choose_model(_("Model"), "tx_model", models, resources.model_label,
                                      preferred=next(iter(resources.model_names("vae", kind="text")), None))
-    temp = float(c2.slider("Temperature", 0.0, 2.0, step=0.1, key="tx_temp", persist_state="session",
-                           help="0 = always the likeliest letter; 1 = the model's own odds; >1 = daring."))
-    n = int(c3.slider("How many", 1, 50, key="tx_n", persist_state="session"))
-    seed = int(c4.number_input("Seed", 0, 1_000_000, step=1, key="tx_seed", persist_state="session"))
-    st.button("New batch", key="tx_new", on_click=_new_batch, icon=":material/refresh:")
+    temp = float(c2.slider(_("Temperature"), 0.0, 2.0, step=0.1, key="tx_temp", persist_state="session",
+                           help=_("0 = always the likeliest letter; 1 = the model's own odds; >1 = daring.")))
+    n = int(c3.slider(_("How many"), 1, 50, key="tx_n", persist_state="session"))
+    seed = int(c4.number_input(_("Seed"), 0, 1_000_000, step=1, key="tx_seed", persist_state="session"))
+    st.button(_("New batch"), key="tx_new", on_click=_new_batch, icon=":material/refresh:")
     return name, temp, n, seed
 
 
 def generated_table(name, domain, temp, n, seed) -> None:
     items = compute.samples(resources.ref(name), seed, n, temp)
     known = [bool(s) and domain.is_known(s) for s in items]
+    noun = domain_word(domain.item_noun)
+    in_data, new, yes, no = _("in the training data"), _("new ✨"), _("yes"), _("no")
     table = pd.DataFrame({
-        domain.item_noun: [s or "(empty)" for s in items],
-        "status": ["in the training data" if k else "new ✨" for k in known],
-        f"looks like a {domain.item_noun}": ["yes" if ok else "no" for ok in looks_like(domain, items)],
+        noun: [s or _("(empty)") for s in items],
+        _("status"): [in_data if k else new for k in known],
+        _("looks like a {noun}").format(noun=noun): [yes if ok else no for ok in looks_like(domain, items)],
     })
     n_new = sum(not k for k in known)
-    st.markdown(f"**{n_new} of {n}** are new inventions; {n - n_new} are in the data.")
+    st.markdown(ngettext("**{new} of {n}** is a new invention; {old} in the data.",
+                         "**{new} of {n}** are new inventions; {old} in the data.", n_new).format(
+        new=n_new, n=n, old=ngettext("{n} is", "{n} are", n - n_new).format(n=n - n_new)))
     st.dataframe(table, key="tx_table", hide_index=True)
     text = "\n".join(items) + "\n"
     d1, d2 = st.columns([1, 3])
-    d1.download_button("Download the list (.txt)", text, file_name=f"{name}-seed{seed}.txt", mime="text/plain",
+    d1.download_button(_("Download the list (.txt)"), text, file_name=f"{name}-seed{seed}.txt", mime="text/plain",
                        key="tx_download", icon=":material/download:")
-    with d2.expander("Copy the list"):
+    with d2.expander(_("Copy the list")):
         st.code(text, language=None)
 
 
@@ -54,16 +59,17 @@ def looks_like(domain, items) -> list[bool]:
 
 
 def where_it_lives(name, domain) -> None:
-    st.header(f"Where does a {domain.item_noun} live?")
+    noun = domain_word(domain.item_noun)
+    st.header(_("Where does a {noun} live?").format(noun=noun))
     vaes = resources.model_names("vae", domain=domain.name)
     if not vaes:
-        st.info(f"No {domain.title} VAE is available to encode with.")
+        st.info(_("No {data} VAE is available to encode with.").format(data=domain_word(domain.title)))
         return
     e1, e2 = st.columns([1, 2])
     with e1:
-        enc_name = widgets.choose_model("Encoder (a VAE)", "tx_enc_model", vaes, resources.model_label,
+        enc_name = widgets.choose_model(_("Encoder (a VAE)"), "tx_enc_model", vaes, resources.model_label,
                                         preferred=name if name in vaes else None)
-        typed = st.text_input(f"Type a {domain.item_noun}", key="tx_name", persist_state="session", max_chars=64)
+        typed = st.text_input(_("Type a {noun}").format(noun=noun), key="tx_name", persist_state="session", max_chars=64)
     if not typed.strip():
         return
     ref = resources.ref(enc_name)
@@ -75,40 +81,43 @@ def where_it_lives(name, domain) -> None:
     mu = enc["mu"]
     coords = ", ".join(f"{v:.2f}" for v in mu[:4]) + (", …" if len(mu) > 4 else "")
     shown = enc["original"]
+    with e1, st.container(key="data_tx_where"):   # holds the typed and decoded names (data)
+        st.markdown(_("**{name}** lands at **z = ({coords})**.").format(name=shown, coords=coords) + " "
+                    + (_("It is in the data.") if domain.is_known(shown) else _("It is not in the data.")))
+        st.markdown(_("Decoding that point gives back **{name}**.").format(
+            name=enc["reconstruction"] or _("(empty)")))
     with e1:
-        st.markdown(f"**{shown}** lands at **z = ({coords})**. "
-                    f"{'It is in the data.' if domain.is_known(shown) else 'It is not in the data.'}")
-        st.markdown(f"Decoding that point gives back **{enc['reconstruction'] or '(empty)'}**.")
         if enc["reconstruction"] != shown and len(mu) == 2:
-            st.caption(f"Two numbers cannot hold a whole {domain.item_noun}, so this encoder gives back a similar "
-                       "one. An encoder with a larger latent (in the list above, marked with its size) gives yours back.")
+            st.caption(_("Two numbers cannot hold a whole {noun}, so this encoder gives back a similar one. An "
+                         "encoder with a larger latent (in the list above, marked with its size) gives yours "
+                         "back.").format(noun=noun))
     near = compute.nearest_items(ref, mu, k=10, exclude=shown)
     with e2:
-        st.markdown("**Its nearest neighbours on the map**")
-        st.dataframe(pd.DataFrame({domain.item_noun: [a for a, _ in near], "distance in latent space":
-                                   [round(d, 3) for _, d in near]}), key="tx_near", hide_index=True)
+        st.markdown(_("**Its nearest neighbours on the map**"))
+        st.dataframe(pd.DataFrame({noun: [a for a, _d in near], _("distance in latent space"):
+                                   [round(d, 3) for _a, d in near]}), key="tx_near", hide_index=True)
 
 
-st.title("Text: inventing names")
+st.title(_("Text: inventing names"))
 ui.intro(
-    "These models write a first name **one letter at a time**, like predictive text: a recurrent network "
+    _("These models write a first name **one letter at a time**, like predictive text: a recurrent network "
     "reads the letters so far and gives each possible next letter a probability. The **temperature** decides "
     "how daring the choice is: near 0 it always takes the likeliest letter (safe, repetitive names); around 1 "
-    "it follows the learned odds; above 1 it takes long shots (stranger names, more typos).",
-    "Each name is checked against the 5,000 real US first names the model learned from: **new** means the "
+    "it follows the learned odds; above 1 it takes long shots (stranger names, more typos)."),
+    _("Each name is checked against the 5,000 real US first names the model learned from: **new** means the "
     "model made it up. The VAE starts each name from a random point of its 2-D map; the GAN starts from random "
     "noise and was trained against a critic that tries to spot fake names. Below, type any name: the VAE's "
-    "encoder finds its point on the map, and the names closest to that point are usually names that look or sound alike.")
+    "encoder finds its point on the map, and the names closest to that point are usually names that look or sound alike."))
 
-with ui.guard("the text page"):
+with ui.guard(_("the text page")):
     models = resources.model_names(("vae", "gan"), kind="text")
     if not models:
-        st.warning("No text VAE or GAN checkpoint was found.")
+        st.warning(_("No text VAE or GAN checkpoint was found."))
         st.stop()
     name, temp, n, seed = settings(models)
     domain = seqgen.get_domain(ui.load(name).config.domain)
     generated_table(name, domain, temp, n, seed)
-    st.caption(f"*Looks like a {domain.item_noun}*: letters only, and the reference language model finds it no "
-               f"less likely than 95 % of real {domain.item_noun}s.")
+    st.caption(_("*Looks like a {noun}*: letters only, and the reference language model finds it no less likely "
+                 "than 95 % of real ones.").format(noun=domain_word(domain.item_noun)))
     where_it_lives(name, domain)
     own_input.name_start_section(domain)

@@ -47,10 +47,12 @@ def _base_url() -> str:
 def runtime_problem() -> str:
     """"" when the in-browser runtime can be served, else why not."""
     if not st.get_option("server.enableStaticServing"):
-        return "static file serving is off (server.enableStaticServing in .streamlit/config.toml)"
+        return _("static file serving is off ({option} in {file})").format(
+            option="server.enableStaticServing", file=".streamlit/config.toml")
     missing = [f for f in RUNTIME_FILES if not (RUNTIME / f).is_file()]
     if missing:
-        return f"the in-browser runtime is missing ({', '.join(missing)}; run scripts/vendor_web_assets.sh)"
+        return _("the in-browser runtime is missing ({files}; run {script})").format(
+            files=", ".join(missing), script="scripts/vendor_web_assets.sh")
     return ""
 
 

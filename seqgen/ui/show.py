@@ -11,9 +11,24 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from seqgen.domains.melodies import pitch_name
 from seqgen.render import upscale
 
 from . import compute, figures, music
+from .i18n import _, domain_word, ngettext
+
+
+def describe(domain, art) -> str:
+    """A one-line description of an artifact in the session's language (melodies: the number of notes and
+    their range; the note names stay as they are); other kinds keep the domain's own words."""
+    if domain.kind != "melody":
+        return domain.describe(art)
+    notes = list(art)
+    if not notes:
+        return _("silence")
+    lo, hi = min(n.pitch for n in notes), max(n.pitch for n in notes)
+    return ngettext("{n} note, {low}–{high}", "{n} notes, {low}–{high}", len(notes)).format(
+        n=len(notes), low=pitch_name(lo), high=pitch_name(hi))
 
 
 class ImageView:
@@ -34,13 +49,15 @@ class ImageView:
 class TextView:
     def one(self, domain, art, key: str, caption: str | None = None) -> None:
         text = str(art)
-        st.markdown(f"<div style='font-size:2.6rem;font-weight:600;line-height:1.3'>{html.escape(text) or '∅'}"
-                    "</div>", unsafe_allow_html=True)
+        with st.container(key=f"data_{key}"):     # the decoded name is data, shown as it is
+            st.markdown(f"<div style='font-size:2.6rem;font-weight:600;line-height:1.3'>{html.escape(text) or '∅'}"
+                        "</div>", unsafe_allow_html=True)
+        noun = domain_word(domain.item_noun)
         if not text:
-            st.caption(f"an empty {domain.item_noun}: the decoder stopped straight away")
+            st.caption(_("an empty {noun}: the decoder stopped straight away").format(noun=noun))
         elif hasattr(domain, "is_known"):
-            st.caption(f"in the training data" if domain.is_known(text) else f"a new {domain.item_noun}, "
-                       "not in the data")
+            st.caption(_("in the training data") if domain.is_known(text) else
+                       _("a new {noun}, not in the data").format(noun=noun))
         if caption:
             st.caption(caption)
 
@@ -52,11 +69,13 @@ class TextView:
         st.caption(caption)
 
     def strip(self, domain, arts, key: str) -> None:
-        st.text("  →  ".join(a or "∅" for a in arts))
+        with st.container(key=f"data_{key}"):
+            st.text("  →  ".join(a or "∅" for a in arts))
 
     def gallery(self, domain, arts, cols: int, labels, key: str | None) -> None:
         cells = [(a or "∅") + (f" ({labels[i]})" if labels else "") for i, a in enumerate(arts)]
-        st.text(" · ".join(cells))
+        with st.container(key=f"data_{key}") if key else st.container():
+            st.text(" · ".join(cells))
 
 
 class MelodyView:
@@ -68,23 +87,23 @@ class MelodyView:
                         config={"displayModeBar": False})
         wav = music.melody_wav(notes, domain.seq_len, tempo, instrument)
         st.audio(wav, format="audio/wav")
-        st.caption(domain.describe(notes) + (f". {caption}" if caption else ""))
+        st.caption(describe(domain, notes) + (f". {caption}" if caption else ""))
         return wav
 
     def grid(self, domain, grid: dict, caption: str, key: str) -> None:
         st.image(compute.picture_png(domain.name, grid["artifacts"], grid["n"], 2),
-                 caption=caption + " Each tile is a 4-bar piano roll.", output_format="PNG")
+                 caption=caption + " " + _("Each tile is a 4-bar piano roll."), output_format="PNG")
 
     def strip(self, domain, arts, key: str) -> None:
         st.image(compute.picture_png(domain.name, arts, len(arts), 2), output_format="PNG",
-                 caption="Each tile: one piano roll, played in order below")
+                 caption=_("Each tile: one piano roll, played in order below"))
         st.audio(music.melody_wav(music.one_after_another(arts, domain.seq_len), domain.seq_len * len(arts)),
                  format="audio/wav")
 
     def gallery(self, domain, arts, cols: int, labels, key: str | None) -> None:
         st.image(compute.picture_png(domain.name, list(arts), cols, 2), output_format="PNG",
-                 caption="piano rolls: time across, pitch up")
-        st.caption(" · ".join(domain.describe(n) for n in list(arts)[:8]))
+                 caption=_("piano rolls: time across, pitch up"))
+        st.caption(" · ".join(describe(domain, n) for n in list(arts)[:8]))
 
 
 VIEWS = {"image": ImageView(), "text": TextView(), "melody": MelodyView()}
@@ -109,6 +128,6 @@ def strip(domain, arts, key: str) -> None:
 def gallery(domain, artifacts, cols: int, labels: list[str] | None = None, key: str | None = None) -> None:
     """A batch of samples (the live page's preview): a mosaic, or a line of names."""
     if not len(artifacts):
-        st.caption("Samples appear after the model is built.")
+        st.caption(_("Samples appear after the model is built."))
         return
     view(domain).gallery(domain, artifacts, cols, labels, key)

@@ -1,5 +1,5 @@
-"""Every page in Chinese in real Chromium: no English interface text left over (the three pages still being
-written elsewhere are xfail until their strings are wrapped), lessons in both languages, presenter mode.
+"""Every page in Chinese in real Chromium: no English interface text left over, lessons in both languages,
+presenter mode.
 
     python -m pytest -q tests/e2e/test_browser_i18n.py
     SEQGEN_SCREENSHOTS=1 python -m pytest -q tests/e2e/test_browser_i18n.py   # docs/<page>.png and <page>_zh.png
@@ -24,13 +24,12 @@ expect, sync_playwright = sync_api.expect, sync_api.sync_playwright
 expect.set_options(timeout=30_000)
 
 SHOTS = os.environ.get("SEQGEN_SCREENSHOTS") == "1"
-NOT_WRAPPED = "strings of this page are not wrapped for translation yet (another engineer is editing it)"
 PAGES = [  # (url path, screenshot name, Chinese heading)
     ("", "home", "seqgen：机器如何学会"),
-    pytest.param("latent", "latent_explorer", None, marks=pytest.mark.xfail(reason=NOT_WRAPPED, strict=False)),
+    ("latent", "latent_explorer", "潜在空间探索"),
     ("noise", "noise_to_image", "噪声 → 图像"),
-    pytest.param("text", "text", None, marks=pytest.mark.xfail(reason=NOT_WRAPPED, strict=False)),
-    pytest.param("music", "music", None, marks=pytest.mark.xfail(reason=NOT_WRAPPED, strict=False)),
+    ("text", "text", "文本：创造名字"),
+    ("music", "music", "音乐：新的众赞歌旋律"),
     ("training", "live_training", "实时训练"),
     ("lessons", "lessons", "课程"),
 ]
