@@ -30,7 +30,7 @@ def settings(models):
 
 
 def generated_table(name, domain, temp, n, seed) -> None:
-    items = compute.samples(resources.ref(name), seed, n, temp)
+    items = widgets.classroom_safe(compute.samples(resources.ref(name), seed, n, temp))
     known = [bool(s) and domain.is_known(s) for s in items]
     noun = domain_word(domain.item_noun)
     in_data, new, yes, no = _("in the training data"), _("new ✨"), _("yes"), _("no")

@@ -37,7 +37,8 @@ def settings(models):
 
 def melody_player(name, domain, notes, seed, tempo, instrument) -> None:
     notes = tuple(notes)
-    st.plotly_chart(figures.piano_roll_figure(notes, n_steps=domain.seq_len, height=320, title=_("{model}, seed {seed}").format(model=name, seed=seed)),
+    st.plotly_chart(figures.piano_roll_figure(notes, n_steps=domain.seq_len, height=320, tempo=tempo,
+                                              title=_("{model}, seed {seed}").format(model=name, seed=seed)),
                     key="mu_roll", config={"displaylogo": False})
     wav = music.melody_wav(notes, domain.seq_len, tempo, instrument)
     with st.container(key="mu_player"):

@@ -343,3 +343,25 @@ def test_home_page_shows_a_picture_per_model_page():
     assert len(image_urls(at)) == 3                             # explorer, noise -> image, music
     names = json.loads((REPO / "assets" / "home" / "names.json").read_text())
     assert any(names[0] in m.value for m in at.markdown)        # the text card lists the sampled names
+
+
+def test_classroom_mode_hides_unsuitable_generated_names(monkeypatch):
+    from seqgen.ui import compute
+    monkeypatch.setenv("SEQGEN_CLASSROOM", "1")
+    monkeypatch.setattr(compute, "samples", lambda *a, **k: ["Maria", "Shit", "Oliver"])
+    at = open_page("text")
+    assert not at.exception, at.exception
+    shown = list(at.dataframe[0].value.iloc[:, 0])
+    assert shown[0] == "Maria" and shown[2] == "Oliver"
+    assert shown[1] != "Shit" and "classroom filter" in shown[1]
+
+
+def test_melody_interpolation_lets_you_hear_one_step():
+    at = open_page("latent")
+    at.selectbox(key="le_model").set_value("melodies-vae").run()
+    at.toggle(key="le_classic").set_value(True).run()
+    steps = at.select_slider(key="le_strip_step")
+    assert steps.options[0] == "1" and len(steps.options) == at.slider(key="le_steps").value
+    first_step = at.get("audio")[-1].proto.url           # the player of the chosen step comes last
+    steps.set_value(3).run()
+    assert not at.exception and at.get("audio")[-1].proto.url != first_step

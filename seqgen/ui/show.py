@@ -99,6 +99,8 @@ class MelodyView:
                  caption=_("Each tile: one piano roll, played in order below"))
         st.audio(music.melody_wav(music.one_after_another(arts, domain.seq_len), domain.seq_len * len(arts)),
                  format="audio/wav")
+        step = st.select_slider(_("Hear one step"), list(range(1, len(arts) + 1)), key=f"{key}_step")
+        st.audio(music.melody_wav(tuple(arts[step - 1]), domain.seq_len), format="audio/wav")
 
     def gallery(self, domain, arts, cols: int, labels, key: str | None) -> None:
         st.image(compute.picture_png(domain.name, list(arts), cols, 2), output_format="PNG",
