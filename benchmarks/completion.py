@@ -6,7 +6,7 @@ drawn digits, and the 32-D names VAE's reconstructions.
     python benchmarks/completion.py --json out.json
     python benchmarks/completion.py --only speed    # one section
 
-Take the shared lock for the timings: flock /work/logs/bench.lock python benchmarks/completion.py
+Run the timings on an otherwise quiet machine: python benchmarks/completion.py
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The latent pad in headless Chromium: frames while dragging, server load while dragging, bytes on the wire,
 time to the first interactive frame, and the browser's decode against torch's.
 
-    flock /work/logs/bench.lock python benchmarks/latent_pad.py [--seconds 5] [--json out.json]
+    python benchmarks/latent_pad.py [--seconds 5] [--json out.json]
 
 Per model, in a fresh browser context (empty cache):
 - cold load: bytes transferred for the runtime and the model (CDP encodedDataLength, i.e. after gzip) and the

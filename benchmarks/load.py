@@ -1,7 +1,7 @@
 """A class on one server: N protocol-level sessions (benchmarks/st_client.py) against `streamlit run app.py`.
 
-    flock /work/logs/bench.lock python benchmarks/load.py [--json out.json]        # the table, ~12 min
-    flock /work/logs/bench.lock python benchmarks/load.py --quick                  # smoke run, ~1.5 min
+    python benchmarks/load.py [--json out.json]        # the table, ~12 min
+    python benchmarks/load.py --quick                  # smoke run, ~1.5 min
     python benchmarks/load.py --sessions 30 --train 0 --seconds 300 --only class   # long run: memory
     python benchmarks/load.py --server-arg=--runner.postScriptGC=true ...          # Streamlit's default, A/B
 
