@@ -171,10 +171,10 @@ PRESETS.update({
                                 description="Live training: a small melodies GAN."),
 })
 # The Lessons page's failure on purpose: the live digits GAN with its stabilisers off and the generator's
-# learning rate ten times higher (the discriminator's stays), so G outruns D and several digits' labels
+# learning rate thirty times higher (the discriminator's stays), so G outruns D and several digits' labels
 # collapse onto one picture within a few hundred steps. Only Live training knobs differ from
 # digits-gan-live, so the lesson can set them on the page (tests/test_lessons.py checks both).
-PRESETS["digits-gan-collapse"] = derive(PRESETS["digits-gan-live"], lr=1e-2, feature_matching=0.0,
+PRESETS["digits-gan-collapse"] = derive(PRESETS["digits-gan-live"], lr=3e-2, feature_matching=0.0,
                                         label_smoothing=0.0,
                                         description="Live training, on purpose: a digits GAN that collapses.")
 

@@ -124,7 +124,7 @@ LESSONS: dict[str, Lesson] = {lesson.id: lesson for lesson in (
                 "of the shipped one."),
              state={"lt_domain": "digits", "lt_family": "gan"}, preset=("digits", "gan", "digits-gan-live")),
         Step("training", N_("Make it fail: mode collapse"),
-             N_("Press Stop, then Start: the settings are now a learning rate ten times higher, with feature "
+             N_("Press Stop, then Start: the settings are now a learning rate thirty times higher, with feature "
                 "matching and label smoothing off."),
              N_("Within a few hundred steps several digits turn into the same blot: whatever the label and "
                 "the noise, the generator draws the one picture that fools the discriminator. This is mode "
