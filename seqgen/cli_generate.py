@@ -8,6 +8,14 @@ from pathlib import Path
 from .cli import _, _printable
 
 
+def _add_output_arguments(s) -> None:
+    """The seed and the files: what `sample` and `complete` share."""
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", default="samples", help="output folder")
+    s.add_argument("--tempo", type=float, default=90.0, help="melodies: beats per minute")
+    s.add_argument("--instrument", default="piano", help="melodies: piano, organ, strings, flute")
+
+
 def add_sample_parser(sub) -> None:
     s = sub.add_parser("sample", help="write samples (PNG / text / WAV+MIDI) from a checkpoint")
     s.add_argument("checkpoint", help="name (see `list`) or folder")
@@ -15,10 +23,7 @@ def add_sample_parser(sub) -> None:
     s.add_argument("--label", help="conditional models: the label (e.g. 7)")
     s.add_argument("--temperature", type=float, help="token sampling temperature (0 = greedy)")
     s.add_argument("--z", help="VAE: decode this latent point, e.g. 0.5,-1")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--out", default="samples", help="output folder")
-    s.add_argument("--tempo", type=float, default=90.0, help="melodies: beats per minute")
-    s.add_argument("--instrument", default="piano", help="melodies: piano, organ, strings, flute")
+    _add_output_arguments(s)
     s.set_defaults(fn=cmd_sample)
 
 
@@ -36,10 +41,7 @@ def add_complete_parser(sub) -> None:
     s.add_argument("-n", type=int, default=8, help="how many completions")
     s.add_argument("--temperature", type=float, help="token sampling temperature; images: posterior spread")
     s.add_argument("--label", help="conditional models: the label")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--out", default="samples", help="output folder")
-    s.add_argument("--tempo", type=float, default=90.0, help="melodies: beats per minute")
-    s.add_argument("--instrument", default="piano", help="melodies: piano, organ, strings, flute")
+    _add_output_arguments(s)
     s.set_defaults(fn=cmd_complete)
 
 
