@@ -6,6 +6,10 @@ feedback, because those few operators are what every ONNX runtime, including onn
 build, runs the same way. Weights are transposed once into buffers, so the unrolled graph shares one copy
 of each matrix instead of one per step.
 
+When every float32 weight of the graph is exactly a float16 value (a model saved with weight_precision
+float16, seqgen.training.publish), the weights are stored as float16 and cast back to float32 inside the
+graph: half the download, and the same arithmetic, so the browser's output still equals torch's.
+
 The file goes next to the checkpoint (`<checkpoint>/decoder.onnx`); its metadata names the weights file it
 was made from (`weights_sha256`), so a stale export is recognised and never shown.
 """
@@ -127,9 +131,34 @@ def to_onnx_bytes(vae, digest: str = "") -> bytes:
         torch.onnx.export(graph, args, buf, input_names=names, output_names=["out"], opset_version=OPSET,
                           dynamic_axes={n: {0: "batch"} for n in names + ["out"]}, dynamo=False)
     model = onnx.load_from_string(buf.getvalue())
+    store_weights_as_float16(model)
     onnx.helper.set_model_props(model, {"weights_sha256": digest, "seq_len": str(vae.cfg.seq_len),
                                         "discrete": str(int(vae.cfg.discrete))})
     return model.SerializeToString()
+
+
+def store_weights_as_float16(model) -> bool:
+    """When every float32 initializer of the ONNX `model` is exactly representable in float16, store them as
+    float16, each read through a Cast to float32 under its old name (in place); -> whether it did.
+    Lossless by that check, so the graph computes exactly as before."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = model.graph
+    weights = [t for t in graph.initializer if t.data_type == TensorProto.FLOAT]
+    arrays = [numpy_helper.to_array(t) for t in weights]
+    if not weights or not all(np.array_equal(a.astype(np.float16).astype(np.float32), a) for a in arrays):
+        return False
+    casts = []
+    for tensor, array in zip(weights, arrays):
+        name = tensor.name
+        stored = f"{name}__float16"
+        tensor.CopyFrom(numpy_helper.from_array(array.astype(np.float16), stored))
+        casts.append(helper.make_node("Cast", [stored], [name], to=TensorProto.FLOAT, name=f"{name}__to_float32"))
+    nodes = casts + list(graph.node)   # the casts first: the node list must stay in topological order
+    del graph.node[:]
+    graph.node.extend(nodes)
+    return True
 
 
 def export_checkpoint(checkpoint_dir: str | Path, model=None) -> Path:

@@ -173,9 +173,10 @@ MODEL_DEFAULTS = {"n_labels": 0, "pad_id": None, "cell": "lstm", "hidden": 256, 
                   "step_noise": 8, "feature_matching": 0.0, "label_smoothing": 0.0, "aux_classifier": 1.0,
                   "gumbel_tau": 0.5, "instance_noise": 0.0, "mle_weight": 0.0, "mode_seeking": 0.0,
                   "minibatch_std": False}
+# "data" defaults to the bundled data every shipped model used
 TRAIN_DEFAULTS = {"steps": 2000, "max_minutes": None, "batch_size": 64, "lr": 0.002, "lr_d": None, "d_steps": 1,
                   "mle_steps": 0, "kl_anneal_steps": 0, "grad_clip": 5.0, "seed": 0, "eval_every": 200, "bf16": "auto",
-                  "threads": None, "data": "bundled", "extra": {}}  # "data" defaults to the bundled data every shipped model used
+                  "threads": None, "data": "bundled", "weight_precision": "float32", "extra": {}}
 DIGITS = {"discrete": False, "domain": "digits", "n_features": 28, "n_labels": 10, "seq_len": 28}
 NAMES = {"discrete": True, "domain": "names", "n_features": 29, "n_labels": 2, "pad_id": 0, "seq_len": 12}
 MELODIES = {"discrete": True, "domain": "melodies", "n_features": 32, "n_labels": 2, "seq_len": 64}
@@ -186,7 +187,7 @@ SHIPPED = {
                     "mode_seeking": 0.3},
                    {"eval_every": 500, "lr": 0.0005, "lr_d": 0.0002, "steps": 8000}),
     "names-vae": ({**NAMES, "autoregressive": True, "embed": 32, "family": "vae", "word_dropout": 0.2},
-                  {"eval_every": 250, "kl_anneal_steps": 2000, "steps": 5000}),
+                  {"eval_every": 250, "kl_anneal_steps": 2000, "steps": 5000, "weight_precision": "float16"}),
     "names-gan": ({**NAMES, "embed": 32, "family": "gan", "feature_matching": 1.0, "latent": 16, "mle_weight": 1.0,
                    "mode_seeking": 0.1, "step_noise": 4},
                   {"eval_every": 100, "lr": 0.001, "lr_d": 0.001, "mle_steps": 2000, "steps": 2300}),

@@ -18,6 +18,7 @@ FAMILIES = ("vae", "gan", "lm", "classifier")
 GENERATIVE = ("vae", "gan")
 CELLS = ("lstm", "gru")
 BF16_MODES = ("auto", "on", "off")
+WEIGHT_PRECISIONS = ("float32", "float16")
 
 
 def setting(default, help: str, *, choices: tuple | None = None, min: float | None = None,
@@ -189,6 +190,8 @@ class TrainConfig:
     data: str = setting("bundled", "training data: the subset bundled in the repository, or the domain's full "
                         "data set where it is installed (the validation and test splits stay the same)",
                         choices=("bundled", "full"))
+    weight_precision: str = setting("float32", "precision the saved weights are rounded to; float16 halves the "
+                                    "in-browser download", choices=WEIGHT_PRECISIONS)
     extra: dict = field(default_factory=dict)
 
     def validate(self) -> None:

@@ -7,12 +7,19 @@ from pathlib import Path
 def save_trained(model, target: str | Path, info: dict, replace: bool = True) -> Path:
     """Write `model` and its card (seqgen.cards) to folder `target`; -> the checkpoint's path.
 
-    The card is rendered twice: the first version goes in with the weights, the second also shows the
-    size of the weights file, which exists only once they are written. replace=False: CheckpointError when a
-    model of that name exists, even one saved a moment ago by someone else (see checkpoints.save)."""
+    When info["train"] asks for weight_precision "float16", the model's weights are rounded to float16 values
+    first (in place) and info["validation"] is replaced by figures measured on the rounded weights, so the card
+    describes the weights it ships. The card is rendered twice: the first version goes in with the weights, the
+    second also shows the size of the weights file, which exists only once they are written. replace=False:
+    CheckpointError when a model of that name exists, even one saved a moment ago by someone else (see
+    checkpoints.save)."""
     from .. import checkpoints
     from ..cards import render_card
 
+    if info.get("train", {}).get("weight_precision") == "float16":
+        round_weights_to_float16(model)
+        if info.get("validation"):
+            info["validation"] = remeasured_validation(model, info["validation"])
     name = Path(target).name
     card = render_card(name, model.cfg, {**info, "parameters": model.num_parameters()})
     path = checkpoints.save(model, target, info, card=card, replace=replace)
@@ -22,6 +29,36 @@ def save_trained(model, target: str | Path, info: dict, replace: bool = True) ->
         from ..export import try_export
         try_export(path, model)
     return path
+
+
+def round_weights_to_float16(model) -> None:
+    """Round every floating-point weight of `model` to the nearest float16 value, keeping its dtype: torch and
+    the in-browser decoder (whose export stores such weights as float16, see seqgen.export) then compute
+    with exactly the same numbers."""
+    import torch
+
+    largest = torch.finfo(torch.float16).max
+    state = {k: t for k, t in model.state_dict().items() if t.is_floating_point()}
+    for key, tensor in state.items():
+        peak = float(tensor.detach().abs().max()) if tensor.numel() else 0.0
+        if not peak <= largest:
+            raise ValueError(f"weight {key} reaches {peak:g}, outside float16's range (±{largest:g}); "
+                             "save it with weight_precision float32")
+    with torch.no_grad():
+        for tensor in state.values():
+            tensor.copy_(tensor.to(torch.float16).to(tensor.dtype))
+
+
+def remeasured_validation(model, validation: dict) -> dict:
+    """The validation row `validation` (step, time, figures) with its figures measured again on the model's
+    current weights, on the domain's val split as the trainer measures them."""
+    from ..domains import get_domain
+
+    x, y = get_domain(model.cfg.domain).dataset("val")
+    was_training = model.training
+    figures = model.evaluate(x, y)
+    model.train(was_training)
+    return {**validation, **figures}
 
 
 def reserved_names() -> set[str]:
