@@ -18,25 +18,33 @@ from pathlib import Path
 import streamlit as st
 
 
+@st.cache_resource(show_spinner=False)
+def _module_loading_lock() -> threading.Lock:
+    """One per server process: sessions that arrive together at a fresh server run this frame at once, and
+    one of them must not take a module from sys.modules while another is still executing it."""
+    return threading.Lock()
+
+
 def _without_torch(name: str, path: str):
     """Load a torch-free seqgen module under its own name without running the packages' __init__ files
     (seqgen/__init__.py imports torch, which the frame and the home page must not wait for). Later imports
     of the name find it in sys.modules, so there is still one module."""
     import importlib.util
     import sys
-    if name in sys.modules:
-        return sys.modules[name]
-    file = Path(__file__).parent / path
-    spec = importlib.util.spec_from_file_location(
-        name, file, submodule_search_locations=[str(file.parent)] if file.name == "__init__.py" else None)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]
-        raise
-    return module
+    with _module_loading_lock():
+        if name in sys.modules:
+            return sys.modules[name]
+        file = Path(__file__).parent / path
+        spec = importlib.util.spec_from_file_location(
+            name, file, submodule_search_locations=[str(file.parent)] if file.name == "__init__.py" else None)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
+        return module
 
 
 _without_torch("seqgen.locale", "seqgen/locale/__init__.py")
