@@ -105,24 +105,27 @@ def _stat_cpu(path: Path) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK
 
 
-def cpu(pid: int) -> tuple[float, float]:
-    """(CPU-s of the whole server process, CPU-s of its live-training threads)."""
-    total = _stat_cpu(Path(f"/proc/{pid}/stat"))
-    train = 0.0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            if (task / "comm").read_text().startswith("seqgen-run"):
-                train += _stat_cpu(task / "stat")
-        except OSError:
-            pass
+def cpu(*pids: int) -> tuple[float, float]:
+    """(CPU-s of the whole server processes, CPU-s of their live-training threads), summed over `pids`."""
+    total = train = 0.0
+    for pid in pids:
+        total += _stat_cpu(Path(f"/proc/{pid}/stat"))
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                if (task / "comm").read_text().startswith("seqgen-run"):
+                    train += _stat_cpu(task / "stat")
+            except OSError:
+                pass
     return total, train
 
 
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+def rss_mib(*pids: int) -> float:
+    total = 0.0
+    for pid in pids:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) / 1024
+    return total
 
 
 def pct(xs, q):
@@ -184,12 +187,16 @@ async def interact(session: Session, role: str, i: int, rng: random.Random):
     return run, (None if end is None else end - run.sent)
 
 
-async def student(base: str, role: str, arrive: float, t_end: float, stats: Stats, seed: int) -> None:
+async def student(base: str, role: str, arrive: float, t_end: float, stats: Stats, seed: int,
+                  cookies: bool = False) -> None:
+    """cookies=True: an own cookie jar and the page load first, as a browser does (a cookie-routing proxy)."""
     rng = random.Random(seed)
     await asyncio.sleep(max(0.0, arrive - time.perf_counter()))
     page, query = PAGE[role]
-    s = Session(base, page, query)
+    s = Session(base, page, query, cookies={} if cookies else None)
     try:
+        if cookies:
+            await s.fetch("/")
         run = await s.open()
         if run.errors or run.finished is None:
             stats.errors.extend(f"{role} first load: {e}" for e in run.errors or ["no answer"])
@@ -259,9 +266,12 @@ async def warm_up(base: str, roles) -> None:
         await s.close()
 
 
-async def configuration(base: str, pid: int, n: int, train: int, roles, ramp: float, seconds: float,
-                        profile: Path | None, gan: bool = False) -> dict:
-    await warm_up(base, sorted(set(roles)))
+async def configuration(base: str, pids: list[int], n: int, train: int, roles, ramp: float, seconds: float,
+                        profile: Path | None, gan: bool = False, warm_bases: list[str] | None = None,
+                        cookies: bool = False) -> dict:
+    """pids: the server processes whose CPU and memory count; warm_bases: where to warm up (default base)."""
+    for warm_base in warm_bases or [base]:
+        await warm_up(warm_base, sorted(set(roles)))
     trainers = await start_training(base, train, gan) if train else []
     if trainers:
         await asyncio.sleep(3)            # past the runs' setup, into steady training
@@ -270,23 +280,23 @@ async def configuration(base: str, pid: int, n: int, train: int, roles, ramp: fl
     t_steady = t_start + ramp
     t_end = t_steady + seconds
     tasks = [asyncio.create_task(student(base, roles[i % len(roles)], t_start + ramp * i / max(1, n), t_end, stats,
-                                         seed=1000 + i)) for i in range(n)]
+                                         seed=1000 + i, cookies=cookies)) for i in range(n)]
     await asyncio.sleep(max(0.0, t_steady - time.perf_counter()))
     # the steady phase: every session has arrived (or is loading)
-    cpu0, train0 = cpu(pid)
-    rss0 = rss_mib(pid)
+    cpu0, train0 = cpu(*pids)
+    rss0 = rss_mib(*pids)
     counts0 = {r: len(v) for r, v in stats.lat.items()}
     spy = None
     if profile is not None:
-        spy = subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "50",
+        spy = subprocess.Popen(["py-spy", "record", "--pid", str(pids[0]), "--duration", str(int(seconds)), "--rate", "50",
                                 "--format", "speedscope", "--output", str(profile), "--nonblocking", "--threads"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rss_max = rss0
     while time.perf_counter() < t_end:
         await asyncio.sleep(1.0)
-        rss_max = max(rss_max, rss_mib(pid))
-    cpu1, train1 = cpu(pid)
-    rss1 = rss_mib(pid)
+        rss_max = max(rss_max, rss_mib(*pids))
+    cpu1, train1 = cpu(*pids)
+    rss1 = rss_mib(*pids)
     answered = sum(len(v) - counts0[r] for r, v in stats.lat.items())
     rates = [steps_per_s(s, t_steady, t_end) for s in trainers]
     await asyncio.gather(*tasks)
@@ -372,7 +382,7 @@ def main(argv=None) -> int:
         label = f"{n}{' + ' + str(train) + ' live runs' if train else ''}" + ("" if kind == "mixed" else " pad class")
         prof = args.profile / f"{label.replace(' ', '_')}.json" if args.profile else None
         with server(args.app_dir, args.server_arg) as (pid, base):
-            row = asyncio.run(configuration(base, pid, n, train, roles, ramp, seconds, prof, args.gan))
+            row = asyncio.run(configuration(base, [pid], n, train, roles, ramp, seconds, prof, args.gan))
         row["label"], row["kind"] = label, kind
         rows.append(row)
         print(json.dumps({k: v for k, v in row.items() if k != "error_samples"}), flush=True)

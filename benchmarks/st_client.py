@@ -12,7 +12,12 @@ browser. Widgets are found by their user key, the last part of Streamlit's eleme
     run = await session.open()                       # first page load: -> Run (sent .. finished)
     run = await session.set_widget("le_z0", double_array_value=[0.5])
     run = await session.set_widget("le_pad", json_value={"z": [0.5, 1.0]})
+    run = await session.reconnect()                  # a network blip: new websocket, same server session
     await session.close()
+
+Behind a proxy that routes by cookie (scripts/serve.py), give the sessions of one browser one `cookies` dict:
+it is sent with the websocket handshake and every fetch and takes the `Set-Cookie`s that come back, and
+`on_response(path, status, headers)` sees the response headers (e.g. which process answered).
 
 Only `websockets` (installed with Streamlit) and Streamlit's own proto classes are needed.
 """
@@ -45,6 +50,7 @@ class Run:
     status: str = ""
     images: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    audio: list[str] = field(default_factory=list)      # st.audio URLs (not fetched: a browser streams them on play)
     texts: list[str] = field(default_factory=list)      # markdown/progress texts, for callers that read them
     query: str | None = None
 
@@ -57,30 +63,65 @@ class ProtocolError(RuntimeError):
     pass
 
 
-async def http_get(host: str, port: int, path: str, timeout: float = 30.0) -> tuple[int, int]:
-    """GET path over a fresh HTTP/1.1 connection: -> (status, body bytes)."""
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, list[str]]       # lower-case name -> its values (Set-Cookie may come more than once)
+    body: bytes
+
+
+async def http_request(host: str, port: int, path: str, timeout: float = 30.0,
+                       cookies: dict[str, str] | None = None) -> Response:
+    """GET path over a fresh HTTP/1.1 connection, sending `cookies`."""
     async def go():
         reader, writer = await asyncio.open_connection(host, port)
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode())
+        cookie = f"Cookie: {cookie_header(cookies)}\r\n" if cookies else ""
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{cookie}Connection: close\r\n\r\n".encode())
         await writer.drain()
         data = await reader.read()
         writer.close()
         head, _, body = data.partition(b"\r\n\r\n")
-        status = int(head.split(b" ", 2)[1]) if head.startswith(b"HTTP/") else 0
-        return status, len(body)
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1]) if lines[0].startswith("HTTP/") else 0
+        headers: dict[str, list[str]] = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers.setdefault(name.strip().lower(), []).append(value.strip())
+        return Response(status, headers, body)
     return await asyncio.wait_for(go(), timeout)
+
+
+async def http_get(host: str, port: int, path: str, timeout: float = 30.0) -> tuple[int, int]:
+    """GET path over a fresh HTTP/1.1 connection: -> (status, body bytes)."""
+    r = await http_request(host, port, path, timeout)
+    return r.status, len(r.body)
+
+
+def cookie_header(cookies: dict[str, str]) -> str:
+    return "; ".join(f"{k}={v}" for k, v in cookies.items())
+
+
+def take_cookies(jar: dict[str, str], set_cookies: list[str]) -> None:
+    """Store each `Set-Cookie: name=value; attributes` in jar, as a browser does (attributes ignored)."""
+    for header in set_cookies:
+        name, _, value = header.split(";", 1)[0].partition("=")
+        if name.strip():
+            jar[name.strip()] = value.strip()
 
 
 class Session:
     """One browser tab's websocket session (see the module docstring)."""
 
     def __init__(self, base: str, page: str = "", query: str = "", fetch_media: bool = True,
-                 follow_auto_rerun: bool = True):
+                 follow_auto_rerun: bool = True, cookies: dict[str, str] | None = None, on_response=None):
         u = urllib.parse.urlparse(base)
         self.host, self.port = u.hostname or "127.0.0.1", u.port or 80
         self.page, self.query = page, query
         self.fetch_media = fetch_media
         self.follow_auto_rerun = follow_auto_rerun
+        self.cookies = cookies
+        self.on_response = on_response                  # (path, status, headers) -> None, or None
+        self.session_id = ""                            # the server's id for this session (new_session)
         self.page_hash = ""
         self.widgets: dict[str, WidgetState] = {}       # id -> the value this client set last
         self.by_key: dict[str, str] = {}                # user key -> element id (the latest seen)
@@ -99,11 +140,23 @@ class Session:
 
     # ------------------------------------------------------------------------------------------ public
     async def open(self, timeout: float = 60.0) -> Run:
-        uri = f"ws://{self.host}:{self.port}/_stcore/stream"
-        self._ws = await websockets.connect(uri, subprotocols=["streamlit"], max_size=2 ** 26,
-                                            open_timeout=timeout, ping_interval=None)
-        self._reader = asyncio.create_task(self._read_loop())
+        await self._connect(["streamlit"], timeout)
         return await self._rerun(page_name=self.page, timeout=timeout)
+
+    async def reconnect(self, timeout: float = 60.0) -> Run:
+        """Drop the websocket and open a new one asking for this session back (the browser's reconnect: the
+        subprotocols carry the XSRF token and the session id), then rerun with the same widget values."""
+        await self._disconnect()
+        self.closed_error = None
+        xsrf = (self.cookies or {}).get("_streamlit_xsrf") or "none"
+        await self._connect(["streamlit", xsrf, self.session_id], timeout)
+        return await self._rerun(timeout=timeout)
+
+    async def fetch(self, path: str, timeout: float = 30.0) -> Response:
+        """GET path from the server as this session's browser would (its cookies; on_response sees it)."""
+        r = await http_request(self.host, self.port, path, timeout, self.cookies)
+        self._saw(path, r.status, r.headers)
+        return r
 
     async def set_widget(self, key: str, timeout: float = 60.0, **value) -> Run:
         """Give the widget with user key `key` a new value (one WidgetState field, e.g. double_value=0.5,
@@ -134,16 +187,39 @@ class Session:
         return self.protos.get(self.by_key.get(key, ""))
 
     async def close(self) -> None:
-        for t in self._auto.values():
-            t.cancel()
-        if self._ws is not None:
-            await self._ws.close()
-        if self._reader is not None:
-            self._reader.cancel()
+        await self._disconnect()
         for t in self._media:
             t.cancel()
 
     # ------------------------------------------------------------------------------------------ internals
+    async def _connect(self, subprotocols: list[str], timeout: float) -> None:
+        uri = f"ws://{self.host}:{self.port}/_stcore/stream"
+        headers = {"Origin": f"http://{self.host}:{self.port}"}     # as a browser sends; Streamlit checks it
+        if self.cookies:
+            headers["Cookie"] = cookie_header(self.cookies)
+        self._ws = await websockets.connect(uri, subprotocols=subprotocols, max_size=2 ** 26, open_timeout=timeout,
+                                            ping_interval=None, additional_headers=headers)
+        response = self._ws.response
+        self._saw("/_stcore/stream", response.status_code,
+                  {k.lower(): response.headers.get_all(k) for k in set(response.headers.keys())})
+        self._reader = asyncio.create_task(self._read_loop())
+
+    async def _disconnect(self) -> None:
+        for t in self._auto.values():
+            t.cancel()
+        self._auto.clear()
+        if self._ws is not None:
+            await self._ws.close()
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)   # its last words land before a reconnect
+
+    def _saw(self, path: str, status: int, headers: dict[str, list[str]]) -> None:
+        if self.cookies is not None:
+            take_cookies(self.cookies, headers.get("set-cookie", []))
+        if self.on_response is not None:
+            self.on_response(path, status, headers)
+
     async def _rerun(self, page_name: str = "", fragment: str = "", timeout: float = 60.0,
                      auto: bool = False) -> Run:
         async with self._lock:
@@ -198,6 +274,7 @@ class Session:
             self.page_hash = msg.navigation.page_script_hash or self.page_hash
         elif kind == "new_session":
             self.page_hash = msg.new_session.page_script_hash or self.page_hash
+            self.session_id = msg.new_session.initialize.session_id or self.session_id
         elif kind == "page_info_changed":
             self.query = msg.page_info_changed.query_string
             if run is not None and run.url is None:
@@ -243,6 +320,8 @@ class Session:
             self.texts.append((time.perf_counter(), sub.text))
             if run is not None:
                 run.texts.append(sub.text)
+        elif etype == "audio" and run is not None and sub.url:
+            run.audio.append(sub.url)
         elif etype == "imgs" and run is not None:
             for img in sub.imgs:
                 run.images.append(img.url)
@@ -250,7 +329,7 @@ class Session:
                     self._media.append(asyncio.create_task(self._fetch(run, img.url)))
 
     async def _fetch(self, run: Run, path: str) -> None:
-        status, _ = await http_get(self.host, self.port, path)
+        status = (await self.fetch(path)).status
         if status != 200:
             run.errors.append(f"GET {path}: HTTP {status}")
         elif run.first_image is None:

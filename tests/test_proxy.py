@@ -1,0 +1,293 @@
+"""Several app processes behind nginx (scripts/serve.py): every browser stays on the process it started on.
+
+A Streamlit session lives in one process: its WebSocket, and its st.image / st.audio files under /media/,
+which the other processes answer with 404. So each simulated browser (its own cookie jar, two tabs: Noise
+and Music, over benchmarks/st_client.py's protocol-level client) loads the page, reruns, reconnects its
+WebSocket and fetches every media URL, all through nginx, and every answer must come from one process
+(X-Seqgen-Upstream); across the browsers both processes must get some. Everything stays on 127.0.0.1.
+"""
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from st_helpers import REPO
+
+
+def _load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module          # dataclasses look their module up while the class is made
+    spec.loader.exec_module(module)
+    return module
+
+
+serve = _load("serve", REPO / "scripts" / "serve.py")
+st_client = _load("st_client", REPO / "benchmarks" / "st_client.py")
+
+try:
+    NGINX = serve.find_nginx(None)
+except serve.ServeError:
+    NGINX = None
+needs_nginx = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx)")
+
+TIMEOUT = 60.0
+
+
+# ------------------------------------------------------------------------------------------------ no processes
+def test_live_run_budget_is_split_over_the_processes():
+    assert serve.split_live_runs(2, 2) == [1, 1]
+    assert serve.split_live_runs(5, 2) == [3, 2]
+    assert sum(serve.split_live_runs(7, 3)) == 7
+    with pytest.raises(serve.ServeError, match="at least one training slot"):
+        serve.split_live_runs(1, 2)
+
+
+def test_upload_limit_follows_streamlits_max_upload_size(tmp_path):
+    (tmp_path / ".streamlit").mkdir()
+    (tmp_path / ".streamlit" / "config.toml").write_text("[server]\nmaxUploadSize = 3\n")
+    assert serve.max_body_kib(tmp_path) == 3 * 1024 + serve.UPLOAD_FRAMING_KIB
+    assert serve.max_body_kib(REPO) == 1024 + serve.UPLOAD_FRAMING_KIB          # the app's 1 MB
+
+
+@needs_nginx
+def test_rendered_config_passes_nginx_t(tmp_path):
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "temp").mkdir()
+    text = serve.render_config(serve.TEMPLATE.read_text(), tmp_path, "127.0.0.1:8501", [9001, 9002], 1088)
+    assert "@" not in re.sub(r"#.*", "", text)
+    assert "ip_hash" not in re.sub(r"#.*", "", text)
+    assert "server 127.0.0.1:9001;" in text and "client_max_body_size 1088k;" in text
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(text)
+    done = subprocess.run([NGINX, "-p", f"{tmp_path}/", "-e", str(tmp_path / "logs" / "error.log"), "-c", str(conf),
+                           "-t"], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+
+
+def _serve_cli(*args, env=None, timeout=30):
+    return subprocess.run([sys.executable, str(REPO / "scripts" / "serve.py"), *args], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def test_bad_arguments_get_one_line_each():
+    for args in (["--processes", "0"], ["--port", "70000"], ["--address", "school-server"],
+                 ["--processes", "3", "--max-live-runs", "2"]):
+        done = _serve_cli(*args)
+        assert done.returncode != 0, args
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in done.stderr, (args, done.stderr)
+
+
+def test_missing_nginx_says_how_to_install_it(tmp_path):
+    env = {**os.environ, "PATH": str(tmp_path)}       # no nginx on this PATH
+    done = _serve_cli("--nginx", "nginx", env=env)
+    assert done.returncode == 1 and "apt-get install nginx" in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1
+
+
+# ------------------------------------------------------------------------------------------------ live
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory):
+    if NGINX is None:
+        pytest.skip("nginx is not installed (apt-get install nginx)")
+    root = tmp_path_factory.mktemp("serve")
+    port = serve.free_loopback_ports(1)[0]
+    with serve.Deployment(processes=2, port=port, run_dir=root / "run", user_models=root / "user_models",
+                          max_live_runs=2) as d:
+        yield d
+
+
+class Browser:
+    """One browser: a cookie jar its tabs share, and every answer it got: (path, status, upstream)."""
+
+    def __init__(self, base: str):
+        self.base, self.jar, self.seen = base, {}, []
+
+    def tab(self, page: str) -> st_client.Session:
+        return st_client.Session(self.base, page, cookies=self.jar, on_response=self._saw)
+
+    def _saw(self, path: str, status: int, headers: dict) -> None:
+        self.seen.append((path, status, (headers.get("x-seqgen-upstream") or [""])[-1]))
+
+    @property
+    def upstreams(self) -> set[str]:
+        return {u for _, _, u in self.seen}
+
+
+def _clean(run, what: str) -> None:
+    assert not run.errors and run.finished is not None, f"{what}: {run.errors}"
+
+
+async def _visit(browser: Browser) -> None:
+    """Page load, reruns, a WebSocket reconnect and the media of two tabs, as a student would."""
+    noise = browser.tab("noise")
+    await noise.fetch("/", timeout=TIMEOUT)
+    assert "seqgen_route" in browser.jar            # nginx gave the browser its route
+    try:
+        run = await noise.open(timeout=TIMEOUT)
+        _clean(run, "noise page load")
+        assert run.images, "the noise page showed no image"
+        for seed in (11, 12, 13):
+            _clean(await noise.set_widget("ni_seed", double_value=seed, timeout=TIMEOUT), f"seed {seed}")
+        session_id = noise.session_id
+        run = await noise.reconnect(timeout=TIMEOUT)
+        _clean(run, "rerun after the reconnect")
+        # the server resumed the session: only the process that holds it knows its id
+        assert noise.session_id == session_id
+    finally:
+        await noise.close()
+    music = browser.tab("music")
+    try:
+        run = await music.open(timeout=TIMEOUT)
+        _clean(run, "music page load")
+        assert run.audio, "the music page showed no player"
+        for url in run.audio:
+            assert (await music.fetch(url, timeout=TIMEOUT)).status == 200, url
+    finally:
+        await music.close()
+
+
+async def _visits(base: str, first: int, most: int) -> list[Browser]:
+    """`first` browsers at once, then more, four at a time, until both processes have some (or `most`)."""
+    browsers = [Browser(base) for _ in range(first)]
+    await asyncio.gather(*(_visit(b) for b in browsers))
+    while len({u for b in browsers for u in b.upstreams}) < 2 and len(browsers) < most:
+        more = [Browser(base) for _ in range(4)]
+        await asyncio.gather(*(_visit(b) for b in more))
+        browsers += more
+    return browsers
+
+
+@needs_nginx
+def test_every_browser_stays_on_one_process(deployment):
+    apps = {f"127.0.0.1:{p}" for p in deployment.app_ports}
+    browsers = asyncio.run(asyncio.wait_for(_visits(deployment.url, 8, 16), 5 * TIMEOUT))
+    for b in browsers:
+        assert {status for _, status, _ in b.seen} <= {200, 101}, b.seen
+        assert any(path.startswith("/media/") and path.endswith(".wav") for path, _, _ in b.seen)
+        assert any(path.startswith("/media/") and path.endswith(".png") for path, _, _ in b.seen)
+        assert len(b.upstreams) == 1 and b.upstreams <= apps, b.seen
+    assert {u for b in browsers for u in b.upstreams} == apps, "one process got every browser"
+
+
+async def _media_from_both_cookies(base: str) -> tuple[int, int]:
+    """An image URL made for one browser, fetched with its own cookie and with one that routes elsewhere."""
+    owner, other = Browser(base), Browser(base)
+    tab = owner.tab("noise")
+    await tab.fetch("/")
+    while True:                                     # a second browser whose route lands on the other process
+        await other.tab("noise").fetch("/")
+        if other.seen[-1][2] not in owner.upstreams:
+            break
+        other.jar.clear()
+    try:
+        run = await tab.open(timeout=TIMEOUT)
+        _clean(run, "noise page load")
+        url = run.images[0]
+        return (await tab.fetch(url)).status, (await other.tab("noise").fetch(url)).status
+    finally:
+        await tab.close()
+
+
+@needs_nginx
+def test_media_lives_only_in_the_process_that_made_it(deployment):
+    """Why the routing must be sticky: the same /media/ URL is a 404 on the other process."""
+    own, elsewhere = asyncio.run(asyncio.wait_for(_media_from_both_cookies(deployment.url), 2 * TIMEOUT))
+    assert (own, elsewhere) == (200, 404)
+
+
+def _websocket_handshake(port: int, host: str) -> str:
+    """The status line nginx answers a browser's WebSocket handshake with, the browser at http://HOST."""
+    request = (f"GET /_stcore/stream HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\nUpgrade: websocket\r\n"
+               "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+               "Sec-WebSocket-Protocol: streamlit\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as conn:
+        conn.sendall(request.encode())
+        head = b""
+        while b"\r\n\r\n" not in head and (chunk := conn.recv(4096)):
+            head += chunk
+    return head.split(b"\r\n", 1)[0].decode()
+
+
+@needs_nginx
+def test_websocket_opens_for_a_browser_on_a_lan_name(deployment):
+    """Streamlit refuses a WebSocket whose Origin is not its Host: nginx must pass the Host on, port and all."""
+    status = _websocket_handshake(deployment.port, f"school-server.lan:{deployment.port}")
+    assert status.split()[1] == "101", status
+
+
+@needs_nginx
+def test_new_browsers_are_spread_over_the_processes(deployment):
+    async def first_requests(n):
+        return [(await st_client.http_request("127.0.0.1", deployment.port, "/_stcore/health")).headers
+                for _ in range(n)]
+    answers = asyncio.run(first_requests(100))
+    counts = Counter(h["x-seqgen-upstream"][0] for h in answers)
+    assert len(counts) == 2 and min(counts.values()) >= 20, counts       # not one process for a whole NAT
+    routes = {c.split(";")[0] for h in answers for c in h["set-cookie"] if c.startswith("seqgen_route=")}
+    assert len(routes) == 100                                            # each new browser its own route
+
+
+@needs_nginx
+def test_a_port_in_use_is_one_line(deployment):
+    done = _serve_cli("--processes", "1", "--port", str(deployment.port))
+    assert done.returncode == 1 and "already in use" in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1
+
+
+def _start_serve_cli(run_dir: Path) -> tuple[subprocess.Popen, list[int]]:
+    """`serve.py --processes 1` on a free port, once it printed its address; -> (it, its children's pids)."""
+    port = serve.free_loopback_ports(1)[0]
+    proc = subprocess.Popen([sys.executable, str(REPO / "scripts" / "serve.py"), "--processes", "1", "--port",
+                             str(port), "--run-dir", str(run_dir)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()           # printed once nginx and the app answer (or EOF when it gave up)
+    assert f"http://127.0.0.1:{port}" in line, (line, proc.stderr.read() if proc.poll() is not None else "")
+    nginx_pid = int((run_dir / "nginx.pid").read_text())
+    children = [int(p) for p in subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
+                                               text=True).stdout.split()]
+    assert nginx_pid in children and len(children) == 2, children
+    return proc, children
+
+
+def _all_gone(pids: list[int], within: float = 15.0) -> bool:
+    deadline = time.monotonic() + within
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not any(_alive(p) for p in pids)
+
+
+@needs_nginx
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_serve_cli_leaves_nothing_running(tmp_path, signum):
+    """SIGTERM: serve.py stops nginx and the app itself; SIGKILL: they get their SIGTERM from the kernel."""
+    proc, children = _start_serve_cli(tmp_path / "run")
+    try:
+        proc.send_signal(signum)
+        code = proc.wait(30)
+        assert code == (0 if signum == signal.SIGTERM else -signal.SIGKILL), proc.stderr.read()
+        assert _all_gone(children)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
+def _alive(pid: int) -> bool:
+    """Running; a zombie (exited, waiting for an init that may never reap it here) counts as gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
