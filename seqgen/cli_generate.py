@@ -8,8 +8,15 @@ from pathlib import Path
 from .cli import _, _printable
 
 
+def add_device_argument(s) -> None:
+    from .models.config import DEVICE_CHOICES
+    s.add_argument("--device", choices=DEVICE_CHOICES, default="auto",
+                   help="where the model runs: auto (the GPU when torch sees one), cpu or cuda")
+
+
 def _add_output_arguments(s) -> None:
-    """The seed and the files: what `sample` and `complete` share."""
+    """The seed, the device and the files: what `sample` and `complete` share."""
+    add_device_argument(s)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", default="samples", help="output folder")
     s.add_argument("--tempo", type=float, default=90.0, help="melodies: beats per minute")
@@ -50,6 +57,7 @@ def cmd_sample(args) -> int:
 
     from . import explore
     from .checkpoints import load
+    from .devices import resolve_device
 
     if args.n < 1 or args.n > MAX_SAMPLES:
         print(_("error: -n must be between 1 and {max}").format(max=MAX_SAMPLES), file=sys.stderr)
@@ -58,7 +66,7 @@ def cmd_sample(args) -> int:
         print(_("error: --temperature must be between 0 and {max} (0 = always the likeliest token)").format(
             max=f"{MAX_TEMPERATURE:g}"), file=sys.stderr)
         return 2
-    ckpt = load(args.checkpoint)
+    ckpt = load(args.checkpoint, device=resolve_device(args.device))
     cfg = ckpt.config
     if cfg.family not in ("vae", "gan"):
         print(_("error: {name} is a reference {family}, not a generator; sample a VAE or a GAN "
@@ -157,6 +165,7 @@ def _read_image(path: str):
 def cmd_complete(args) -> int:
     from . import explore
     from .checkpoints import load
+    from .devices import resolve_device
 
     given = [a for a in ("prefix", "image", "midi") if getattr(args, a) is not None]
     if len(given) != 1:
@@ -173,7 +182,7 @@ def cmd_complete(args) -> int:
     if path is not None and not Path(path).is_file():
         print(f"error: no such file: {_printable(path, 200)}", file=sys.stderr)
         return 2
-    ckpt = load(args.checkpoint)
+    ckpt = load(args.checkpoint, device=resolve_device(args.device))
     domain = explore.domain_of(ckpt)
     wanted = {"prefix": "text", "image": "image", "midi": "melody"}[given[0]]
     if domain.kind != wanted:

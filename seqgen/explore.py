@@ -128,7 +128,7 @@ def interpolate(ckpt, a: Sequence[float], b: Sequence[float], steps: int, label:
 # ---------------------------------------------------------------- encoding
 def encoder_means(ckpt, x: torch.Tensor, batch: int = 500) -> np.ndarray:
     with torch.inference_mode():
-        return torch.cat([ckpt.model.encode(x[i:i + batch])[0] for i in range(0, len(x), batch)]).float().numpy()
+        return torch.cat([ckpt.model.encode(x[i:i + batch])[0] for i in range(0, len(x), batch)]).float().cpu().numpy()
 
 
 def latent_map(ckpt, split: str = "test", plane: dict | None = None) -> dict:
@@ -149,7 +149,7 @@ def encode(ckpt, x: torch.Tensor, label: int | None = None) -> dict:
     domain = domain_of(ckpt)
     with torch.inference_mode():
         mu, logvar = ckpt.model.encode(x[None])
-    return {"mu": mu[0].float().numpy(), "sigma": torch.exp(0.5 * logvar[0]).float().numpy(),
+    return {"mu": mu[0].float().cpu().numpy(), "sigma": torch.exp(0.5 * logvar[0]).float().cpu().numpy(),
             "original": domain.to_artifact(x), "reconstruction": decode_z(ckpt, mu, label)[0]}
 
 
@@ -218,7 +218,7 @@ def sample(ckpt, n: int, seed: int = 0, temperature: float | None = None,
     domain = domain_of(ckpt)
     if return_hidden:
         seqs, hidden = out
-        return domain.artifacts(seqs), hidden.float().numpy()
+        return domain.artifacts(seqs), hidden.float().cpu().numpy()
     return domain.artifacts(out)
 
 

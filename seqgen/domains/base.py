@@ -61,7 +61,9 @@ class Domain(ABC):
         return self.dataset("train") if source == "bundled" else self.dataset("train", source=source)
 
     def artifacts(self, seqs) -> list:
-        """A batch of model sequences -> one artifact each."""
+        """A batch of model sequences (on any device) -> one artifact each."""
+        if isinstance(seqs, torch.Tensor):
+            seqs = seqs.cpu()
         return [self.to_artifact(s) for s in seqs]
 
     def describe(self, artifact: Any) -> str:

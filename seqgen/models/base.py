@@ -83,10 +83,12 @@ class SeqModel(nn.Module):
         """(scalar loss, {name: float}) for one batch."""
         raise NotImplementedError
 
-    def train_step(self, x, y, step: int, optimizers, train: TrainConfig) -> dict[str, float]:
+    def train_step(self, x, y, step: int, optimizers, train: TrainConfig, parallel=None) -> dict[str, float]:
+        """One update on batch (x, y). `parallel` (seqgen.training.distributed.DataParallel) is given under
+        torchrun: the loss then goes through DistributedDataParallel, which averages the gradients."""
         opt = optimizers["model"]
         opt.zero_grad(set_to_none=True)
-        loss, stats = self.loss(x, y, step, train)
+        loss, stats = (parallel.loss if parallel is not None else self.loss)(x, y, step, train)
         loss.backward()
         stats["grad_norm"] = float(nn.utils.clip_grad_norm_(self.parameters(), train.grad_clip))
         opt.step()

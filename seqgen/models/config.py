@@ -19,6 +19,7 @@ GENERATIVE = ("vae", "gan")
 CELLS = ("lstm", "gru")
 BF16_MODES = ("auto", "on", "off")
 WEIGHT_PRECISIONS = ("float32", "float16")
+DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
 
 def setting(default, help: str, *, choices: tuple | None = None, min: float | None = None,
@@ -185,8 +186,14 @@ class TrainConfig:
                                above=0.0, live=dict(options=(0.5, 1.0, 2.0, 5.0, 10.0, 100.0)))
     seed: int = setting(0, "random seed of the weights and the batches")
     eval_every: int = setting(200, "steps between validation passes (and sample events)", min=1)
-    bf16: str = setting("auto", "bfloat16 autocast (auto: only where the CPU has AMX)", choices=BF16_MODES)
+    bf16: str = setting("auto", "bfloat16 autocast (auto: on GPUs with bfloat16 and CPUs with AMX)",
+                        choices=BF16_MODES)
     threads: int | None = setting(None, "torch intra-op threads (default: torch's own)", min=1)
+    processes: int | None = setting(None, "processes training side by side on this machine when started as "
+                                    "`python -m seqgen train` (default: one per core, each taking 32 or more "
+                                    "examples of every batch; --threads alone means one process)", min=1)
+    device: str = setting("auto", "where to train: auto (the GPU when torch sees one, else the CPU), cpu or cuda",
+                          choices=DEVICE_CHOICES)
     data: str = setting("bundled", "training data: the subset bundled in the repository, or the domain's full "
                         "data set where it is installed (the validation and test splits stay the same)",
                         choices=("bundled", "full"))

@@ -128,10 +128,11 @@ class RNNGAN(SeqModel):
         z, steps = self.generator.noise(n, device=self.device)
         return self.generator(z, steps, label, tau=self.cfg.gumbel_tau)
 
-    def train_step(self, x, y, step: int, optimizers, train: TrainConfig) -> dict[str, float]:
+    def train_step(self, x, y, step: int, optimizers, train: TrainConfig, parallel=None) -> dict[str, float]:
+        """One discriminator and generator update; under torchrun `parallel` averages each side's gradients."""
         cfg = self.cfg
         if cfg.discrete and step < train.mle_steps:  # SeqGAN-style MLE pretraining of the generator
-            return self._mle_step(x, y, optimizers["g"], train)
+            return self._mle_step(x, y, optimizers["g"], train, parallel)
         real = self._as_input(x)
         y_real = y if cfg.conditional else None
         # Instance noise (Sonderby et al. 2017): blur the line between real and fake early on, so D
@@ -139,23 +140,29 @@ class RNNGAN(SeqModel):
         noise_std = cfg.instance_noise * max(0.0, 1.0 - step / max(train.steps, 1))
         blur = (lambda t: t + noise_std * torch.randn_like(t)) if noise_std > 0 and not cfg.discrete else (lambda t: t)
         for _ in range(train.d_steps):
-            loss_d, d_real, d_fake = self._d_step(real, y_real, blur, optimizers["d"], train)
-        loss_g = self._g_step(x, real, y_real, blur, optimizers["g"], train)
+            loss_d, d_real, d_fake = self._d_step(real, y_real, blur, optimizers["d"], train, parallel)
+        loss_g = self._g_step(x, real, y_real, blur, optimizers["g"], train, parallel)
         return {"d_loss": loss_d.item(), "g_loss": loss_g.item(),
                 "d_real": float(torch.sigmoid(d_real.detach()).mean()), "d_fake": float(torch.sigmoid(d_fake.detach()).mean())}
 
-    def _mle_step(self, x, y, opt, train: TrainConfig) -> dict[str, float]:
+    @staticmethod
+    def _clip(net, train: TrainConfig, parallel) -> None:
+        if parallel is not None:
+            parallel.average_gradients(net.parameters())
+        nn.utils.clip_grad_norm_(net.parameters(), train.grad_clip)
+
+    def _mle_step(self, x, y, opt, train: TrainConfig, parallel=None) -> dict[str, float]:
         G = self.generator
         opt.zero_grad(set_to_none=True)
         z, steps = G.noise(len(x), device=self.device)
         logits = G.mle_logits(x, z, steps, y if self.cfg.conditional else None)
         loss = F.cross_entropy(logits.transpose(1, 2), x)
         loss.backward()
-        nn.utils.clip_grad_norm_(G.parameters(), train.grad_clip)
+        self._clip(G, train, parallel)
         opt.step()
         return {"mle": loss.item()}
 
-    def _d_step(self, real, y_real, blur, opt, train: TrainConfig):
+    def _d_step(self, real, y_real, blur, opt, train: TrainConfig, parallel=None):
         cfg, D, n = self.cfg, self.discriminator, len(real)
         y_fake = self._random_labels(n, self.device)
         with torch.no_grad():
@@ -169,11 +176,11 @@ class RNNGAN(SeqModel):
             loss_d = loss_d + cfg.aux_classifier * F.cross_entropy(cls_real, y_real)
         opt.zero_grad(set_to_none=True)
         loss_d.backward()
-        nn.utils.clip_grad_norm_(D.parameters(), train.grad_clip)
+        self._clip(D, train, parallel)
         opt.step()
         return loss_d, d_real, d_fake
 
-    def _g_step(self, x, real, y_real, blur, opt, train: TrainConfig):
+    def _g_step(self, x, real, y_real, blur, opt, train: TrainConfig, parallel=None):
         cfg, G, D, n = self.cfg, self.generator, self.discriminator, len(real)
         y_fake = self._random_labels(n, self.device)
         if cfg.mode_seeking > 0 and y_fake is not None:
@@ -201,7 +208,7 @@ class RNNGAN(SeqModel):
             loss_g = loss_g + cfg.mle_weight * F.cross_entropy(logits.transpose(1, 2), x)
         opt.zero_grad(set_to_none=True)
         loss_g.backward()
-        nn.utils.clip_grad_norm_(G.parameters(), train.grad_clip)
+        self._clip(G, train, parallel)
         opt.step()
         return loss_g
 

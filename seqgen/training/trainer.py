@@ -15,7 +15,10 @@ from typing import Callable
 import numpy as np
 import torch
 
+from ..devices import resolve_device
 from ..models.config import TrainConfig
+from . import resume
+from .distributed import DataParallel, Processes
 
 
 class TrainingDiverged(RuntimeError):
@@ -60,9 +63,11 @@ def cpu_has_amx() -> bool:
 
 
 def use_bf16(train: TrainConfig, device: torch.device) -> bool:
-    """bf16 autocast speeds up nn.LSTM only on CPUs with AMX and slows it down elsewhere.
-    On CPUs with no bf16 instructions at all, oneDNN's fused LSTM cannot run in bf16, so "on" falls
-    back to float32 with a warning instead of crashing."""
+    """bf16 autocast speeds up nn.LSTM on GPUs that have bfloat16 and on CPUs with AMX, and slows it down on
+    other CPUs. On CPUs with no bf16 instructions at all, oneDNN's fused LSTM cannot run in bf16, so "on"
+    falls back to float32 with a warning instead of crashing."""
+    if device.type == "cuda":
+        return train.bf16 == "on" or (train.bf16 == "auto" and torch.cuda.is_bf16_supported())
     if device.type != "cpu":
         return train.bf16 == "on"
     if train.bf16 == "on":
@@ -84,11 +89,16 @@ PRIMARY_METRIC = {"vae": ("neg_elbo", True), "lm": ("nll_per_token", True), "cla
 class Trainer:
     def __init__(self, model, domain, train: TrainConfig, callbacks: list[Callable[[Event], None]] = (),
                  device: str | torch.device | None = None, progress: bool = False, preview: int = 16,
-                 stop_event: threading.Event | None = None, pause_event: threading.Event | None = None):
+                 stop_event: threading.Event | None = None, pause_event: threading.Event | None = None,
+                 processes: Processes | None = None):
+        """`processes`: the torchrun launch this process belongs to (seqgen.training.distributed); each
+        process trains on its slice of every batch, and only process 0 emits events and evaluates."""
         train.validate()
         self.model, self.domain, self.train = model, domain, train
-        self.callbacks = list(callbacks)
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.processes = processes or Processes()
+        self.processes.check_batch_size(train.batch_size)
+        self.callbacks = list(callbacks) if self.processes.is_main else []
+        self.device = torch.device(device) if device else resolve_device(train.device, self.processes.local_rank)
         self.progress = progress
         self.stop_event = stop_event or threading.Event()
         self.pause_event = pause_event or threading.Event()  # set = paused
@@ -96,7 +106,13 @@ class Trainer:
         self.elapsed = 0.0
         seed_everything(train.seed)
         self.model.to(self.device)
+        self.processes.same_start(self.model)
+        if not self.processes.is_main:  # its own dropout and sampling noise; process 0's is a lone run's
+            torch.manual_seed(train.seed + 1_000_003 * self.processes.rank)
+        self.parallel = DataParallel(self.model, self.processes) if self.processes.active else None
         self.optimizers = self.model.configure_optimizers(train)
+        self.last_state: resume.TrainingState | None = None
+        self._stop_requested = self._out_of_time = False   # what the processes agreed after the last step
         x, y = domain.training_data(train.data)
         self.x, self.y = x.to(self.device), (None if y is None else y.to(self.device))
         vx, vy = domain.dataset("val")
@@ -114,16 +130,18 @@ class Trainer:
 
     # -- data --------------------------------------------------------------------------------
     def _next_batch(self):
+        """This process's part of the next global batch: every process draws the same shuffled order, so
+        one process or N follow the same batches (each of the N trains on a disjoint slice)."""
         if self._cursor + self.train.batch_size > len(self._order):
             self._order = torch.randperm(len(self.x), generator=self._batch_gen).to(self.device)
             self._cursor = 0
-        idx = self._order[self._cursor:self._cursor + self.train.batch_size]
+        idx = self.processes.shard(self._order[self._cursor:self._cursor + self.train.batch_size])
         self._cursor += self.train.batch_size
         return self.x[idx], (None if self.y is None else self.y[idx])
 
     # -- events ------------------------------------------------------------------------------
     def _emit(self, event: Event) -> None:
-        for cb in self.callbacks:
+        for cb in self.callbacks:  # empty outside process 0
             cb(event)
 
     def preview_latents(self, g: torch.Generator) -> torch.Tensor:
@@ -173,12 +191,14 @@ class Trainer:
     def run_steps(self, n: int) -> None:
         """Advance training by n steps (raises TrainingDiverged on NaN/inf)."""
         autocast = use_bf16(self.train, self.device)
+        parallel = {"parallel": self.parallel} if self.parallel is not None else {}
         self.model.train()
         for _ in range(n):
             t0 = time.perf_counter()
             x, y = self._next_batch()
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=autocast):
-                stats = self.model.train_step(x, y, self.step, self.optimizers, self.train)
+                stats = self.model.train_step(x, y, self.step, self.optimizers, self.train, **parallel)
+            stats = self._agree(stats)
             bad = [k for k, v in stats.items() if not math.isfinite(v) or abs(v) > EXPLODED]
             if bad:
                 raise TrainingDiverged(
@@ -189,8 +209,31 @@ class Trainer:
             row = {"step": self.step, "time": self.elapsed, **stats}
             self.history.append(row)
             self._emit(Event("step", self.step, self.elapsed, stats))
-            if self.step % self.train.eval_every == 0:
+            if self.step % self.train.eval_every == 0 and self.processes.is_main:
                 self._eval_event()
+
+    def _agree(self, stats: dict[str, float]) -> dict[str, float]:
+        """Under torchrun: the step's figures averaged over the processes (so all see the same NaN, and the
+        log shows the whole batch), and whether any process was asked to stop or ran out of time."""
+        if not self.processes.active:
+            return stats
+        budget = self.train.max_minutes * 60 if self.train.max_minutes else math.inf
+        flags = {"_stop": float(self.stop_event.is_set()), "_out_of_time": float(self.elapsed >= budget)}
+        agreed = self.processes.mean({**stats, **flags})
+        self._stop_requested = agreed.pop("_stop") > 0
+        self._out_of_time = agreed.pop("_out_of_time") > 0
+        return agreed
+
+    def _should_stop(self, budget: float) -> str | None:
+        if self.processes.active:
+            stop, late = self._stop_requested, self._out_of_time
+        else:
+            stop, late = self.stop_event.is_set(), self.elapsed >= budget
+        return "stopped" if stop else "time_budget" if late else None
+
+    def resume_from(self, state: resume.TrainingState, best_weights: dict[str, torch.Tensor]) -> None:
+        """Continue the run `state` was captured from (see seqgen.training.resume)."""
+        resume.restore(self, state, best_weights)
 
     def _eval_event(self) -> None:
         row = self.validate()
@@ -201,21 +244,20 @@ class Trainer:
         budget = train.max_minutes * 60 if train.max_minutes else math.inf
         self._emit(Event("start", self.step, self.elapsed))
         bar = None
-        if self.progress:
+        if self.progress and self.processes.is_main:
             from tqdm.auto import tqdm
-            bar = tqdm(total=train.steps, desc=f"{self.model.cfg.domain} {self.model.cfg.family}", unit="step")
+            bar = tqdm(total=train.steps, initial=self.step, desc=f"{self.model.cfg.domain} {self.model.cfg.family}",
+                       unit="step")
         status = "done"
         try:
             while self.step < train.steps:
-                if self.stop_event.is_set():
-                    status = "stopped"
+                stopping = self._should_stop(budget)
+                if stopping:
+                    status = stopping
                     break
                 if self.pause_event.is_set():
                     time.sleep(0.05)
                     continue
-                if self.elapsed >= budget:
-                    status = "time_budget"
-                    break
                 self.run_steps(1)
                 if bar is not None:
                     bar.update(1)
@@ -224,6 +266,9 @@ class Trainer:
         finally:
             if bar is not None:
                 bar.close()
+        self.last_state = resume.capture(self) if self.processes.is_main else None
+        if not self.processes.is_main:
+            return TrainResult(status, self.step, self.elapsed, self.history, [], None)
         if not self.validation or self.validation[-1]["step"] != self.step:
             self._eval_event()
         if self._best_state is not None:  # keep the weights that did best on validation (early stopping)

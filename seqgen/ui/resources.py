@@ -105,7 +105,8 @@ def stamp(name: str) -> str:
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=32)
 def _load(name: str, stamp_: str) -> seqgen.Checkpoint:
-    ckpt = seqgen.load(name)
+    from seqgen.devices import app_device
+    ckpt = seqgen.load(name, device=app_device())
     ckpt.model.eval()
     for p in ckpt.model.parameters():  # shared by every session: make accidental training impossible
         p.requires_grad_(False)

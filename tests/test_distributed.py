@@ -1,0 +1,159 @@
+"""Training under torchrun: disjoint shards of the same batches, weights kept in step, one checkpoint, resume."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import seqgen
+from seqgen.cli import main
+from seqgen.training.distributed import Processes
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+TINY = ["--preset", "digits-vae", "--hidden", "32", "--eval-every", "30", "--quiet"]
+
+
+def torchrun(*args, timeout=240) -> subprocess.CompletedProcess:
+    """`torchrun --standalone --nproc_per_node=2 ...` on this machine (its rendezvous on a free loopback port)."""
+    return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                           *map(str, args)], cwd=REPO, capture_output=True, text=True, timeout=timeout)
+
+
+def run_worker(tmp_path, family: str, mode: str = "") -> tuple[dict, dict]:
+    done = torchrun(HERE / "distributed_worker.py", tmp_path, family, mode)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return tuple(json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1))
+
+
+@pytest.mark.parametrize("family", ["vae", "gan"])
+def test_processes_train_on_disjoint_halves_of_one_process_batches(tmp_path, family):
+    a, b = run_worker(tmp_path, family)
+    assert a["status"] == b["status"] == "done" and a["steps"] == b["steps"] == 8
+    g = torch.Generator().manual_seed(0)  # a lone run's batches: 6 of 16 per pass over the 96 examples
+    lone = [p[i:i + 16] for p in (torch.randperm(96, generator=g).tolist() for _ in range(2)) for i in range(0, 96, 16)]
+    for mine, theirs, batch in zip(a["seen"], b["seen"], lone):
+        assert len(mine) == len(theirs) == 8
+        assert not set(mine) & set(theirs)
+        assert sorted(mine + theirs) == sorted(batch)
+    # different initial weights per process (the worker seeds by rank), the same weights after training
+    assert a["weights"] == b["weights"] and a["weight_sum"] == b["weight_sum"]
+    assert a["evaluated"] and not b["evaluated"]  # only process 0 evaluates
+
+
+@pytest.mark.parametrize("mode, status", [("stop", "stopped"), ("diverge", "diverged")])
+def test_one_process_stopping_or_diverging_ends_both_at_the_same_step(tmp_path, mode, status):
+    a, b = run_worker(tmp_path, "vae", mode)
+    assert a["status"] == b["status"] == status
+    assert len(a["seen"]) == len(b["seen"])
+    if mode == "diverge":
+        assert "learning rate" in a["message"]
+
+
+def test_torchrun_writes_one_checkpoint_whose_loss_matches_one_process(tmp_path):
+    out = tmp_path / "models"
+    done = torchrun("-m", "seqgen", "train", *TINY, "--steps", "60", "--out", out, "--name", "two")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("saved ") == 1                       # one process saves, the other is silent
+    assert main(["train", *TINY, "--steps", "60", "--out", str(out), "--name", "one", "--threads", "1"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["one", "two"]  # no half-written folders beside them
+    two, one = seqgen.load(out / "two"), seqgen.load(out / "one")
+    assert sorted(p.name for p in (out / "two").iterdir()) == sorted(p.name for p in (out / "one").iterdir())
+    assert two.info["command"].startswith("torchrun --nproc_per_node=2 -m seqgen train")
+    assert two.info["steps"] == one.info["steps"] == 60
+    # the same global batches of 64; only the VAE's sampling noise differs between the runs
+    assert two.info["validation"]["neg_elbo"] == pytest.approx(one.info["validation"]["neg_elbo"], rel=0.02)
+    assert two.model.decode(torch.zeros(1, 2)).shape == (1, 28, 28)
+
+
+def test_torchrun_resume_reaches_the_same_step_count(tmp_path):
+    out = tmp_path / "models"
+    first = torchrun("-m", "seqgen", "train", *TINY, "--steps", "30", "--out", out, "--name", "run")
+    assert first.returncode == 0, first.stderr[-2000:]
+    again = torchrun("-m", "seqgen", "train", *TINY, "--steps", "60", "--out", out, "--name", "run", "--resume")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "resuming at step 30" in again.stderr
+    ckpt = seqgen.load(out / "run")
+    assert ckpt.info["steps"] == 60 and ckpt.info["command"].endswith("# resumed at step 30")
+    assert ckpt.model.decode(torch.zeros(1, 2)).shape == (1, 28, 28)
+
+
+def test_a_stopped_and_resumed_run_ends_where_an_unbroken_one_does(tmp_path):
+    out = str(tmp_path)
+    args = [*TINY, "--threads", "1", "--out", out]
+    assert main(["train", *args, "--steps", "50", "--name", "unbroken"]) == 0
+    assert main(["train", *args, "--steps", "20", "--name", "broken"]) == 0
+    assert main(["train", *args, "--steps", "50", "--name", "broken", "--resume"]) == 0
+    for file in ("model.safetensors", "training_state.safetensors"):  # best and last weights, optimizer state
+        a, b = load_file(tmp_path / "unbroken" / file), load_file(tmp_path / "broken" / file)
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), file
+
+
+def _error(capsys) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err.strip().splitlines()[-1]
+
+
+def test_resume_without_a_run_or_with_other_model_settings_says_why(tmp_path, capsys):
+    args = [*TINY, "--threads", "1", "--out", str(tmp_path)]
+    assert main(["train", *args, "--steps", "10", "--name", "nothing-yet", "--resume"]) == 2
+    assert "there is no model 'nothing-yet'" in _error(capsys)
+    assert main(["train", *args, "--steps", "10", "--name", "small"]) == 0
+    assert main(["train", *args, "--hidden", "48", "--steps", "20", "--name", "small", "--resume"]) == 2
+    assert "model settings differ" in _error(capsys)
+    (tmp_path / "small" / "training_state.safetensors").write_bytes(b"\0" * 100)
+    assert main(["train", *args, "--steps", "20", "--name", "small", "--resume"]) == 2
+    assert "damaged" in _error(capsys)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_asking_for_a_gpu_that_is_not_there_is_one_clear_line(tmp_path, capsys):
+    assert main(["train", *TINY, "--steps", "5", "--out", str(tmp_path), "--device", "cuda"]) == 2
+    assert "sees no CUDA GPU" in _error(capsys)
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_batch_that_does_not_split_over_the_processes_is_refused():
+    with pytest.raises(ValueError, match="multiple of 2"):
+        Processes(rank=0, world=2).check_batch_size(15)
+    assert Processes(rank=1, world=2).shard(torch.arange(8)).tolist() == [4, 5, 6, 7]
+
+
+def test_device_choice_is_one_rule_with_clear_errors(monkeypatch):
+    from seqgen.devices import app_device, resolve_device
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ValueError, match="auto, cpu, cuda"):
+        resolve_device("tpu")
+    monkeypatch.setenv("SEQGEN_DEVICE", "cpu")
+    assert app_device() == torch.device("cpu")
+    monkeypatch.delenv("SEQGEN_DEVICE")
+    assert app_device() == torch.device("cpu")  # the app stays on the CPU unless told
+
+
+def test_python_m_seqgen_train_uses_one_process_per_core_unless_told():
+    from seqgen.cli_train import processes_for
+    from seqgen.models import TrainConfig
+    assert processes_for(TrainConfig(batch_size=64), cores=2) == 2
+    assert processes_for(TrainConfig(batch_size=64), cores=16) == 2      # 32 or more examples each
+    assert processes_for(TrainConfig(batch_size=256), cores=16) == 8
+    assert processes_for(TrainConfig(batch_size=64), cores=1) == 1
+    assert processes_for(TrainConfig(batch_size=64, threads=1), cores=2) == 1  # the model cards' commands
+    assert processes_for(TrainConfig(batch_size=64, processes=3, threads=1), cores=2) == 3
+
+
+def test_the_command_line_starts_its_processes_itself(tmp_path):
+    out = tmp_path / "models"
+    cmd = [sys.executable, "-m", "seqgen", "train", *TINY, "--steps", "30", "--out", str(out), "--processes", "2"]
+    done = subprocess.run([*cmd, "--name", "auto"], cwd=REPO, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    ckpt = seqgen.load(out / "auto")
+    assert ckpt.info["machine"].endswith("2 processes") and ckpt.info["command"].startswith("torchrun")
+    again = subprocess.run([*cmd, "--name", "auto"], cwd=REPO, capture_output=True, text=True, timeout=240)
+    assert again.returncode == 2 and "Traceback" not in again.stderr     # checked before any process starts
+    assert again.stderr.strip().splitlines() == ["error: A model named 'auto' already exists; pass --force to "
+                                                 "replace it, or pick another name."]
