@@ -203,7 +203,7 @@ def _launch_command(args, processes) -> str:
     if processes.active:
         per_node = int(os.environ.get("LOCAL_WORLD_SIZE", processes.world))
         nodes = max(1, processes.world // max(per_node, 1))
-        command = (f"torchrun --nproc_per_node={per_node}" + (f" --nnodes={nodes}" if nodes > 1 else "")
+        command = (f"torchrun --nproc_per_node={per_node}" + (f" --nnodes={nodes}" if nodes > 1 else " --standalone")
                    + " -m seqgen " + shlex.join(args.argv))
     return command
 

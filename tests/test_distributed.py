@@ -62,7 +62,7 @@ def test_torchrun_writes_one_checkpoint_whose_loss_matches_one_process(tmp_path)
     assert sorted(p.name for p in out.iterdir()) == ["one", "two"]  # no half-written folders beside them
     two, one = seqgen.load(out / "two"), seqgen.load(out / "one")
     assert sorted(p.name for p in (out / "two").iterdir()) == sorted(p.name for p in (out / "one").iterdir())
-    assert two.info["command"].startswith("torchrun --nproc_per_node=2 -m seqgen train")
+    assert two.info["command"].startswith("torchrun --nproc_per_node=2 --standalone -m seqgen train")
     assert two.info["steps"] == one.info["steps"] == 60
     # the same global batches of 64; only the VAE's sampling noise differs between the runs
     assert two.info["validation"]["neg_elbo"] == pytest.approx(one.info["validation"]["neg_elbo"], rel=0.02)
