@@ -1,6 +1,7 @@
 """The CLI's `train`: one process, or each process of a `torchrun` launch (seqgen.training.distributed)."""
 from __future__ import annotations
 
+import logging
 import os
 import platform
 import shlex
@@ -68,7 +69,7 @@ def _settings(args):
 
 
 def _build(args, processes):
-    """(model, trainer, target) for this command, resumed when asked."""
+    """(model, trainer, target folder, preset) for this command, resumed when asked."""
     import torch
 
     from . import checkpoints
@@ -121,8 +122,6 @@ def _launch(args, n: int, target: Path) -> int:
     from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import parse_args, run
-
-    import logging
 
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // n)))
     logging.getLogger("torch.distributed.elastic").setLevel(logging.ERROR)  # its notes on signals, not ours

@@ -1,6 +1,8 @@
 """Data-parallel training across the processes of a `torchrun` launch (one machine or several).
 
-    torchrun --nproc_per_node=2 -m seqgen train --preset digits-vae --steps 300 --name my-digits
+    torchrun --standalone --nproc_per_node=2 -m seqgen train --preset digits-vae --steps 300 --name my-digits
+
+(`python -m seqgen train` starts such a launch itself on a machine with several cores: seqgen/cli_train.py.)
 
 torchrun sets RANK / WORLD_SIZE / LOCAL_RANK / MASTER_ADDR; `Processes.from_environment()` reads them and
 joins the process group (gloo on CPU, nccl on CUDA). Every process loads the data and builds the same model
