@@ -67,6 +67,20 @@ def _drain(proc) -> str:
         return ""
 
 
+def browser_api(timeout_ms: int | None = 30_000):
+    """(expect, sync_playwright) for a browser test module, or the whole module skipped with what to install.
+    timeout_ms: how long `expect` waits (a first page visit imports torch and loads plotly's JS on 2 cores)."""
+    import pytest
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) for the browser "
+                    "tests", allow_module_level=True)
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+    if timeout_ms is not None:
+        sync_api.expect.set_options(timeout=timeout_ms)
+    return sync_api.expect, sync_api.sync_playwright
+
+
 def launch(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS, headless=True)
 

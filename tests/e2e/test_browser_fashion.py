@@ -1,20 +1,13 @@
 """The Fashion-MNIST models in a real browser: the latent explorer and noise -> image pages show clothes."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from e2e_helpers import CHROMIUM, img_src, launch, streamlit_server, wait_idle
+from e2e_helpers import browser_api, img_src, launch, streamlit_server, wait_idle
 
 pytestmark = pytest.mark.e2e
 
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) for the browser tests",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
-expect, sync_playwright = sync_api.expect, sync_api.sync_playwright
-expect.set_options(timeout=30_000)
+expect, sync_playwright = browser_api()
 
 
 @pytest.fixture(scope="module")

@@ -8,20 +8,14 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 import pytest
 
-from e2e_helpers import CHROMIUM, REPO, launch, streamlit_server, wait_idle
+from e2e_helpers import REPO, browser_api, launch, streamlit_server, wait_idle
 
 pytestmark = pytest.mark.e2e
 
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) for the browser tests",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
-expect, sync_playwright = sync_api.expect, sync_api.sync_playwright
-expect.set_options(timeout=30_000)
+expect, sync_playwright = browser_api()
 
 SHOTS = os.environ.get("SEQGEN_SCREENSHOTS") == "1"
 PAGES = [  # (url path, screenshot name, Chinese heading)

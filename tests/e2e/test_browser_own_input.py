@@ -8,18 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from e2e_helpers import CHROMIUM, REPO, launch, streamlit_server, wait_idle
+from e2e_helpers import REPO, browser_api, launch, streamlit_server, wait_idle
 
 pytestmark = pytest.mark.e2e
 
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) for the browser tests",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
 if importlib.util.find_spec("streamlit_drawable_canvas") is None:   # it registers itself only inside a server
     pytest.skip("pip install -r requirements.txt (the drawing canvas)", allow_module_level=True)
-expect, sync_playwright = sync_api.expect, sync_api.sync_playwright
-expect.set_options(timeout=45_000)
+expect, sync_playwright = browser_api(45_000)
 
 
 @pytest.fixture(scope="module")

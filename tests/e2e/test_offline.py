@@ -3,20 +3,15 @@ on the app's own host is blocked and recorded, and after walking every page (and
 languages) the record must be empty."""
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from e2e_helpers import CHROMIUM, launch, streamlit_server, wait_idle
+from e2e_helpers import browser_api, launch, streamlit_server, wait_idle
 
 pytestmark = pytest.mark.e2e
 
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) for the browser tests",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
-sync_playwright = sync_api.sync_playwright
+_, sync_playwright = browser_api(None)
 
 PATHS = ["", "latent", "noise", "text", "music", "training", "lessons", "?lesson=rnn-steps&lang=zh",
          "latent?lang=zh&present=1"]
