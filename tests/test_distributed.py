@@ -10,6 +10,7 @@ from safetensors.torch import load_file
 
 import seqgen
 from seqgen.cli import main
+from seqgen.training import shared_memory
 from seqgen.training.distributed import Processes
 
 HERE = Path(__file__).resolve().parent
@@ -23,8 +24,8 @@ def torchrun(*args, timeout=240) -> subprocess.CompletedProcess:
                            *map(str, args)], cwd=REPO, capture_output=True, text=True, timeout=timeout)
 
 
-def run_worker(tmp_path, family: str, mode: str = "") -> tuple[dict, dict]:
-    done = torchrun(HERE / "distributed_worker.py", tmp_path, family, mode)
+def run_worker(tmp_path, family: str, mode: str = "", exchange: str = "auto") -> tuple[dict, dict]:
+    done = torchrun(HERE / "distributed_worker.py", tmp_path, family, mode, exchange)
     assert done.returncode == 0, done.stderr[-2000:]
     return tuple(json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1))
 
@@ -42,6 +43,20 @@ def test_processes_train_on_disjoint_halves_of_one_process_batches(tmp_path, fam
     # different initial weights per process (the worker seeds by rank), the same weights after training
     assert a["weights"] == b["weights"] and a["weight_sum"] == b["weight_sum"]
     assert a["evaluated"] and not b["evaluated"]  # only process 0 evaluates
+
+
+@pytest.mark.skipif(not shared_memory.supported(), reason="the shared-memory exchange needs x86-64")
+@pytest.mark.parametrize("family", ["vae", "gan"])
+def test_shared_memory_and_gloo_average_to_the_same_bits(tmp_path, family):
+    (tmp_path / "shm").mkdir(), (tmp_path / "gloo").mkdir()
+    shm, _ = run_worker(tmp_path / "shm", family)
+    gloo, _ = run_worker(tmp_path / "gloo", family, exchange="backend")
+    assert shm["weights"] == gloo["weights"] and shm["weight_sum"] == gloo["weight_sum"]
+    # the guard on the win: by default no training step goes through gloo, every average through the map
+    assert shm["all_reduce_calls"] == 0 and gloo["all_reduce_calls"] >= 8
+    assert shm["channel_calls"]["figures"] == 8 and gloo["channel_calls"] == {}
+    gradient_calls = sum(n for name, n in shm["channel_calls"].items() if name != "figures")
+    assert gradient_calls >= 8 * (2 if family == "gan" else 1)  # a GAN step averages G and D
 
 
 @pytest.mark.parametrize("mode, status", [("stop", "stopped"), ("diverge", "diverged")])

@@ -20,6 +20,7 @@ CELLS = ("lstm", "gru")
 BF16_MODES = ("auto", "on", "off")
 WEIGHT_PRECISIONS = ("float32", "float16")
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
+GRADIENT_EXCHANGES = ("auto", "shared-memory", "backend")
 
 
 def setting(default, help: str, *, choices: tuple | None = None, min: float | None = None,
@@ -192,6 +193,10 @@ class TrainConfig:
     processes: int | None = setting(None, "processes training side by side on this machine when started as "
                                     "`python -m seqgen train` (default: one per core, each taking 32 or more "
                                     "examples of every batch; --threads alone means one process)", min=1)
+    gradient_exchange: str = setting("auto", "how the processes of a torchrun launch average their gradients: "
+                                     "shared-memory (CPU processes on one x86-64 machine), backend "
+                                     "(torch.distributed's all_reduce: gloo on CPU, nccl on CUDA), or auto "
+                                     "(shared memory where it can)", choices=GRADIENT_EXCHANGES)
     device: str = setting("auto", "where to train: auto (the GPU when torch sees one, else the CPU), cpu or cuda",
                           choices=DEVICE_CHOICES)
     data: str = setting("bundled", "training data: the subset bundled in the repository, or the domain's full "

@@ -106,6 +106,7 @@ class Trainer:
         self.elapsed = 0.0
         seed_everything(train.seed)
         self.model.to(self.device)
+        self.processes.choose_exchange(train.gradient_exchange, self.device)
         self.processes.same_start(self.model)
         if not self.processes.is_main:  # its own dropout and sampling noise; process 0's is a lone run's
             torch.manual_seed(train.seed + 1_000_003 * self.processes.rank)
