@@ -140,6 +140,7 @@ def _launch(args, n: int, target: Path) -> int:
 def cmd_train(args) -> int:
     from .training import TrainingDiverged, resume, save_trained
     from .training.distributed import Processes
+    from .training.memory import keep_freed_memory
 
     processes = Processes.from_environment()
     if getattr(args, "entry_point", False) and not processes.active:
@@ -149,6 +150,7 @@ def cmd_train(args) -> int:
             from .devices import resolve_device
             resolve_device(train_cfg.device)
             return _launch(args, n, _target(args, model_cfg))
+    keep_freed_memory()
     together = False  # every process has finished training, so they can wait for each other before leaving
     try:
         model, trainer, target, preset = _build(args, processes)

@@ -8,9 +8,16 @@
     number of calls per train_step is derived from the architecture below.
 (c) The latent explorer decodes once per rerun after a slider move (the new point) and never re-decodes the
     cached grid or re-encodes the cached map.
-The timings themselves live in benchmarks/run.py.
+(d) A `train` process keeps the memory its steps free (seqgen.training.memory): a steady step takes no fresh
+    pages from the kernel, where glibc's defaults can cost thousands of page faults a step.
+The timings themselves live in benchmarks/run.py and benchmarks/train_throughput.py.
 """
 from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -192,6 +199,47 @@ def test_training_call_counts_toy(calls, cell, domain, family):
     m.train_step(x[:8], y[:8], 10 ** 9, opt, tc)
     fused, cells = expected_train_calls(m.cfg, tc, 10 ** 9)
     assert (len(calls.rnn), calls.cells) == (fused, cells)
+
+
+# ------------------------------------------------------------------------------------ (d) a training process
+STEP_FAULTS = """
+import json, resource, sys
+import seqgen, torch
+from seqgen.domains import get_domain
+from seqgen.models import build_model
+from seqgen.presets import configure
+from seqgen.training import Trainer
+from seqgen.training.memory import keep_freed_memory
+torch.set_num_threads(1)
+kept = keep_freed_memory()
+model_cfg, train_cfg, _ = configure("digits-vae")
+train_cfg.eval_every = 10**9
+trainer = Trainer(build_model(model_cfg), get_domain("digits"), train_cfg, device="cpu")
+trainer.run_steps(10)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+trainer.run_steps(20)
+print(json.dumps({"kept": kept, "faults_per_step": (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 20}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc settings")
+def test_a_training_step_takes_no_fresh_pages_from_the_kernel():
+    done = subprocess.run([sys.executable, "-c", STEP_FAULTS], cwd=Path(__file__).resolve().parent.parent,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["kept"]
+    assert result["faults_per_step"] < 20, result  # thousands when every step maps its buffers afresh
+
+
+def test_the_train_command_keeps_freed_memory(monkeypatch, tmp_path):
+    from seqgen.cli import main
+    from seqgen.training import memory
+    kept = []
+    monkeypatch.setattr(memory, "keep_freed_memory", lambda: kept.append(True) or True)
+    assert main(["train", "--preset", "digits-vae", "--hidden", "16", "--steps", "2", "--threads", "1",
+                 "--quiet", "--out", str(tmp_path)]) == 0
+    assert kept == [True]
 
 
 # ----------------------------------------------------------------------------------------- (c) the app
