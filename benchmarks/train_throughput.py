@@ -86,6 +86,12 @@ def worker(preset: str, steps: int, warmup: int, batch_factor: int, exchange: st
     processes.leave()
 
 
+def with_rates(result: dict) -> dict:
+    result["examples_per_s"] = result["steps"] * result["batch"] / result["seconds"]
+    result["ms_per_step"] = 1000 * result["seconds"] / result["steps"]
+    return result
+
+
 def measure_keras(name: str, python: str, steps: int, warmup: int) -> dict:
     cmd = [python, str(HERE / "keras_peer.py"), "--threads", str(KERAS[name]), "--steps", str(steps),
            "--warmup", str(warmup)]
@@ -93,9 +99,7 @@ def measure_keras(name: str, python: str, steps: int, warmup: int) -> dict:
     if done.returncode:
         raise SystemExit(f"{name} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    result["examples_per_s"] = result["steps"] * result["batch"] / result["seconds"]
-    result["ms_per_step"] = 1000 * result["seconds"] / result["steps"]
-    return result
+    return with_rates(result)
 
 
 def measure(name: str, preset: str, steps: int, warmup: int, keras_python: str | None = None) -> dict:
@@ -117,9 +121,7 @@ def measure(name: str, preset: str, steps: int, warmup: int, keras_python: str |
         if done.returncode or not out.exists():
             raise SystemExit(f"{name} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
         result = json.loads(out.read_text())
-    result["examples_per_s"] = result["steps"] * result["batch"] / result["seconds"]
-    result["ms_per_step"] = 1000 * result["seconds"] / result["steps"]
-    return result
+    return with_rates(result)
 
 
 def main(argv=None) -> int:
@@ -152,10 +154,10 @@ def main(argv=None) -> int:
             print(f"round {r + 1} {n:34} {runs[n][-1]['ms_per_step']:7.1f} ms/step "
                   f"{runs[n][-1]['examples_per_s']:7.0f} ex/s", file=sys.stderr, flush=True)
     load_after = open("/proc/loadavg").read().split()[:3]
-    base = statistics.median(x["examples_per_s"] for x in runs.get("1 thread", runs[names[0]]))
     rows = []
     print(f"\n{args.preset}, {os.cpu_count()} cores, load average {' '.join(load_before)} -> {' '.join(load_after)}")
     reference = runs.get("1 thread", runs[names[0]])
+    base = statistics.median(x["examples_per_s"] for x in reference)
     print("| configuration | global batch | ms/step (median) | examples/s (median) | vs 1 thread | "
           "vs 1 thread, same round (median) |\n|---|---|---|---|---|---|")
     for n in names:

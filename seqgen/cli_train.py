@@ -202,8 +202,8 @@ def _launch_command(args, processes) -> str:
     """How to run it again: under torchrun, the torchrun line."""
     command = "python -m seqgen " + shlex.join(args.argv)
     if processes.active:
-        per_node = int(os.environ.get("LOCAL_WORLD_SIZE", processes.world))
-        nodes = max(1, processes.world // max(per_node, 1))
+        per_node = processes.local_world or processes.world
+        nodes = max(1, processes.world // per_node)
         command = (f"torchrun --nproc_per_node={per_node}" + (f" --nnodes={nodes}" if nodes > 1 else " --standalone")
                    + " -m seqgen " + shlex.join(args.argv))
     return command

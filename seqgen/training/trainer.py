@@ -218,18 +218,22 @@ class Trainer:
         log shows the whole batch), and whether any process was asked to stop or ran out of time."""
         if not self.processes.active:
             return stats
-        budget = self.train.max_minutes * 60 if self.train.max_minutes else math.inf
-        flags = {"_stop": float(self.stop_event.is_set()), "_out_of_time": float(self.elapsed >= budget)}
+        flags = {"_stop": float(self.stop_event.is_set()), "_out_of_time": float(self.elapsed >= self._budget)}
         agreed = self.processes.mean({**stats, **flags})
         self._stop_requested = agreed.pop("_stop") > 0
         self._out_of_time = agreed.pop("_out_of_time") > 0
         return agreed
 
-    def _should_stop(self, budget: float) -> str | None:
+    @property
+    def _budget(self) -> float:
+        """Seconds of training allowed (--minutes), or infinity."""
+        return self.train.max_minutes * 60 if self.train.max_minutes else math.inf
+
+    def _should_stop(self) -> str | None:
         if self.processes.active:
             stop, late = self._stop_requested, self._out_of_time
         else:
-            stop, late = self.stop_event.is_set(), self.elapsed >= budget
+            stop, late = self.stop_event.is_set(), self.elapsed >= self._budget
         return "stopped" if stop else "time_budget" if late else None
 
     def resume_from(self, state: resume.TrainingState, best_weights: dict[str, torch.Tensor]) -> None:
@@ -242,7 +246,6 @@ class Trainer:
 
     def fit(self) -> TrainResult:
         train = self.train
-        budget = train.max_minutes * 60 if train.max_minutes else math.inf
         self._emit(Event("start", self.step, self.elapsed))
         bar = None
         if self.progress and self.processes.is_main:
@@ -252,7 +255,7 @@ class Trainer:
         status = "done"
         try:
             while self.step < train.steps:
-                stopping = self._should_stop(budget)
+                stopping = self._should_stop()
                 if stopping:
                     status = stopping
                     break
