@@ -201,6 +201,15 @@ def test_training_call_counts_toy(calls, cell, domain, family):
     assert (len(calls.rnn), calls.cells) == (fused, cells)
 
 
+@pytest.mark.parametrize("family, domain", [("vae", "rows"), ("gan", "rows"), ("lm", "tokens"),
+                                            ("classifier", "rows")])
+def test_every_optimizer_updates_all_its_parameters_in_one_fused_kernel(family, domain):
+    """The optimizer step is a fixed cost that every process of a torchrun launch pays in full, so it is kept
+    to one fused Adam kernel per optimizer, not a chain of small foreach ops."""
+    optimizers = toy_model(domain, family).configure_optimizers(TrainConfig())
+    assert optimizers and all(isinstance(o, torch.optim.Adam) and o.defaults["fused"] for o in optimizers.values())
+
+
 # ------------------------------------------------------------------------------------ (d) a training process
 STEP_FAULTS = """
 import json, resource, sys

@@ -71,13 +71,19 @@ def pick_tokens(logits: torch.Tensor, temperature: float, generator: torch.Gener
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
 
 
+def adam(params, lr: float, betas: tuple[float, float] = (0.9, 0.999)) -> torch.optim.Optimizer:
+    """Adam as one fused kernel over all the parameters (CPU and CUDA) rather than a chain of small tensor ops
+    per step: the same update up to rounding, and a few percent of a small model's step saved."""
+    return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
+
+
 class SeqModel(nn.Module):
     """Interface the Trainer, CLI and app rely on."""
 
     cfg: ModelConfig
 
     def configure_optimizers(self, train: TrainConfig) -> dict[str, torch.optim.Optimizer]:
-        return {"model": torch.optim.Adam(self.parameters(), lr=train.lr)}
+        return {"model": adam(self.parameters(), train.lr)}
 
     def loss(self, x: torch.Tensor, y: torch.Tensor | None, step: int, train: TrainConfig):
         """(scalar loss, {name: float}) for one batch."""

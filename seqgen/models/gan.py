@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import SeqModel, SequenceInput, pick_tokens
+from .base import SeqModel, SequenceInput, adam, pick_tokens
 from .config import ModelConfig, TrainConfig
 from .recurrent import Recurrent, final_features
 
@@ -115,8 +115,8 @@ class RNNGAN(SeqModel):
 
     def configure_optimizers(self, train: TrainConfig):
         betas = (0.5, 0.999)
-        return {"g": torch.optim.Adam(self.generator.parameters(), lr=train.lr, betas=betas),
-                "d": torch.optim.Adam(self.discriminator.parameters(), lr=train.lr_d or train.lr, betas=betas)}
+        return {"g": adam(self.generator.parameters(), train.lr, betas),
+                "d": adam(self.discriminator.parameters(), train.lr_d or train.lr, betas)}
 
     def _as_input(self, x):
         return F.one_hot(x, self.cfg.n_features).float() if self.cfg.discrete else x
