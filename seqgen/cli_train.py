@@ -221,7 +221,8 @@ def _card_info(args, preset, trainer, result, seconds: float, first_step: int) -
         command += f"  # resumed at step {first_step}"
     machine = (f"{os.cpu_count()}-core {platform.machine()} CPU, torch threads={torch.get_num_threads()}"
                + (f", {processes.world} processes" if processes.active else "")
-               + (f", {torch.cuda.get_device_name(trainer.device)}" if trainer.device.type == "cuda" else ""))
+               + (f", {torch.cuda.get_device_name(trainer.device)}" if trainer.device.type == "cuda" else "")
+               + (", bfloat16 autocast" if trainer.bf16 else ", float32"))
     return {
         "description": args.description or preset.description,
         "command": command,

@@ -1,10 +1,12 @@
 import threading
+import warnings
 
 import pytest
 import torch
 
 from seqgen.models import ModelConfig, TrainConfig, build_model
 from seqgen.training import Trainer, TrainingDiverged
+from seqgen.training.trainer import cpu_has_bf16
 from toy_domains import ToyRows, ToyTokens
 
 
@@ -63,3 +65,33 @@ def test_full_data_is_refused_with_a_message_where_a_domain_has_none(toy_domains
     model = build_model(ModelConfig.for_domain(domain, "vae", hidden=8))
     with pytest.raises(ValueError, match="no 'full' data"):
         Trainer(model, domain, TrainConfig(steps=1, data="full"))
+
+
+@pytest.mark.parametrize("flags, mode, expected, warns", [
+    ("fpu sse avx2 fma avx512f", "auto", False, False),     # bf16 only emulated: float32
+    ("fpu sse avx2 fma avx512f", "on", False, True),        # asked for, cannot have it: says so
+    ("fpu avx2 avx512f avx512_bf16", "auto", False, False),  # faster steps, no better in the same time
+    ("fpu avx2 avx512f avx512_bf16", "on", True, False),
+    ("fpu avx2 avx512f amx_bf16 amx_tile", "auto", True, False),
+    ("fpu avx2 avx512f avx512_bf16", "off", False, False),
+])
+def test_bf16_auto_and_on_follow_the_cpus_bfloat16_instructions(monkeypatch, flags, mode, expected, warns):
+    from seqgen.training import trainer
+
+    monkeypatch.setattr(trainer, "_cpu_flags", lambda: f"processor : 0\nflags\t\t: {flags}\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert trainer.use_bf16(TrainConfig(bf16=mode), torch.device("cpu")) is expected
+    assert any("no bfloat16 instructions" in str(w.message) for w in caught) is warns
+
+
+@pytest.mark.skipif(not cpu_has_bf16(), reason="this CPU has no bfloat16 instructions")
+def test_bf16_on_trains_under_autocast_on_a_cpu_with_bfloat16():
+    """The trainer decides the precision once, and the model's recurrent layers really run in bfloat16."""
+    model, domain = vae()
+    seen = []
+    model.decoder.register_forward_hook(lambda module, args, out: seen.append(out[0].dtype))
+    t = Trainer(model, domain, TrainConfig(steps=2, batch_size=8, eval_every=100, bf16="on"))
+    assert t.bf16
+    t.run_steps(1)
+    assert seen == [torch.bfloat16]

@@ -59,24 +59,31 @@ def _cpu_flags() -> str:
 
 
 def cpu_has_amx() -> bool:
-    return "amx_bf16" in _cpu_flags()
+    return "amx_bf16" in set(_cpu_flags().split())
+
+
+def cpu_has_bf16() -> bool:
+    """Whether the CPU computes in bfloat16 natively: AVX512-BF16 (AMD Zen 4, Intel Cooper Lake and later) or
+    AMX (Intel Sapphire Rapids and later)."""
+    flags = set(_cpu_flags().split())
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def use_bf16(train: TrainConfig, device: torch.device) -> bool:
-    """bf16 autocast speeds up nn.LSTM on GPUs that have bfloat16 and on CPUs with AMX, and slows it down on
-    other CPUs. On CPUs with no bf16 instructions at all, oneDNN's fused LSTM cannot run in bf16, so "on"
-    falls back to float32 with a warning instead of crashing."""
+    """Whether this run trains under bfloat16 autocast. "auto" takes it on GPUs with bfloat16 and on CPUs with
+    AMX. On a CPU with AVX512-BF16 but no AMX, "on" makes each step faster but each step worth less: the same
+    test figures in the same time, worse ones after the same steps (benchmarks/README.md, "Training on every
+    core"), so "auto" keeps float32 there. Where bf16 is only emulated it is slower, and with no bf16
+    instructions at all oneDNN's fused LSTM cannot run it, so "on" falls back to float32 with a warning
+    instead of crashing."""
     if device.type == "cuda":
         return train.bf16 == "on" or (train.bf16 == "auto" and torch.cuda.is_bf16_supported())
     if device.type != "cpu":
         return train.bf16 == "on"
-    if train.bf16 == "on":
-        flags = _cpu_flags()
-        if "amx_bf16" not in flags and "avx512_bf16" not in flags:
-            warnings.warn("bf16 requested but this CPU has no bfloat16 instructions; training in float32")
-            return False
-        return True
-    return train.bf16 == "auto" and cpu_has_amx()
+    if train.bf16 == "on" and not cpu_has_bf16():
+        warnings.warn("bf16 requested but this CPU has no bfloat16 instructions; training in float32")
+        return False
+    return train.bf16 == "on" or (train.bf16 == "auto" and cpu_has_amx())
 
 
 # No loss here is legitimately this large (nats per sequence): treat it like NaN.
@@ -99,6 +106,7 @@ class Trainer:
         self.processes.check_batch_size(train.batch_size)
         self.callbacks = list(callbacks) if self.processes.is_main else []
         self.device = torch.device(device) if device else resolve_device(train.device, self.processes.local_rank)
+        self.bf16 = use_bf16(train, self.device)
         self.progress = progress
         self.stop_event = stop_event or threading.Event()
         self.pause_event = pause_event or threading.Event()  # set = paused
@@ -191,13 +199,12 @@ class Trainer:
     # -- loop --------------------------------------------------------------------------------
     def run_steps(self, n: int) -> None:
         """Advance training by n steps (raises TrainingDiverged on NaN/inf)."""
-        autocast = use_bf16(self.train, self.device)
         parallel = {"parallel": self.parallel} if self.parallel is not None else {}
         self.model.train()
         for _ in range(n):
             t0 = time.perf_counter()
             x, y = self._next_batch()
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=autocast):
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
                 stats = self.model.train_step(x, y, self.step, self.optimizers, self.train, **parallel)
             stats = self._agree(stats)
             bad = [k for k, v in stats.items() if not math.isfinite(v) or abs(v) > EXPLODED]
