@@ -7,7 +7,8 @@ requirements stay free of TensorFlow. The model mirrors seqgen's digits-vae pres
 over the 28 rows, a 2-D latent, a decoder LSTM(128) whose state starts from z and that reads z at every row,
 Bernoulli logits per pixel, loss = reconstruction + KL, Adam(2e-3) with gradients clipped to norm 5, batch 64.
 One compiled train step (`tf.function`, what `model.fit` runs) is timed after `--warmup` steps. It prints
-one JSON line: {"seconds", "steps", "batch", "threads"}.
+one JSON line: {"seconds", "steps", "batch", "threads", "precision"}. `--precision mixed_bfloat16` is Keras's
+own mixed precision (bfloat16 compute, float32 weights), the counterpart of seqgen's bf16 autocast.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--precision", choices=["float32", "mixed_bfloat16"], default="float32")
     args = ap.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
@@ -39,6 +41,7 @@ def main(argv=None) -> int:
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     keras.utils.set_random_seed(0)
+    keras.mixed_precision.set_global_policy(args.precision)
     with np.load(DIGITS) as f:
         images = (f["images"][:4000].astype("float32") / 255.0 > 0.5).astype("float32")
 
@@ -59,9 +62,9 @@ def main(argv=None) -> int:
     @tf.function
     def train_step(x):
         with tf.GradientTape() as tape:
-            mu, logvar = tf.split(encoder(x, training=True), 2, axis=-1)
+            mu, logvar = tf.split(tf.cast(encoder(x, training=True), "float32"), 2, axis=-1)
             z = mu + tf.random.normal(tf.shape(mu)) * tf.exp(0.5 * logvar)
-            out = decoder(z, training=True)
+            out = tf.cast(decoder(z, training=True), "float32")
             recon = tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=out), axis=[1, 2])
             kl = tf.reduce_sum(0.5 * (tf.square(mu) + tf.exp(logvar) - 1.0 - logvar), axis=-1)
             loss = tf.reduce_mean(recon + kl)
@@ -77,7 +80,8 @@ def main(argv=None) -> int:
         loss = train_step(batches[i % len(batches)])
     float(loss)  # the last step has finished
     seconds = time.perf_counter() - start
-    print(json.dumps({"seconds": seconds, "steps": args.steps, "batch": args.batch, "threads": args.threads}))
+    print(json.dumps({"seconds": seconds, "steps": args.steps, "batch": args.batch, "threads": args.threads,
+                      "precision": args.precision}))
     return 0
 
 

@@ -4,7 +4,7 @@
     python benchmarks/train_throughput.py --preset fashion-vae --rounds 2 --steps 150 --json out.json
 
 Configurations, each in a fresh process (the OpenMP wait policy is read once, when torch loads), one step
-being one global batch of the preset's batch_size:
+being one global batch of the preset's batch_size, in float32 unless the name says bf16:
 
 - `1 thread`: torch.set_num_threads(1), the reference every ratio divides by;
 - `1 thread, glibc trimming`: the same without seqgen.training.memory.keep_freed_memory(), which every other
@@ -12,11 +12,14 @@ being one global batch of the preset's batch_size:
 - `2 threads, passive`: OMP_WAIT_POLICY=PASSIVE (what the app, live training and tests use);
 - `2 threads, active`: OMP_WAIT_POLICY=ACTIVE, what `python -m seqgen train` picks on its own (seqgen/__init__.py);
 - `torchrun 2 x 1 thread`: `torchrun --nproc_per_node=2`, each process training on half of every batch, the
-  averages going through shared memory (gradient_exchange auto, what `python -m seqgen train` does);
+  averages going through shared memory (gradient_exchange auto, as `python -m seqgen train` does);
 - `torchrun 2 x 1 thread, gloo`: the same with gradient_exchange backend, gloo's all_reduce over loopback TCP;
 - `torchrun 2 x 1 thread, 2x batch`: the same with each process taking a whole preset batch (global batch doubled);
-- `Keras, 1 thread` / `Keras, 2 threads`: with `--keras-python PYTHON` (an interpreter that has TensorFlow),
-  the same model in Keras 3 (benchmarks/keras_peer.py, digits-vae only), for the comparison with a peer.
+- `1 thread, bf16` / `torchrun 2 x 1 thread, bf16`: the same under bfloat16 autocast (`--bf16 on`; on a CPU
+  with no bfloat16 instructions that falls back to float32, and the JSON's "bf16" says so);
+- `Keras, 1 thread` / `Keras, 2 threads` / `Keras, 2 threads, mixed_bfloat16`: with `--keras-python PYTHON`
+  (an interpreter that has TensorFlow), the same model in Keras 3 (benchmarks/keras_peer.py, digits-vae only),
+  for the comparison with a peer; the last with Keras's own mixed precision.
 
 The configurations are interleaved round by round (A B C D E, A B C D E, ...), because the machine's other
 work changes every absolute figure; each row reports the median over rounds of the per-round steady-state rate
@@ -46,11 +49,14 @@ CONFIGS = {
     "torchrun 2 x 1 thread": dict(threads=1, policy="PASSIVE", procs=2, batch_factor=1),
     "torchrun 2 x 1 thread, gloo": dict(threads=1, policy="PASSIVE", procs=2, batch_factor=1, exchange="backend"),
     "torchrun 2 x 1 thread, 2x batch": dict(threads=1, policy="PASSIVE", procs=2, batch_factor=2),
+    "1 thread, bf16": dict(threads=1, policy="PASSIVE", procs=1, batch_factor=1, bf16="on"),
+    "torchrun 2 x 1 thread, bf16": dict(threads=1, policy="PASSIVE", procs=2, batch_factor=1, bf16="on"),
 }
-KERAS = {"Keras, 1 thread": 1, "Keras, 2 threads": 2}
+KERAS = {"Keras, 1 thread": (1, "float32"), "Keras, 2 threads": (2, "float32"),
+         "Keras, 2 threads, mixed_bfloat16": (2, "mixed_bfloat16")}
 
 
-def worker(preset: str, steps: int, warmup: int, batch_factor: int, exchange: str, keep_memory: bool,
+def worker(preset: str, steps: int, warmup: int, batch_factor: int, exchange: str, bf16: str, keep_memory: bool,
            out: Path) -> None:
     """Run inside each measured process: time `steps` steps after `warmup`, process 0 writes the result."""
     sys.path.insert(0, str(REPO))
@@ -70,6 +76,7 @@ def worker(preset: str, steps: int, warmup: int, batch_factor: int, exchange: st
     model_cfg, train_cfg, _ = configure(preset, None, None, {}, {})
     train_cfg.batch_size *= batch_factor
     train_cfg.gradient_exchange = exchange
+    train_cfg.bf16 = bf16
     train_cfg.eval_every = 10**9
     processes.join(torch.device("cpu"))
     seed_everything(train_cfg.seed)
@@ -82,6 +89,7 @@ def worker(preset: str, steps: int, warmup: int, batch_factor: int, exchange: st
     if processes.is_main:
         out.write_text(json.dumps({"seconds": seconds, "steps": steps, "batch": train_cfg.batch_size,
                                    "threads": torch.get_num_threads(),
+                                   "bf16": trainer.bf16,
                                    "policy": os.environ.get("OMP_WAIT_POLICY")}))
     processes.leave()
 
@@ -93,8 +101,9 @@ def with_rates(result: dict) -> dict:
 
 
 def measure_keras(name: str, python: str, steps: int, warmup: int) -> dict:
-    cmd = [python, str(HERE / "keras_peer.py"), "--threads", str(KERAS[name]), "--steps", str(steps),
-           "--warmup", str(warmup)]
+    threads, precision = KERAS[name]
+    cmd = [python, str(HERE / "keras_peer.py"), "--threads", str(threads), "--precision", precision,
+           "--steps", str(steps), "--warmup", str(warmup)]
     done = subprocess.run(cmd, cwd=REPO, timeout=900, capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"{name} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
@@ -111,6 +120,7 @@ def measure(name: str, preset: str, steps: int, warmup: int, keras_python: str |
         out = Path(tmp) / "result.json"
         args = [__file__, "--worker", "--preset", preset, "--steps", str(steps), "--warmup", str(warmup),
                 "--batch-factor", str(cfg["batch_factor"]), "--exchange", cfg.get("exchange", "auto"),
+                "--bf16", cfg.get("bf16", "off"),
                 *([] if cfg.get("keep_memory", True) else ["--trim-memory"]), "--out", str(out)]
         if cfg["procs"] > 1:
             cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
@@ -136,12 +146,13 @@ def main(argv=None) -> int:
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--batch-factor", type=int, default=1, help=argparse.SUPPRESS)
     ap.add_argument("--exchange", default="auto", help=argparse.SUPPRESS)
+    ap.add_argument("--bf16", default="off", help=argparse.SUPPRESS)
     ap.add_argument("--trim-memory", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
-        worker(args.preset, args.steps, args.warmup, args.batch_factor, args.exchange, not args.trim_memory,
-               args.out)
+        worker(args.preset, args.steps, args.warmup, args.batch_factor, args.exchange, args.bf16,
+               not args.trim_memory, args.out)
         return 0
     names = args.only or [*CONFIGS, *(KERAS if args.keras_python else ())]
     if any(n in KERAS for n in names) and (not args.keras_python or args.preset != "digits-vae"):
