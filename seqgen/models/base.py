@@ -72,8 +72,9 @@ def pick_tokens(logits: torch.Tensor, temperature: float, generator: torch.Gener
 
 
 def adam(params, lr: float, betas: tuple[float, float] = (0.9, 0.999)) -> torch.optim.Optimizer:
-    """Adam as one fused kernel over all the parameters (CPU and CUDA) rather than a chain of small tensor ops
-    per step: the same update up to rounding, and a few percent of a small model's step saved."""
+    """Adam as one fused kernel over all the parameters (CPU and CUDA) rather than a chain of small tensor ops:
+    the same update up to rounding, and a fixed cost every process of a torchrun launch pays in full
+    (benchmarks/README.md, "Fused Adam")."""
     return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
 
 
