@@ -148,8 +148,8 @@ PRESETS: dict[str, Preset] = {
 # validation every 100 steps, 3,000 steps unless the student asks for more. The GANs keep feature matching
 # and label smoothing (they stabilise from the first steps) but drop the diversity terms, which pay off only
 # over thousands of steps; the token GANs keep a short teacher-forced warm-up.
-# float32 even where `--bf16 auto` would take bf16 (AMX): the live runs and their lessons were tuned and are
-# tested in float32, and bf16 changes their course (the mode-collapse lesson stops collapsing).
+# float32 even where `--bf16 auto` would take bf16 (an app served from a GPU): the live runs and their lessons
+# were tuned and are tested in float32, and bf16 changes their course (the mode-collapse lesson stops collapsing).
 _LIVE = dict(cell="lstm", hidden=128, batch_size=64, steps=3000, eval_every=100, bf16="off")
 _LIVE_VAE = dict(_LIVE, latent=2, free_bits=0.0, kl_anneal_steps=500)
 _LIVE_GAN = dict(_LIVE, feature_matching=1.0, label_smoothing=0.1, d_steps=1, mode_seeking=0.0,

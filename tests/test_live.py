@@ -396,14 +396,15 @@ def test_per_client_cap_comes_from_the_environment(monkeypatch):
 
 def test_live_runs_train_in_float32_even_where_bf16_auto_would_not(monkeypatch):
     """The live presets and their lessons were tuned in float32 (bf16 stops the collapse lesson collapsing),
-    so a live run stays float32 on a CPU with AMX, where `--bf16 auto` takes bf16 for the train command."""
+    so a live run stays float32 on an app served from a GPU, where `--bf16 auto` takes bf16 for `train`."""
     from seqgen.training import trainer
 
-    monkeypatch.setattr(trainer, "_cpu_flags", lambda: "flags\t\t: avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n")
-    assert trainer.use_bf16(configure("digits-vae")[1], torch.device("cpu"))        # the CLI's preset: bf16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)
+    gpu = torch.device("cuda")
+    assert trainer.use_bf16(configure("digits-vae")[1], gpu)        # the CLI's preset: bf16
     runs = [(domain, family) for domain, families in live_choices().items() for family in families]
     assert len(runs) >= 6
     for domain, family in runs:
         train_cfg = build_configs(domain, family)[1]
-        assert not trainer.use_bf16(train_cfg, torch.device("cpu")), (domain, family)
-    assert not trainer.use_bf16(configure("digits-gan-collapse")[1], torch.device("cpu"))
+        assert not trainer.use_bf16(train_cfg, gpu), (domain, family)
+    assert not trainer.use_bf16(configure("digits-gan-collapse")[1], gpu)

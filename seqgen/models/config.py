@@ -187,8 +187,8 @@ class TrainConfig:
                                above=0.0, live=dict(options=(0.5, 1.0, 2.0, 5.0, 10.0, 100.0)))
     seed: int = setting(0, "random seed of the weights and the batches")
     eval_every: int = setting(200, "steps between validation passes (and sample events)", min=1)
-    bf16: str = setting("auto", "bfloat16 autocast (auto: on GPUs with bfloat16 and CPUs with AMX)",
-                        choices=BF16_MODES)
+    bf16: str = setting("auto", "bfloat16 autocast (auto: on GPUs with bfloat16; on: also on CPUs with "
+                        "AVX512-BF16 or AMX)", choices=BF16_MODES)
     threads: int | None = setting(None, "torch intra-op threads (default: torch's own)", min=1)
     processes: int | None = setting(None, "processes training side by side on this machine when started as "
                                     "`python -m seqgen train` (default: one per core, each taking 32 or more "

@@ -58,10 +58,6 @@ def _cpu_flags() -> str:
         return ""
 
 
-def cpu_has_amx() -> bool:
-    return "amx_bf16" in set(_cpu_flags().split())
-
-
 def cpu_has_bf16() -> bool:
     """Whether the CPU computes in bfloat16 natively: AVX512-BF16 (AMD Zen 4, Intel Cooper Lake and later) or
     AMX (Intel Sapphire Rapids and later)."""
@@ -70,20 +66,18 @@ def cpu_has_bf16() -> bool:
 
 
 def use_bf16(train: TrainConfig, device: torch.device) -> bool:
-    """Whether this run trains under bfloat16 autocast. "auto" takes it on GPUs with bfloat16 and on CPUs with
-    AMX. On a CPU with AVX512-BF16 but no AMX, "on" makes each step faster but each step worth less: the same
-    test figures in the same time, worse ones after the same steps (benchmarks/README.md, "Training on every
-    core"), so "auto" keeps float32 there. Where bf16 is only emulated it is slower, and with no bf16
-    instructions at all oneDNN's fused LSTM cannot run it, so "on" falls back to float32 with a warning
-    instead of crashing."""
+    """Whether this run trains under bfloat16 autocast. "auto" takes it on GPUs with bfloat16 and keeps
+    float32 on every CPU. On CPUs with AVX512-BF16 or AMX, "on" makes each step faster, but a run ends no
+    better in the same time, and it trains the GAN and lesson presets differently from the float32 runs
+    their cards and lessons come from (benchmarks/README.md, "bfloat16 on the CPU"). Where bf16 is
+    only emulated it is slower, and with no bf16 instructions at all oneDNN's fused LSTM cannot run it, so
+    "on" falls back to float32 with a warning instead of crashing."""
     if device.type == "cuda":
         return train.bf16 == "on" or (train.bf16 == "auto" and torch.cuda.is_bf16_supported())
-    if device.type != "cpu":
-        return train.bf16 == "on"
-    if train.bf16 == "on" and not cpu_has_bf16():
+    if train.bf16 == "on" and device.type == "cpu" and not cpu_has_bf16():
         warnings.warn("bf16 requested but this CPU has no bfloat16 instructions; training in float32")
         return False
-    return train.bf16 == "on" or (train.bf16 == "auto" and cpu_has_amx())
+    return train.bf16 == "on"
 
 
 # No loss here is legitimately this large (nats per sequence): treat it like NaN.
