@@ -185,7 +185,8 @@ class Deployment:
 
     def start(self) -> None:
         nginx = find_nginx(self.nginx)
-        total = self.max_live_runs or max(os.cpu_count() or 1, self.processes)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        total = self.max_live_runs or max(cores, self.processes)  # the cores these processes may run on
         self.live_runs = split_live_runs(total, self.processes)
         listen = listen_directive(self.address, self.port)
         if accepting(self.address, self.port):
@@ -316,7 +317,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--run-dir", metavar="DIR", type=Path, help="config, pid, temp and logs (default: a new folder in /tmp)")
     ap.add_argument("--max-live-runs", metavar="TOTAL", type=positive,
                     help="live training runs at once across all processes, split between them "
-                         "(default: the CPU cores, at least one per process)")
+                         "(default: the CPU cores it may use, at least one per process)")
     ap.add_argument("--nginx", metavar="PATH", help="the nginx binary (default: nginx on PATH or in /usr/sbin)")
     ap.add_argument("--app-dir", type=Path, default=REPO, help=argparse.SUPPRESS)
     return ap.parse_args(argv)

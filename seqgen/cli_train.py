@@ -105,15 +105,17 @@ MIN_EXAMPLES_PER_PROCESS = 32   # below this an LSTM step is mostly overhead, an
 
 def processes_for(train_cfg, cores: int | None = None) -> int:
     """How many processes `python -m seqgen train` starts: --processes if given; one when --threads is given
-    alone (the commands in the model cards); else one per core, as long as each gets 32 examples of every
-    batch. Processes of one thread each beat one process of several threads on this kind of model (see
-    benchmarks/README.md, "Training on every core"): they need no spinning OpenMP threads, so they stay fast
-    when something else runs beside them."""
+    alone (the commands in the model cards); else one per core it may run on (`seqgen.devices.usable_cores`),
+    as long as each gets 32 examples of every batch. Processes of one thread each beat one process of several
+    threads on this kind of model (see benchmarks/README.md, "Training on every core"): they need no spinning
+    OpenMP threads, so they stay fast when something else runs beside them."""
     if train_cfg.processes:
         return train_cfg.processes
     if train_cfg.threads:
         return 1
-    cores = cores or os.cpu_count() or 1
+    from .devices import usable_cores
+
+    cores = cores or usable_cores()
     return max(1, min(cores, train_cfg.batch_size // MIN_EXAMPLES_PER_PROCESS))
 
 
@@ -123,7 +125,9 @@ def _launch(args, n: int, target: Path) -> int:
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import parse_args, run
 
-    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // n)))
+    from .devices import usable_cores
+
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, usable_cores() // n)))
     logging.getLogger("torch.distributed.elastic").setLevel(logging.ERROR)  # its notes on signals, not ours
     started = time.time()
     try:

@@ -32,6 +32,15 @@ def resolve_device(choice: str | None = "auto", local_rank: int = 0) -> torch.de
     return torch.device("cuda", local_rank)
 
 
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity where the OS has one (`taskset`, a container's
+    cpuset), which can be fewer than the machine's."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # no affinity on this OS
+        return os.cpu_count() or 1
+
+
 def app_device() -> torch.device:
     """The device the app's models are loaded on (SEQGEN_DEVICE: auto | cpu | cuda; default cpu)."""
     return resolve_device(os.environ.get("SEQGEN_DEVICE", "cpu"))

@@ -161,6 +161,21 @@ def test_python_m_seqgen_train_uses_one_process_per_core_unless_told():
     assert processes_for(TrainConfig(batch_size=64, processes=3, threads=1), cores=2) == 3
 
 
+def test_train_and_live_runs_count_only_the_cores_this_process_may_run_on(monkeypatch):
+    """Under `taskset -c 0` or a container's cpuset the machine has more cores than the process may use:
+    `train` must not start a process per machine core, nor the app train a live run per machine core."""
+    from seqgen.cli_train import processes_for
+    from seqgen.devices import usable_cores
+    from seqgen.models import TrainConfig
+    from seqgen.training.live.manager import RunManager
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {3}, raising=False)
+    monkeypatch.delenv("SEQGEN_MAX_RUNS", raising=False)
+    assert usable_cores() == 1
+    assert processes_for(TrainConfig(batch_size=256)) == 1
+    assert RunManager().max_runs == 1
+
+
 def test_the_command_line_starts_its_processes_itself(tmp_path):
     out = tmp_path / "models"
     cmd = [sys.executable, "-m", "seqgen", "train", *TINY, "--steps", "30", "--out", str(out), "--processes", "2"]

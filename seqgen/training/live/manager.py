@@ -1,9 +1,9 @@
 """Training slots for live runs: at most N train at once in a process, the rest queue; abandoned runs stop.
 
-`RunManager` (one per process, `get_manager()`) caps how many runs train at once (SEQGEN_MAX_RUNS,
-default: CPU cores), queues the rest first come first served, and stops runs nobody has looked at for
-`idle_timeout` seconds (SEQGEN_RUN_IDLE_TIMEOUT, default 120): the UI calls `heartbeat()` on every poll,
-so a closed browser tab frees its slot.
+`RunManager` (one per process, `get_manager()`) caps how many runs train at once (SEQGEN_MAX_RUNS, default:
+the CPU cores it may use), queues the rest first come first served, and stops runs nobody has looked at for
+`idle_timeout` seconds (SEQGEN_RUN_IDLE_TIMEOUT, default 120): the UI calls `heartbeat()` on every poll, so a
+closed browser tab frees its slot.
 
 It also caps the runs (training or queued) of one client at `max_per_client` (SEQGEN_MAX_RUNS_PER_CLIENT,
 default 1), so one student with several tabs cannot take every slot. A run's client is the `client`
@@ -17,6 +17,8 @@ import threading
 import time
 from collections import deque
 from typing import TYPE_CHECKING
+
+from ...devices import usable_cores
 
 if TYPE_CHECKING:
     from .run import TrainingRun
@@ -46,7 +48,7 @@ class RunManager:
 
     def __init__(self, max_runs: int | None = None, idle_timeout: float | None = None,
                  reap_interval: float | None = None, max_per_client: int | None = None):
-        self.max_runs = max_runs or _env_int("SEQGEN_MAX_RUNS", os.cpu_count() or 1)
+        self.max_runs = max_runs or _env_int("SEQGEN_MAX_RUNS", usable_cores())
         self.max_per_client = max_per_client or _env_int("SEQGEN_MAX_RUNS_PER_CLIENT", 1)
         self.idle_timeout = idle_timeout if idle_timeout is not None else _env_float("SEQGEN_RUN_IDLE_TIMEOUT", 120.0)
         self.reap_interval = reap_interval or max(0.05, min(5.0, self.idle_timeout / 4))
