@@ -76,7 +76,7 @@ def test_full_data_is_refused_with_a_message_where_a_domain_has_none(toy_domains
     ("fpu avx2 avx512f amx_bf16 amx_tile", "on", True, False),
     ("fpu avx2 avx512f avx512_bf16", "off", False, False),
 ])
-def test_bf16_on_needs_bfloat16_instructions_and_auto_keeps_float32_on_cpus(monkeypatch, flags, mode, expected, warns):
+def test_bf16_on_needs_cpu_support_and_auto_stays_float32_on_cpus(monkeypatch, flags, mode, expected, warns):
     from seqgen.training import trainer
 
     monkeypatch.setattr(trainer, "_cpu_flags", lambda: f"processor : 0\nflags\t\t: {flags}\n")
