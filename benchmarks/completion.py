@@ -10,20 +10,19 @@ Run the timings on an otherwise quiet machine: python benchmarks/completion.py
 """
 from __future__ import annotations
 
-import common  # noqa: F401  (sets OMP_WAIT_POLICY and sys.path before torch)
-
 import argparse
 import json
 import statistics
 import time
 
+import common  # noqa: F401  (sets OMP_WAIT_POLICY and sys.path before torch)
 import numpy as np
 import torch
 from PIL import Image
 
 import seqgen
 from seqgen import explore
-from seqgen.domains.melodies import SEQ_LEN, STEPS_PER_BAR, in_scale_ratio
+from seqgen.domains.melodies import STEPS_PER_BAR, in_scale_ratio
 
 N = 8
 
@@ -104,10 +103,10 @@ def name_completion(n_items: int) -> dict:
             arts = explore.complete(ckpt, s, N, 1.0, seed=i)["artifacts"]
             names += arts
             kept += [a.lower().startswith(s.lower()) for a in arts]
-        f = d.name_figures(names)
+        f = d.word_figures(names)
         out[name] = {"prefixes": len(starts), "prefix_kept": float(np.mean(kept)),
                      "well_formed": f["well_formed_fraction"], "novel": f["novel_fraction"],
-                     "looks_like_a_name": float(np.mean(d.looks_like_names(names)))}
+                     "looks_like_a_name": float(np.mean(d.looks_like(names)))}
     return out
 
 

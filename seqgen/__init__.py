@@ -1,33 +1,39 @@
-"""seqgen: recurrent GANs and VAEs over sequences (digit rows, name letters, melody notes).
+"""seqgen: recurrent GANs and VAEs over sequences (digit rows, name letters, melody notes, sound frames).
 
     import seqgen
     ckpt = seqgen.load("digits-vae")            # model + config + card info
     images = ckpt.model.decode(torch.zeros(1, 2))
+
+Importing seqgen is cheap: it neither imports torch nor changes the environment. The names below load
+their modules on first use; `python -m seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
+policy for their own processes before torch is imported.
 """
-import os
-import sys
+from __future__ import annotations
 
-
-def wait_policy(argv: list[str]) -> str:
-    """How torch's OpenMP threads wait for work, per use (OMP_WAIT_POLICY, read once, when torch loads).
-
-    Spinning (ACTIVE) is what lets one training process use several threads at all: threads that sleep
-    between the small matmuls of a recurrent step make two threads slower than one. But spinning threads
-    make anything that shares the CPU with them several times slower. So only `python -m seqgen train`
-    spins, and only in a process that will run several threads; the app, live training beside it, tests,
-    benchmarks and notebooks wait passively. `train` usually runs one single-threaded process per core
-    (seqgen/cli_train.py), where nothing spins. An OMP_WAIT_POLICY already set wins."""
-    cli_train = len(argv) > 1 and argv[0] == "-m" and argv[1] == "train"  # `python -m seqgen train`, mid-import
-    return "ACTIVE" if cli_train and os.environ.get("OMP_NUM_THREADS", "") != "1" else "PASSIVE"
-
-
-# Only takes effect when seqgen is imported before torch (as `python -m seqgen` and the app do).
-os.environ.setdefault("OMP_WAIT_POLICY", wait_policy(sys.argv))
-
-from .checkpoints import Checkpoint, CheckpointError, list_checkpoints, load, save
-from .domains import get_domain
-from .models import ModelConfig, TrainConfig, build_model
+import importlib
+import importlib.util
 
 __version__ = "0.1.0"
-__all__ = ["Checkpoint", "CheckpointError", "ModelConfig", "TrainConfig", "build_model", "get_domain",
-           "list_checkpoints", "load", "save"]
+
+# public name -> the module that defines it
+_EXPORTS = {
+    "Checkpoint": "checkpoints", "CheckpointError": "checkpoints", "save": "checkpoints",
+    "load": "zoo", "list_checkpoints": "zoo",
+    "get_domain": "domains",
+    "ModelConfig": "models", "TrainConfig": "models", "build_model": "models",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    if importlib.util.find_spec(f"{__name__}.{name}") is not None:   # seqgen.domains, seqgen.explore, ...
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'seqgen' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

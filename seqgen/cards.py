@@ -44,7 +44,7 @@ def render_card(name: str, cfg: ModelConfig, info: dict) -> str:
              f"- Wall time: {info.get('train_seconds', 0):.0f} s on {info.get('machine', 'this machine')}"
              f" ({info.get('steps', '?')} steps, stopped: {info.get('status', '?')})",
              f"- Data split: {info.get('data_split', '?')}",
-             f"- Optimiser settings: " + ", ".join(f"{k}={_fmt(v)}" for k, v in train.items() if k != "extra"), "",
+             "- Optimiser settings: " + ", ".join(f"{k}={_fmt(v)}" for k, v in train.items() if k != "extra"), "",
              "## Metrics (held-out test split)", ""]
     metrics = info.get("metrics") or {}
     if metrics:

@@ -47,8 +47,21 @@ from pathlib import Path
 import torch
 
 from .models import ModelConfig, build_model
-from .storage import (CheckpointError, _clean_up, _Exists, _fsync_dir, _fsync_write, _header, _NameLock,
-                      _parse_json, _read_member, _shorten, _swap_in, _Swapped, atomic_write_bytes)
+from .storage import (
+    CheckpointError,
+    _clean_up,
+    _Exists,
+    _fsync_dir,
+    _fsync_write,
+    _header,
+    _NameLock,
+    _parse_json,
+    _read_member,
+    _shorten,
+    _swap_in,
+    _Swapped,
+    atomic_write_bytes,
+)
 
 FORMAT = "seqgen-checkpoint"
 VERSION = 1
@@ -246,10 +259,9 @@ _TYPES = {"int": (int,), "bool": (bool,), "str": (str,), "float": (int, float), 
           "float | None": (int, float, type(None))}
 
 
-def _model_config(doc: dict, path: Path) -> ModelConfig:
-    """The model config of a checkpoint, checked field by field, against its bounds and its domain."""
-    from .domains import get_domain
-
+def _model_config(doc: dict, path: Path, check=None) -> ModelConfig:
+    """The model config of a checkpoint, checked field by field against its bounds, then by `check(cfg)`
+    (seqgen.zoo passes the domain's own check; a CheckpointError it raises is prefixed with the model)."""
     data = doc.get("model")
     where = f"{path.name}: bad model config"
     if not isinstance(data, dict):
@@ -269,34 +281,32 @@ def _model_config(doc: dict, path: Path) -> ModelConfig:
         cfg = ModelConfig.from_dict(data)
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"{where}: {_shorten(str(e), 200)}") from None
-    try:
-        domain = get_domain(cfg.domain)
-    except ValueError:
-        raise CheckpointError(f"{path.name}: made for the data {_shorten(cfg.domain)!r}, which this seqgen does "
-                              "not have") from None
-    for k in DOMAIN_FIELDS:
-        if getattr(cfg, k) != getattr(domain, k):
-            raise CheckpointError(f"{where}: {k} is {getattr(cfg, k)!r}, but the {cfg.domain} data has "
-                                  f"{getattr(domain, k)!r}")
+    if check is not None:
+        try:
+            check(cfg)
+        except CheckpointError as e:
+            raise CheckpointError(f"{path.name}: {e}") from None
     return cfg
 
 
-def read_info(name_or_path) -> tuple[Path, ModelConfig, dict]:
+def read_info(name_or_path, check=None) -> tuple[Path, ModelConfig, dict]:
+    """(folder, model config, everything else in config.json), reading config.json only."""
     path = resolve(name_or_path)
     doc, _ = _read_version(path, weights=False)
-    cfg = _model_config(doc, path)
+    cfg = _model_config(doc, path, check)
     info = {k: v for k, v in doc.items() if k not in ("format", "version", "model")}
     return path, cfg, info
 
 
-def load(name_or_path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
-    """Load a checkpoint by name (checkpoints/, then the user folder) or folder path."""
+def load(name_or_path: str | Path, device: str | torch.device = "cpu", check=None) -> Checkpoint:
+    """Load a checkpoint by name (checkpoints/, then the user folder) or folder path. `check(cfg)` may refuse
+    the config with a CheckpointError before any weight is read (seqgen.zoo checks it fits its domain)."""
     from safetensors import SafetensorError
     from safetensors.torch import load as st_load
 
     path = resolve(name_or_path)
     doc, data = _read_version(path, weights=True)
-    cfg = _model_config(doc, path)
+    cfg = _model_config(doc, path, check)
     info = {k: v for k, v in doc.items() if k not in ("format", "version", "model")}
     where = f"{path.name}: model.safetensors"
     with torch.device("meta"):            # the tensors the config implies, without allocating any
@@ -337,9 +347,10 @@ def _number(v, kind=(int, float)):
     return v if isinstance(v, kind) and not isinstance(v, bool) else None
 
 
-def list_checkpoints(dirs: list[Path] | None = None) -> list[dict]:
+def list_checkpoints(dirs: list[Path] | None = None, check=None) -> list[dict]:
     """Every checkpoint's summary (reads config.json only). A damaged one is listed with an error, never
-    fatal: an unreadable, oversized or deeply nested config, an odd folder name, a link out of the folder."""
+    fatal: an unreadable, oversized or deeply nested config, an odd folder name, a link out of the folder,
+    a config `check(cfg)` refuses."""
     rows = []
     for d in dirs or search_dirs():
         d = Path(d)
@@ -361,7 +372,7 @@ def list_checkpoints(dirs: list[Path] | None = None) -> list[dict]:
                 if sub.is_symlink():
                     raise CheckpointError(f"{sub.name!r} is a link, not a model folder; seqgen only opens model "
                                           "folders saved in place")
-                _, cfg, info = read_info(sub)
+                _, cfg, info = read_info(sub, check)
                 metrics = info.get("metrics", {})
                 row.update(domain=cfg.domain, family=cfg.family, latent=cfg.latent, cell=cfg.cell,
                            conditional=cfg.conditional, parameters=_number(info.get("parameters"), int),

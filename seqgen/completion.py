@@ -28,7 +28,7 @@ TOKEN_CANDIDATES = 64     # prior draws weighted by the prefix likelihood, per t
 PIXEL_FLOOR = 0.02        # generator pixels are near 0/1: floor them so one pixel cannot veto a candidate
 MAX_COMPLETIONS = 64
 
-_banks: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_banks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def check_n(n: int) -> int:

@@ -17,7 +17,8 @@ Every decode of the plane is deterministic (temperature 0).
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -226,12 +227,6 @@ def sample(ckpt, n: int, seed: int = 0, temperature: float | None = None,
 IMAGE_TEMPERATURE = 4.0   # a blurry decoder is overconfident about pixels: see complete()
 
 
-def default_prefix_length(domain):
-    """How much of an item a completion keeps unless told: half an image's rows, one bar of a melody;
-    a name's start is as long as what was typed."""
-    return {"image": domain.seq_len // 2, "melody": 1}.get(domain.kind)
-
-
 def complete(ckpt, prefix: Any, n: int = 8, temperature: float | None = None, seed: int = 0,
              length: int | None = None, label: int | None = None) -> dict:
     """The start of an item, finished n ways by a model. prefix: the start of a name ("Mar"), an image
@@ -251,8 +246,7 @@ def complete(ckpt, prefix: Any, n: int = 8, temperature: float | None = None, se
         raise ValueError(f"{ckpt.name} is a {cfg.family}; completions come from VAEs, GANs and language models.")
     if cfg.conditional and label is not None and not 0 <= int(label) < cfg.n_labels:
         raise ValueError(f"The label must be between 0 and {cfg.n_labels - 1}.")
-    length = default_prefix_length(domain) if length is None else length
-    seq = domain.prefix(prefix, length) if length is not None else domain.prefix(prefix)
+    seq = domain.prefix(prefix, length)
     if cfg.discrete:
         temperature = 1.0 if temperature is None else float(temperature)
         out = completion.complete_tokens(model, seq, n, temperature, seed, label)

@@ -1,26 +1,11 @@
-"""Building blocks of the quality figures: the domains compute their own figures from these (see
-seqgen.evaluation for the whole evaluation of a model).
-
-Reference models are checkpoints too, trained by the same CLI and named by each domain's
-`reference_model` (a classifier judges images, a character LM judges names).
+"""Building blocks of the quality figures: the kinds and domains compute their own figures from these (see
+seqgen.evaluation for the whole evaluation of a model). Pure functions of models and tensors: nothing here
+trains a model or opens a checkpoint (a domain's reference model comes from `Domain.reference()`).
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
-
-from .models import ModelConfig, TrainConfig, build_model
-
-
-def reference(domain):
-    """The domain's reference model (classifier / language model), or None when it is not available."""
-    from .checkpoints import CheckpointError, load
-    if not domain.reference_model:
-        return None
-    try:
-        return load(domain.reference_model).model
-    except CheckpointError:
-        return None
 
 
 def _gen(seed: int) -> torch.Generator:
@@ -73,26 +58,6 @@ def within_class_spread(images: torch.Tensor, labels: torch.Tensor) -> float:
             d = torch.cdist(x, x)
             spreads.append(float(d.sum() / (len(x) * (len(x) - 1))))
     return float(np.mean(spreads))
-
-
-def train_classifier(x, y, domain, steps: int = 800, hidden: int = 128, seed: int = 0, lr: float = 3e-3,
-                     batch_size: int = 128):
-    """Train a SequenceClassifier on (x, y) in memory; used for TSTR (train on synthetic, test on real)."""
-    from .training.trainer import seed_everything
-    seed_everything(seed)
-    cfg = ModelConfig.for_domain(domain, "classifier", hidden=hidden)
-    clf = build_model(cfg)
-    opt = torch.optim.Adam(clf.parameters(), lr=lr)
-    g = _gen(seed)
-    train = TrainConfig(steps=steps, lr=lr)
-    clf.train()
-    for step in range(steps):
-        idx = torch.randint(0, len(x), (batch_size,), generator=g)
-        opt.zero_grad()
-        loss, _ = clf.loss(x[idx], y[idx], step, train)
-        loss.backward()
-        opt.step()
-    return clf.eval()
 
 
 def lm_nll_per_token(lm, tokens: torch.Tensor) -> float:

@@ -113,7 +113,7 @@ class _NameLock:
         os.close(self.fd)
         self.fd = None
 
-    def __enter__(self) -> "_NameLock":
+    def __enter__(self) -> _NameLock:
         self.acquire()
         return self
 

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import pytest
+from toy_domains import ToyRows, ToyTokens
 
 import seqgen.domains
-from toy_domains import ToyRows, ToyTokens
 
 
 @pytest.fixture

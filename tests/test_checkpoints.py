@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from toy_domains import ToyRows, ToyTokens
 
-from seqgen import checkpoints, storage
+from seqgen import checkpoints, storage, zoo
 from seqgen.checkpoints import CheckpointError
 from seqgen.models import ModelConfig, build_model
-from toy_domains import ToyRows, ToyTokens
 
 
 @pytest.fixture(autouse=True)
@@ -220,9 +220,9 @@ def test_absurd_configs_are_refused_before_anything_is_allocated(saved, monkeypa
     _write_doc(saved, doc)
     devices = _only_meta_builds(monkeypatch)
     with pytest.raises(CheckpointError, match=message.replace("(", r"\(").replace("[", r"\[")):
-        checkpoints.load(saved)
+        zoo.load(saved)
     assert devices == []
-    assert "error" in checkpoints.list_checkpoints([saved.parent])[0]
+    assert "error" in zoo.list_checkpoints([saved.parent])[0]
 
 
 def test_weights_that_do_not_fit_the_config_are_found_from_the_header(saved, monkeypatch):

@@ -1,13 +1,13 @@
 import numpy as np
 import pytest
 import torch
+from toy_domains import ToyRows
 
 import seqgen.domains
 from seqgen.domains import KINDS, Domain, domain_names, get_domain
 from seqgen.domains import melodies as M
-from seqgen.domains.images import binarize
 from seqgen.domains.melodies import Note
-from toy_domains import ToyRows
+from seqgen.kinds.image import binarize
 
 SPLITS = ("train", "val", "test")
 DOMAINS = domain_names()
@@ -128,7 +128,7 @@ def test_names_splits_disjoint_and_sized():
     d = get_domain("names")
     names = {s: {d.to_artifact(t) for t in d.dataset(s)[0]} for s in SPLITS}
     n = {s: len(d.dataset(s)[0]) for s in SPLITS}
-    assert sum(n.values()) == len(d.known_names()) > 5000
+    assert sum(n.values()) == len(d.known_words()) > 5000
     assert len(names["train"]) == n["train"]  # names are unique
     assert not (names["train"] & names["val"] or names["train"] & names["test"] or names["val"] & names["test"])
     assert 0.04 < n["val"] / sum(n.values()) < 0.06
@@ -159,7 +159,7 @@ def test_names_known_and_well_formed():
     d = get_domain("names")
     assert d.is_known("Mary") and d.is_known("JAMES") and d.is_known("mary")
     assert not d.is_known("Zzyzx")
-    assert "mary" in d.known_names()
+    assert "mary" in d.known_words()
     assert d.well_formed("Bo") and d.well_formed("Maximilian")
     assert not d.well_formed("B") and not d.well_formed("Al3x") and not d.well_formed("Abcdefghijkl")
 

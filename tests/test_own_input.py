@@ -145,7 +145,7 @@ def test_plane_through_two_names_puts_them_at_the_ends():
 
 def test_char_lm_judges_what_looks_like_a_name():
     names = seqgen.get_domain("names")
-    assert names.looks_like_names(["Mary", "Xqzvbk", "M4ry"]) == [True, False, False]
+    assert names.looks_like(["Mary", "Xqzvbk", "M4ry"]) == [True, False, False]
 
 
 # ---------------------------------------------------------------- the CLI

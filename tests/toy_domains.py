@@ -1,7 +1,7 @@
 """Tiny synthetic domains so model tests run in milliseconds and do not depend on bundled data."""
 import torch
 
-from seqgen.domains.base import Domain
+from seqgen.kinds.base import Domain
 
 
 class ToyRows(Domain):
@@ -24,8 +24,9 @@ class ToyRows(Domain):
         return torch.as_tensor(art, dtype=torch.float32) / 255
 
     def picture(self, artifacts, cols, scale=1):
-        from seqgen.render import image_grid, upscale
         import numpy as np
+
+        from seqgen.render import image_grid, upscale
         return upscale(image_grid(np.stack(artifacts), cols=cols), scale)
 
 

@@ -1,13 +1,14 @@
 """Domain registry: get_domain(name), domain_names(), register(domain).
 
-Domain modules are imported on first use and their data loaded on the first dataset() call, so
-importing seqgen.domains stays cheap. A new domain is one module here plus one line in BUILTIN.
+A domain owns its data; it subclasses the base class of its kind (seqgen.kinds), which owns how its
+artifacts look. Domain modules are imported on first use and their data loaded on the first dataset()
+call, so importing seqgen.domains stays cheap. A new domain is one module here plus one line in BUILTIN.
 """
 from __future__ import annotations
 
 import importlib
 
-from .base import KINDS, SPLITS, Domain
+from ..kinds.base import KINDS, SPLITS, Domain
 
 # name -> (module, class): the bundled domains, in the order the app lists them
 BUILTIN = {

@@ -7,27 +7,30 @@ official 10,000 test images. With Debian's dataset-fashion-mnist installed, `sou
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .base import DATA_DIR, check_split
-from .images import ImageDomain, as_tensors
+from ..kinds.base import check_split
+from ..kinds.image import ImageDomain
+from ..locale import N_
+from .base import DATA_DIR, as_tensors
 
 FULL_DATA = Path("/usr/share/datasets/fashion-mnist")
 FULL_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
-LABELS = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+LABELS = (N_("T-shirt/top"), N_("Trouser"), N_("Pullover"), N_("Dress"), N_("Coat"), N_("Sandal"), N_("Shirt"),
+          N_("Sneaker"), N_("Bag"), N_("Ankle boot"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _bundled() -> dict[str, np.ndarray]:
     with np.load(DATA_DIR / "fashion.npz") as f:
         return {k: f[k] for k in f.files}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _split(split: str) -> tuple[torch.Tensor, torch.Tensor]:
     d = _bundled()
     perm = np.random.default_rng(0).permutation(len(d[f"{split}_labels"]))   # mix the classes
@@ -48,7 +51,7 @@ def read_idx(path: Path) -> np.ndarray:
     return data.reshape(shape)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _full_train() -> tuple[torch.Tensor, torch.Tensor]:
     missing = [f for f in FULL_FILES if not (FULL_DATA / f).is_file()]
     if missing:
@@ -63,10 +66,10 @@ def _full_train() -> tuple[torch.Tensor, torch.Tensor]:
 
 class FashionDomain(ImageDomain):
     name = "fashion"
-    title = "Fashion-MNIST clothes"
+    title = N_("Fashion-MNIST clothes")
     label_names = LABELS
-    item_noun, item_noun_plural = "piece of clothing", "pieces of clothing"
-    picker_title = "Clothes (28 rows of pixels)"
+    item_noun, item_noun_plural = N_("piece of clothing"), N_("pieces of clothing")
+    picker_title = N_("Clothes (28 rows of pixels)")
     reference_model = "fashion-classifier"
     licence = ("Fashion-MNIST (H. Xiao, K. Rasul, R. Vollgraf, Zalando Research, 2017), via Debian's "
                "dataset-fashion-mnist; MIT licence.")

@@ -1,47 +1,36 @@
-"""Bach chorale soprano lines as note-event tokens on a 16th-note grid.
+"""Bach chorale soprano lines (the melody kind, seqgen.kinds.melody) on a 16th-note grid.
 
-Each sequence is 4 whole bars of 4/4 (64 steps) from a chorale's soprano, transposed to C major / A minor:
-  REST=0, HOLD=1 (the previous note goes on), 2 + (pitch - MIN_PITCH) = a note starts.
+Each sequence is 4 whole bars of 4/4 (64 steps) from a chorale's soprano, transposed to C major / A minor.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
-from typing import Iterable, Sequence
+from functools import cache
 
 import numpy as np
 import torch
 
-from .. import metrics
-from .base import DATA_DIR, SPLIT_SEED, Domain, check_split
+from ..kinds.base import check_split
+from ..kinds.melody import (  # noqa: F401
+    FIRST_NOTE,
+    HOLD,
+    REST,
+    MelodyDomain,
+    Note,
+    interval_histogram,
+    pitch_class_histogram,
+    pitch_name,
+    share_in_scale,
+)
+from ..locale import N_
+from .base import DATA_DIR, SPLIT_SEED
 
-REST, HOLD = 0, 1
 MIN_PITCH, MAX_PITCH = 55, 84          # G3..C6 covers the transposed sopranos; rarer notes move by octaves
-N_PITCHES = MAX_PITCH - MIN_PITCH + 1  # 30
-VOCAB = 2 + N_PITCHES                  # 32
 STEPS_PER_BEAT = 4
 STEPS_PER_BAR = 4 * STEPS_PER_BEAT
 SEQ_LEN = 4 * STEPS_PER_BAR            # 64
 MAX_REST = 0.25                        # skip windows that are more than a quarter silence
-NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 MAJOR = frozenset({0, 2, 4, 5, 7, 9, 11})   # C major
 MINOR = frozenset({9, 11, 0, 2, 4, 5, 7, 8})  # A natural minor + G# (harmonic)
-
-
-@dataclass(frozen=True)
-class Note:
-    pitch: int   # MIDI number
-    start: int   # 16th steps from the start
-    length: int  # 16th steps, >= 1
-
-    @property
-    def end(self) -> int:
-        return self.start + self.length
-
-
-def pitch_name(p: int) -> str:
-    return f"{NOTE_NAMES[p % 12]}{p // 12 - 1}"
 
 
 def scale_pitch_classes(label: int | None = None) -> frozenset[int]:
@@ -49,46 +38,13 @@ def scale_pitch_classes(label: int | None = None) -> frozenset[int]:
     return {0: MAJOR, 1: MINOR, None: MAJOR | MINOR}[label]
 
 
-def _flatten(notes_list) -> list[list[Note]]:
-    """Accept one melody (list[Note]) or many (list[list[Note]])."""
-    notes_list = list(notes_list)
-    if notes_list and isinstance(notes_list[0], Note):
-        return [notes_list]
-    return [list(m) for m in notes_list]
-
-
-def _normalise(h: np.ndarray) -> np.ndarray:
-    return h / h.sum() if h.sum() > 0 else h
-
-
-def pitch_class_histogram(notes_list) -> np.ndarray:
-    """Share of notes on each of the 12 pitch classes (C=0), float64 [12] summing to 1 (zeros if no notes)."""
-    h = np.zeros(12)
-    for m in _flatten(notes_list):
-        for n in m:
-            h[n.pitch % 12] += 1
-    return _normalise(h)
-
-
-def interval_histogram(notes_list) -> np.ndarray:
-    """Share of successive intervals within each melody, clipped to ±12 semitones: float64 [25], bin 12 = unison."""
-    h = np.zeros(25)
-    for m in _flatten(notes_list):
-        p = np.array([n.pitch for n in sorted(m, key=lambda n: n.start)])
-        if len(p) > 1:
-            np.add.at(h, np.clip(np.diff(p), -12, 12) + 12, 1)
-    return _normalise(h)
-
-
 def in_scale_ratio(notes_list, label: int | None = None) -> float:
     """Fraction of notes whose pitch class is in the scale (see scale_pitch_classes); 0.0 with no notes."""
-    scale = scale_pitch_classes(label)
-    pcs = [n.pitch % 12 for m in _flatten(notes_list) for n in m]
-    return sum(pc in scale for pc in pcs) / len(pcs) if pcs else 0.0
+    return share_in_scale(notes_list, scale_pitch_classes(label))
 
 
 # ---------------------------------------------------------------- data
-@lru_cache(maxsize=None)
+@cache
 def _raw() -> dict[str, np.ndarray]:
     with np.load(DATA_DIR / "melodies.npz") as f:
         return {k: f[k] for k in f.files}
@@ -114,7 +70,7 @@ def _soprano_tokens(i: int) -> np.ndarray:
     shift = (target - int(d["tonic"][i])) % 12
     shift = shift - 12 if shift > 5 else shift  # smallest move: -6..+5 semitones
     pitch = _fit_range(np.where(pitch > 0, pitch + shift, 0))
-    return np.where(pitch == 0, REST, np.where(onset, 2 + pitch - MIN_PITCH, HOLD))
+    return np.where(pitch == 0, REST, np.where(onset, FIRST_NOTE + pitch - MIN_PITCH, HOLD))
 
 
 def _full_bars(i: int) -> set[int]:
@@ -146,7 +102,7 @@ def _windows(i: int) -> np.ndarray:
         if (w == REST).mean() > MAX_REST:
             continue
         if w[0] == HOLD:  # a note tied over the bar line starts afresh in this window
-            w[0] = 2 + _held_pitch(tokens, start) - MIN_PITCH
+            w[0] = FIRST_NOTE + _held_pitch(tokens, start) - MIN_PITCH
         out.append(w)
     return np.stack(out) if out else np.zeros((0, SEQ_LEN), np.int64)
 
@@ -154,7 +110,7 @@ def _windows(i: int) -> np.ndarray:
 def _held_pitch(tokens: np.ndarray, t: int) -> int:
     while tokens[t] == HOLD:
         t -= 1
-    return int(tokens[t]) - 2 + MIN_PITCH
+    return int(tokens[t]) - FIRST_NOTE + MIN_PITCH
 
 
 def chorale_group(cid: str) -> str:
@@ -162,7 +118,7 @@ def chorale_group(cid: str) -> str:
     return cid.split("-")[0]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _chorale_splits() -> dict[str, np.ndarray]:
     """Indices of the 4/4 chorales in each split, 90/5/5 by chorale group, seeded."""
     d = _raw()
@@ -175,7 +131,7 @@ def _chorale_splits() -> dict[str, np.ndarray]:
     return {s: np.array([i for i in usable if which[chorale_group(str(d["ids"][i]))] == s]) for s in cut}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _split(split: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(tokens int64 [N, 64], mode int64 [N], chorale index int64 [N])."""
     d = _raw()
@@ -188,38 +144,18 @@ def _split(split: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     return tuple(torch.from_numpy(np.concatenate(a)) for a in (xs, ys, cs))
 
 
-def roll_bitmap(tokens, n_steps: int = SEQ_LEN) -> np.ndarray:
-    """Tokens -> uint8 [pitches, steps] thumbnail: notes white, their onsets brighter, bar lines grey."""
-    img = np.zeros((N_PITCHES, n_steps), np.uint8)
-    img[:, ::STEPS_PER_BAR] = 45
-    cur = None
-    for t, tok in enumerate(list(tokens)[:n_steps]):
-        if tok == HOLD and cur is not None:
-            img[N_PITCHES - 1 - cur, t] = 200
-            continue
-        cur = None
-        if tok != REST and 2 <= tok < VOCAB:
-            cur = tok - 2
-            img[N_PITCHES - 1 - cur, t] = 255
-    return img
-
-
-class MelodiesDomain(Domain):
+class MelodiesDomain(MelodyDomain):
     name = "melodies"
-    title = "Bach chorale melodies"
-    kind = "melody"
-    item_noun = "melody"
-    picker_title = "Melodies (notes)"
+    title = N_("Bach chorale melodies")
+    item_noun, item_noun_plural = N_("melody"), N_("melodies")
+    picker_title = N_("Melodies (notes)")
     licence = "J. S. Bach chorales from the music21 corpus; public domain."
-    explorer_grid = (2, 8, 5)
-    discrete = True
     seq_len = SEQ_LEN
-    n_features = VOCAB
-    label_names = ("major", "minor")
-    pad_id = None
-    bos_id = None
+    label_names = (N_("major"), N_("minor"))
     steps_per_beat = STEPS_PER_BEAT
     min_pitch, max_pitch = MIN_PITCH, MAX_PITCH
+    scale = MAJOR | MINOR
+    keys_words = N_("C major / A minor")
 
     def dataset(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
         x, y, _ = _split(check_split(split))
@@ -230,116 +166,6 @@ class MelodiesDomain(Domain):
         ids = _raw()["ids"]
         return [str(ids[i]) for i in _split(check_split(split))[2].tolist()]
 
-    def to_artifact(self, seq) -> list[Note]:
-        """Tokens [64] -> notes. A HOLD after a rest (or at step 0) is a rest; unknown ids are rests."""
-        notes: list[Note] = []
-        cur: list[int] | None = None  # [pitch, start, length] of the sounding note
-        for t, tok in enumerate(torch.as_tensor(seq).reshape(-1).tolist()):
-            if tok == HOLD and cur is not None:
-                cur[2] += 1
-                continue
-            if cur is not None:
-                notes.append(Note(*cur))
-                cur = None
-            if 2 <= tok < VOCAB:
-                cur = [tok - 2 + MIN_PITCH, t, 1]
-        if cur is not None:
-            notes.append(Note(*cur))
-        return notes
-
-    def from_artifact(self, notes: Iterable[Note]) -> torch.Tensor:
-        """Notes -> tokens int64 [64]. ValueError on pitches out of range, overlaps or notes past 4 bars."""
-        tokens = torch.full((SEQ_LEN,), REST, dtype=torch.int64)
-        last_end = 0
-        for n in sorted(notes, key=lambda n: n.start):
-            p, s, L = int(n.pitch), int(n.start), int(n.length)
-            if not MIN_PITCH <= p <= MAX_PITCH:
-                raise ValueError(f"Pitch {p} ({pitch_name(p)}) is outside the melody range "
-                                 f"{pitch_name(MIN_PITCH)}–{pitch_name(MAX_PITCH)} (MIDI {MIN_PITCH}–{MAX_PITCH}).")
-            if s < 0 or L < 1:
-                raise ValueError(f"Note at step {s} with length {L}: start must be ≥ 0 and length ≥ 1.")
-            if s + L > SEQ_LEN:
-                raise ValueError(f"Note at step {s} of length {L} runs past the {SEQ_LEN} steps (4 bars).")
-            if s < last_end:
-                raise ValueError(f"Notes overlap at step {s}: a melody plays one note at a time.")
-            tokens[s] = 2 + p - MIN_PITCH
-            tokens[s + 1:s + L] = HOLD
-            last_end = s + L
-        return tokens
-
-    def prefix(self, notes: Iterable[Note], length: int = 1) -> torch.Tensor:
-        """The first `length` bars of a melody -> tokens int64 [16 * length]: what a continuation keeps.
-        A note held over the cut ends there. ValueError says what to fix."""
-        bars = int(length)
-        if not 1 <= bars < SEQ_LEN // STEPS_PER_BAR:
-            raise ValueError(f"Keep between 1 and {SEQ_LEN // STEPS_PER_BAR - 1} bars of the "
-                             f"{SEQ_LEN // STEPS_PER_BAR} (got {bars}).")
-        cut = bars * STEPS_PER_BAR
-        kept = [Note(n.pitch, n.start, min(n.length, cut - n.start)) for n in notes if n.start < cut]
-        if not kept:
-            raise ValueError(f"The first {bars} bar{'s' if bars > 1 else ''} have no notes: play at least one "
-                             "note there (or keep more bars).")
-        return self.from_artifact(kept)[:cut]
-
-    def describe(self, notes: Sequence[Note]) -> str:
-        if not notes:
-            return "silence"
-        lo, hi = min(n.pitch for n in notes), max(n.pitch for n in notes)
-        return f"{len(notes)} notes, {pitch_name(lo)}–{pitch_name(hi)}"
-
     def item_texts(self, split: str) -> list[str]:
         _, y = self.dataset(split)
         return [f"{cid} ({self.label_names[int(c)]})" for cid, c in zip(self.chorale_ids(split), y.tolist())]
-
-    def picture(self, artifacts: Sequence, cols: int, scale: int = 2) -> np.ndarray:
-        """Piano-roll thumbnails: time across (4 bars), pitch up."""
-        from ..render import image_grid, upscale
-        rolls = [roll_bitmap(self.from_artifact(notes).tolist()) for notes in artifacts]
-        return upscale(image_grid(np.stack(rolls), cols=cols, pad=2, value=90), scale)
-
-    def write_samples(self, artifacts, folder: Path, stem: str, tempo: float = 90.0, instrument: str = "piano",
-                      **options) -> list[str]:
-        from ..audio import MIDI_PROGRAMS, synthesize, to_midi_bytes, to_wav_bytes
-        lines = []
-        for i, notes in enumerate(artifacts):
-            wave = synthesize(notes, tempo_bpm=tempo, instrument=instrument, n_steps=self.seq_len)
-            (Path(folder) / f"{stem}-{i:02d}.wav").write_bytes(to_wav_bytes(wave, 22050))
-            (Path(folder) / f"{stem}-{i:02d}.mid").write_bytes(
-                to_midi_bytes(notes, tempo_bpm=tempo, program=MIDI_PROGRAMS.get(instrument, 0)))
-            lines.append(f"{stem}-{i:02d}: {self.describe(notes)}")
-        return lines + [f"wrote {len(artifacts)} WAV and MIDI files to {folder}"]
-
-    # ---------------------------------------------------------------- quality figures
-    @staticmethod
-    def statistics(note_lists: list) -> dict:
-        return {"pitch_classes": pitch_class_histogram(note_lists), "intervals": interval_histogram(note_lists),
-                "in_scale": in_scale_ratio(note_lists)}
-
-    def sample_metrics(self, model, n: int, seed: int, temperature: float, slow: bool) -> dict:
-        seqs, _ = metrics.sample_with_labels(model, min(n, 500), seed, temperature)
-        fake_notes = self.artifacts(seqs)
-        test_x, test_y = self.dataset("test")
-        real_notes = self.artifacts(test_x)
-        fake, real = self.statistics(fake_notes), self.statistics(real_notes)
-        out = {"pitch_class_tv": metrics.total_variation(fake["pitch_classes"], real["pitch_classes"]),
-               "interval_tv": metrics.total_variation(fake["intervals"], real["intervals"]),
-               "in_scale_samples": fake["in_scale"], "in_scale_data": real["in_scale"],
-               "notes_per_melody_samples": float(np.mean([len(m) for m in fake_notes])),
-               "notes_per_melody_data": float(np.mean([len(m) for m in real_notes]))}
-        if model.cfg.family == "vae":
-            out.update(self._teacher_forced(model, test_x, test_y))
-        return out
-
-    @staticmethod
-    def _teacher_forced(model, test_x, test_y) -> dict:
-        with torch.inference_mode():
-            mu, _ = model.encode(test_x)
-            logits, _ = model.decode_logits(mu, test_x, test_y if model.cfg.conditional else None)
-        pred = logits.argmax(-1)
-        onset = test_x >= 2  # positions where a note starts (not rest/hold)
-        return {"teacher_forced_accuracy": float((pred == test_x).float().mean()),
-                "teacher_forced_onset_accuracy": float((pred[onset] == test_x[onset]).float().mean())}
-
-    def quick_metrics(self, model, n: int, seed: int) -> dict:
-        seqs, _ = metrics.sample_with_labels(model, n, seed, 1.0)
-        return {"in_scale_samples": in_scale_ratio(self.artifacts(seqs))}

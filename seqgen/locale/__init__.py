@@ -26,6 +26,12 @@ _lock = threading.Lock()
 _cache: dict[str, gettext.NullTranslations] = {}
 
 
+def N_(message: str) -> str:
+    """Mark `message` for extraction without translating it now: words the library declares (a domain's
+    title, nouns and class names) and module-level constants, translated where they are shown."""
+    return message
+
+
 def po_path(lang: str) -> Path:
     return HERE / FOLDERS[lang] / "LC_MESSAGES" / f"{DOMAIN}.po"
 

@@ -1,11 +1,21 @@
 """What every seqgen model shares: the input layer and the train/eval interface the Trainer drives."""
 from __future__ import annotations
 
+import random
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .config import ModelConfig, TrainConfig
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, numpy's and torch's global generators (weight initialisation, dropout, batches)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
 
 
 class SequenceInput(nn.Module):

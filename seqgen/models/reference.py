@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import SeqModel, SequenceInput, batched_mean, token_loss
+from .base import SeqModel, SequenceInput, batched_mean, seed_everything, token_loss
 from .config import ModelConfig, TrainConfig
 from .recurrent import Recurrent, final_features
 
@@ -91,3 +91,23 @@ class SequenceClassifier(SeqModel):
     def evaluate(self, x, y, batch_size: int = 500) -> dict[str, float]:
         pred = self.predict(x, batch_size)
         return {"accuracy": float((pred == y.cpu()).float().mean())}
+
+
+def train_classifier(x: torch.Tensor, y: torch.Tensor, make_classifier, steps: int = 800, seed: int = 0,
+                     lr: float = 3e-3, batch_size: int = 128) -> SequenceClassifier:
+    """Build a classifier with `make_classifier()` and train it on (x, y) in memory for a fixed number of
+    steps: the judge of TSTR (train on synthetic, test on real), where a few hundred steps on generated data
+    are the whole point. The seed fixes its weights (it is built after seeding) and its batches."""
+    seed_everything(seed)
+    classifier = make_classifier()
+    opt = torch.optim.Adam(classifier.parameters(), lr=lr)
+    g = torch.Generator().manual_seed(seed)
+    train = TrainConfig(steps=steps, lr=lr)
+    classifier.train()
+    for step in range(steps):
+        idx = torch.randint(0, len(x), (batch_size,), generator=g)
+        opt.zero_grad()
+        loss, _ = classifier.loss(x[idx], y[idx], step, train)
+        loss.backward()
+        opt.step()
+    return classifier.eval()

@@ -1,5 +1,5 @@
-"""Reading your own melody from a MIDI file (with mido): the top voice, on the 16th-note grid, in the
-melody models' key and range, with a plain list of what was changed to get there.
+"""Reading your own melody from a MIDI file (with mido): the top voice, on a melody domain's grid, in its
+keys and range, with a plain list of what was changed to get there (the melody kind's way in for files).
 
 Timing is read in beats (ticks / ticks per beat), so tempo changes do not move notes on the grid.
 Drums (channel 10) are left out. Bad files raise ValueError with a sentence the user can act on.
@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .domains.melodies import (MAX_PITCH, MIN_PITCH, SEQ_LEN, STEPS_PER_BAR, STEPS_PER_BEAT, Note, pitch_name,
-                               scale_pitch_classes)
+from .notes import Note, pitch_name
 
 MAX_MIDI_BYTES = 1_000_000      # a melody is a few kB; .streamlit/config.toml's maxUploadSize matches (1 MB)
 MAX_VOICES = 8                  # more notes at once than this is an orchestra, not a line with chords
@@ -76,13 +75,13 @@ def _max_voices(raw) -> int:
     return most
 
 
-def _top_voice(raw) -> tuple[list[Note], int]:
+def _top_voice(raw, steps_per_beat: int) -> tuple[list[Note], int]:
     """Skyline on the 16th grid: at each onset step the highest note starting there; each note lasts until
     it ends or the next melody note starts. -> notes, how many lower notes were dropped."""
     by_step: dict[int, tuple[int, int]] = {}
     for s, e, p in raw:
-        a = int(round(s * STEPS_PER_BEAT))
-        b = max(a + 1, int(round(e * STEPS_PER_BEAT)))
+        a = int(round(s * steps_per_beat))
+        b = max(a + 1, int(round(e * steps_per_beat)))
         if a not in by_step or p > by_step[a][0]:
             by_step[a] = (p, b)
     starts = sorted(by_step)
@@ -94,17 +93,19 @@ def _top_voice(raw) -> tuple[list[Note], int]:
     return notes, len(raw) - len(notes)
 
 
-def _transposition(notes: list[Note]) -> int:
-    """Semitones (-6..+5) that put the most notes into C major / A minor, the training melodies' keys
-    (smallest move on ties)."""
-    scale = scale_pitch_classes(None)
+def _transposition(notes: list[Note], scale: frozenset[int]) -> int:
+    """Semitones (-6..+5) that put the most notes into `scale`, the training melodies' keys (smallest move on
+    ties)."""
     pcs = np.array([n.pitch % 12 for n in notes])
     best = max(range(-6, 6), key=lambda t: (np.isin((pcs + t) % 12, list(scale)).sum(), -abs(t)))
     return best
 
 
-def read_melody(data: bytes) -> Reading:
-    """MIDI file bytes -> the melody the models can take. ValueError says what is wrong with the file."""
+def read_melody(data: bytes, domain) -> Reading:
+    """MIDI file bytes -> the melody `domain` (a MelodyDomain) can take. ValueError says what is wrong with
+    the file."""
+    bar, steps = domain.steps_per_bar, domain.seq_len
+    low, high = domain.min_pitch, domain.max_pitch
     raw, drums = _raw_notes(bytes(data))
     if not raw:
         raise ValueError("This MIDI file has only drums: upload a file with a melody on a pitched instrument."
@@ -116,32 +117,32 @@ def read_melody(data: bytes) -> Reading:
     changes = []
     if drums:
         changes.append("Left out the drums.")
-    notes, dropped = _top_voice(raw)
+    notes, dropped = _top_voice(raw, domain.steps_per_beat)
     if dropped:
         changes.append(f"Kept the top voice: {dropped} lower or repeated note{'s' if dropped != 1 else ''} left out.")
-    first_bar = notes[0].start // STEPS_PER_BAR
+    first_bar = notes[0].start // bar
     if first_bar:
-        notes = [Note(n.pitch, n.start - first_bar * STEPS_PER_BAR, n.length) for n in notes]
+        notes = [Note(n.pitch, n.start - first_bar * bar, n.length) for n in notes]
         changes.append(f"Skipped {first_bar} empty bar{'s' if first_bar > 1 else ''} at the start.")
-    if any(n.start + n.length > SEQ_LEN for n in notes):
-        total = -(-max(n.start + n.length for n in notes) // STEPS_PER_BAR)
-        notes = [Note(n.pitch, n.start, min(n.length, SEQ_LEN - n.start)) for n in notes if n.start < SEQ_LEN]
-        changes.append(f"Cut to the first {SEQ_LEN // STEPS_PER_BAR} bars (the melody has {total}).")
-    shift = _transposition(notes)
+    if any(n.start + n.length > steps for n in notes):
+        total = -(-max(n.start + n.length for n in notes) // bar)
+        notes = [Note(n.pitch, n.start, min(n.length, steps - n.start)) for n in notes if n.start < steps]
+        changes.append(f"Cut to the first {steps // bar} bars (the melody has {total}).")
+    shift = _transposition(notes, domain.scale)
     if shift:
         changes.append(f"Moved {'up' if shift > 0 else 'down'} {abs(shift)} semitone{'s' if abs(shift) > 1 else ''} "
-                       "into C major / A minor, the keys the models learned.")
+                       f"into {domain.keys_words}, the keys the models learned.")
     pitches = [n.pitch + shift for n in notes]
     moved = 0
     for i, p in enumerate(pitches):
-        while p < MIN_PITCH:
+        while p < low:
             p += 12
-        while p > MAX_PITCH:
+        while p > high:
             p -= 12
         moved += p != pitches[i]
         pitches[i] = p
     if moved:
         changes.append(f"Moved {moved} note{'s' if moved > 1 else ''} by octaves into the models' range "
-                       f"{pitch_name(MIN_PITCH)}–{pitch_name(MAX_PITCH)}.")
+                       f"{pitch_name(low)}–{pitch_name(high)}.")
     notes = [Note(p, n.start, n.length) for p, n in zip(pitches, notes)]
     return Reading(notes, changes)

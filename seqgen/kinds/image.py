@@ -1,51 +1,37 @@
-"""Greyscale 28x28 images as sequences: 28 rows (time steps) of 28 pixels (features) in [0, 1].
+"""The image kind: greyscale pictures as sequences, T rows (time steps) of F pixels (features) in [0, 1].
 
-`ImageDomain` holds everything image domains share: the artifact (uint8 [28, 28]), mosaics, PNG files,
-and the figures that judge generated images with the domain's reference classifier. A concrete image
-domain (digits, fashion) only says where its data is and what its classes are called.
+`ImageDomain` holds everything image domains share: the artifact (uint8 [T, F]), mosaics, PNG files, a
+drawing turned into what the model sees, and the figures that judge generated images with the domain's
+reference classifier. A concrete image domain (digits, fashion) only says where its data is and what its
+classes are called.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .. import metrics
-from .base import SPLIT_SEED, Domain, check_split
+from ..locale import N_
+from ..models import ModelConfig, build_model
+from ..models.reference import train_classifier
+from ..render import image_grid, png_bytes, upscale
+from .base import Domain
 
 SIZE = 28
 MAX_DRAWING_SIDE = 2048     # larger pictures are refused before any pixel is decoded or resampled
 MIN_INK = 0.25              # total ink (in pixels at full strength) below which a canvas counts as empty
-MAX_COVER = 0.6  
+MAX_COVER = 0.6             # a drawing leaves most of the canvas blank; a photo does not
 MAX_MIDTONE = 0.6           # strokes are mostly full ink; a photo is mostly in-between shades
-           # a drawing leaves most of the canvas blank; a photo does not
+MAX_PICTURE_BYTES = 20_000_000
 
 
 def binarize(x: torch.Tensor) -> torch.Tensor:
     """Pixels > 0.5 -> 1.0 else 0.0: the targets of the Bernoulli likelihood."""
     return (x > 0.5).float()
-
-
-def stratified_split(images: np.ndarray, labels: np.ndarray, split: str, per_class: dict[str, int],
-                     seed: int = SPLIT_SEED) -> tuple[torch.Tensor, torch.Tensor]:
-    """Every split holds the same number of each class; the classes are then mixed (seeded)."""
-    rng = np.random.default_rng(seed)
-    parts: dict[str, list[np.ndarray]] = {s: [] for s in per_class}
-    for c in np.unique(labels):
-        idx = rng.permutation(np.flatnonzero(labels == c))
-        start = 0
-        for s, n in per_class.items():
-            parts[s].append(idx[start:start + n])
-            start += n
-    idx = rng.permutation(np.concatenate(parts[split]))
-    return as_tensors(images[idx], labels[idx])
-
-
-def as_tensors(images: np.ndarray, labels: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    return torch.from_numpy(images.astype(np.float32) / 255.0), torch.from_numpy(labels.astype(np.int64))
 
 
 def _crop(ink: np.ndarray) -> np.ndarray:
@@ -69,12 +55,43 @@ def _stroke_width(mask: np.ndarray) -> float:
     return float(2 * area / max((mask & ~inner).sum(), 1))
 
 
+def read_picture(path: str | Path) -> np.ndarray:
+    """A picture file -> RGBA array, refused before decoding when it is too large or not a picture."""
+    from PIL import Image, UnidentifiedImageError
+
+    p = Path(path)
+    name = p.name[:80]
+    if p.stat().st_size > MAX_PICTURE_BYTES:
+        raise ValueError(f"{name} is {p.stat().st_size / 1e6:.0f} MB; a drawing of one item is a few kB. Scale it "
+                         "down first.")
+    # Pillow refuses to open (not just decode) pictures over twice this, before reading their pixels
+    Image.MAX_IMAGE_PIXELS = (2 * MAX_DRAWING_SIDE) ** 2
+    try:
+        with Image.open(p) as im:          # reads the header only: the size is known before decoding
+            w, h = im.size
+            if max(w, h) > MAX_DRAWING_SIDE:
+                raise ValueError(f"{name} is {w}×{h} pixels; the largest accepted is "
+                                 f"{MAX_DRAWING_SIDE}×{MAX_DRAWING_SIDE}. Scale it down first.")
+            return np.asarray(im.convert("RGBA"))
+    except Image.DecompressionBombError:
+        raise ValueError(f"{name} is far larger than {MAX_DRAWING_SIDE}×{MAX_DRAWING_SIDE} pixels, the largest "
+                         "accepted. Scale it down first.") from None
+    except (UnidentifiedImageError, OSError) as e:
+        raise ValueError(f"{name} could not be read as a picture ({type(e).__name__}); give a PNG or JPEG "
+                         "drawing.") from None
+
+
 class ImageDomain(Domain):
     kind = "image"
     discrete = False
     seq_len = SIZE
     n_features = SIZE
     explorer_grid = (3, 20, 12)
+    item_noun_plural = N_("images")
+    step_noun, step_noun_plural = N_("row"), N_("rows")
+    default_prefix_length = SIZE // 2   # a completion keeps the top half unless told
+    start_flag, start_help = "image", "a PNG/JPEG drawing (dark on light or light on dark)"
+    keep_flag, keep_help = "rows", f"top rows to keep (default {SIZE // 2} of {SIZE})"
     class_word = "class"            # "requested_<class_word>_accuracy" in the metrics
     classes_word = "classes"        # "grid_<classes_word>_present"
 
@@ -172,6 +189,9 @@ class ImageDomain(Domain):
         peak = out.max()
         return (out * (255.0 / peak)).round().clip(0, 255).astype(np.uint8) if peak > 0 else out.astype(np.uint8)
 
+    def read_start(self, path: str) -> tuple[np.ndarray, list[str]]:
+        return self.from_drawing(read_picture(path)), []
+
     @staticmethod
     def _ink(picture) -> np.ndarray:
         """Ink strength uint8 [H, W] (0 = background), whatever the picture's colours."""
@@ -194,18 +214,18 @@ class ImageDomain(Domain):
         border = np.concatenate([lum[0], lum[-1], lum[:, 0], lum[:, -1]])
         return np.abs(lum - np.median(border)).clip(0, 255).astype(np.uint8)
 
-    def prefix(self, item, length: int) -> torch.Tensor:
+    def prefix(self, item, length: int | None = None) -> torch.Tensor:
         """The top `length` rows of an image (artifact or model rows) -> float [length, 28]: what a
         completion keeps."""
         x = item if isinstance(item, torch.Tensor) and item.dtype == torch.float32 else self.from_artifact(item)
-        length = int(length)
+        length = int(self.default_prefix_length if length is None else length)
         if not 1 <= length < SIZE:
             raise ValueError(f"Keep between 1 and {SIZE - 1} rows of the {SIZE} (got {length}).")
         return x.reshape(SIZE, SIZE)[:length].clone()
 
     def recognise(self, artifacts) -> list[tuple[int, float]] | None:
         """The reference classifier's guess and its confidence for each image, or None without one."""
-        clf = metrics.reference(self)
+        clf = self.reference()
         if clf is None:
             return None
         x = torch.stack([self.from_artifact(a) for a in artifacts])
@@ -219,16 +239,15 @@ class ImageDomain(Domain):
         return f"{a.shape[0]}x{a.shape[1]} image, {int((a > 127).sum())} ink pixels"
 
     def picture(self, artifacts: Sequence, cols: int, scale: int = 1) -> np.ndarray:
-        from ..render import image_grid, upscale
         return upscale(image_grid(np.stack(artifacts), cols=cols, pad=1, value=60), scale)
 
     def write_samples(self, artifacts, folder: Path, stem: str, **options) -> list[str]:
-        from ..render import png_bytes
         path = Path(folder) / f"{stem}.png"
         path.write_bytes(png_bytes(self.picture(artifacts, cols=int(np.ceil(np.sqrt(len(artifacts)))), scale=3)))
         return [f"wrote {path} ({len(artifacts)} {self.item_noun_plural})"]
 
-    item_noun_plural = "images"
+    def pad_spec(self) -> dict:
+        return {"kind": "image", "rows": self.seq_len, "cols": self.n_features, "grid": int(self.explorer_grid[2])}
 
     # ---------------------------------------------------------------- quality figures
     def sample_metrics(self, model, n: int, seed: int, temperature: float, slow: bool) -> dict:
@@ -236,7 +255,7 @@ class ImageDomain(Domain):
             self._gan_metrics(model, n, seed, 5 * n if slow else 0)
 
     def quick_metrics(self, model, n: int, seed: int) -> dict:
-        clf = metrics.reference(self)
+        clf = self.reference()
         if model.cfg.family != "gan" or not model.cfg.conditional or clf is None:
             return {}
         samples, labels = metrics.sample_with_labels(model, n, seed)
@@ -244,7 +263,7 @@ class ImageDomain(Domain):
 
     def _gan_metrics(self, model, n: int, seed: int, tstr_n: int) -> dict:
         out = {}
-        clf = metrics.reference(self)
+        clf = self.reference()
         samples, labels = metrics.sample_with_labels(model, n, seed)
         test_x, test_y = self.dataset("test")
         if labels is None:
@@ -257,16 +276,20 @@ class ImageDomain(Domain):
                                                      for c in range(self.n_labels)]
         if tstr_n:
             gen_x, gen_y = metrics.sample_with_labels(model, tstr_n, seed + 1)
-            tstr = metrics.train_classifier(gen_x, gen_y, self, seed=seed)
+            tstr = train_classifier(gen_x, gen_y, self.tstr_classifier, seed=seed)
             out["tstr_accuracy"] = float((tstr.predict(test_x) == test_y).float().mean())
         return out
+
+    def tstr_classifier(self):
+        """A fresh classifier of this domain's sequences, the shape TSTR trains on generated images."""
+        return build_model(ModelConfig.for_domain(self, "classifier", hidden=128))
 
     def _vae_metrics(self, model) -> dict:
         tx, ty = self.dataset("train")
         vx, vy = self.dataset("test")
         out = {"knn5_latent_accuracy": metrics.knn_accuracy(metrics.encoder_means(model, tx), ty,
                                                             metrics.encoder_means(model, vx), vy)}
-        clf = metrics.reference(self)
+        clf = self.reference()
         if clf is not None and model.cfg.latent == 2:
             out.update(metrics.latent_grid_quality(model, clf, self.classes_word))
         return out

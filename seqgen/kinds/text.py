@@ -1,0 +1,196 @@
+"""The text kind: short words (first names) as letter tokens, then EOS, then PAD.
+
+`TextDomain` holds everything word domains share: the letter vocabulary, typed words and starts turned
+into tokens (with a message for anything that is not a word), the judge of "looks like one" (the domain's
+character language model), the novelty check against the data, and the figures of generated words.
+A concrete text domain (names) says where its words come from and how long they may be.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import metrics
+from ..locale import N_
+from .base import Domain
+
+PAD, BOS, EOS = 0, 1, 2
+FIRST_LETTER = 3               # 'a' -> 3 ... 'z' -> 28
+VOCAB = FIRST_LETTER + 26      # 29
+
+
+def letters_only(text, if_empty: str) -> str:
+    """Typed text, stripped, checked to be letters a-z only. ValueError says what to fix."""
+    if not isinstance(text, str):
+        raise ValueError(f"Expected a word as text, got {type(text).__name__}.")
+    s = text.strip()
+    if not s:
+        raise ValueError(if_empty)
+    bad = [c for c in s if not ("a" <= c.lower() <= "z")]
+    if bad:
+        raise ValueError(f"Names may only contain the letters a–z (got {bad[0]!r} in {s!r}).")
+    return s
+
+
+class TextDomain(Domain):
+    kind = "text"
+    discrete = True
+    n_features = VOCAB
+    pad_id = PAD
+    bos_id = BOS
+    eos_id = EOS
+    step_noun, step_noun_plural = N_("letter"), N_("letters")
+    explorer_grid = (3, 10, 6)
+    start_flag, start_help, start_is_file = "prefix", "the first letters, e.g. Mar", False
+
+    @property
+    def max_letters(self) -> int:
+        """The longest word the models write: one step of the sequence is EOS."""
+        return self.seq_len - 1
+
+    def known_words(self) -> frozenset[str]:
+        """Every word of the data (all splits), lower case: what "new" is measured against."""
+        raise NotImplementedError
+
+    def encode(self, word: str) -> np.ndarray:
+        """Lowercase letters -> int64 [T]: letters, EOS, PAD...  (no validation)."""
+        out = np.full(self.seq_len, PAD, np.int64)
+        out[: len(word)] = [ord(c) - ord("a") + FIRST_LETTER for c in word]
+        out[len(word)] = EOS
+        return out
+
+    def to_artifact(self, seq) -> str:
+        """Tokens [T] -> "Mary": letters up to the first EOS or PAD; BOS and unknown ids are skipped."""
+        letters = []
+        for t in torch.as_tensor(seq).reshape(-1).tolist():
+            if t in (EOS, PAD):
+                break
+            if FIRST_LETTER <= t < VOCAB:
+                letters.append(chr(ord("a") + t - FIRST_LETTER))
+        return "".join(letters).capitalize()
+
+    def from_artifact(self, text: str) -> torch.Tensor:
+        """A word typed by a user -> int64 [T]. ValueError says what to fix."""
+        s = letters_only(text, f"Please type a {self.item_noun} (letters a–z).")
+        if len(s) > self.max_letters:
+            raise ValueError(f"Names may have at most {self.max_letters} letters ({s!r} has {len(s)}).")
+        return torch.from_numpy(self.encode(s.lower()))
+
+    def prefix(self, text: str, length: int | None = None) -> torch.Tensor:
+        """The start of a word ("Mar") -> its letter tokens int64 [k]. ValueError says what to fix."""
+        s = letters_only(text, f"Type the first letters of a {self.item_noun} (a–z), like Mar or Jo.")
+        if len(s) >= self.max_letters:
+            raise ValueError(f"The models write names of up to {self.max_letters} letters, so a start may have at "
+                             f"most {self.max_letters - 1} (this one has {len(s)}).")
+        return torch.from_numpy(self.encode(s.lower())[: len(s)])
+
+    def read_start(self, value: str) -> tuple[str, list[str]]:
+        self.prefix(value)            # refuses what is not a start of a word, with its sentence
+        return value, []
+
+    # ---------------------------------------------------------------- judging words
+    def word_nll(self, strings: list[str]) -> list[float | None]:
+        """The char-LM's (the reference model's) negative log-likelihood per letter of each word; None for
+        a string that is not letters, or when the LM is missing."""
+        lm = self.reference()
+        ok = [i for i, s in enumerate(strings) if self.well_formed(s)]
+        out: list[float | None] = [None] * len(strings)
+        if lm is None or not ok:
+            return out
+        x = torch.stack([torch.from_numpy(self.encode(strings[i].lower())) for i in ok])
+        with torch.inference_mode():
+            nll, n = lm.nll(x)
+        for i, v in zip(ok, (nll / n).tolist()):
+            out[i] = float(v)
+        return out
+
+    def real_nll_limit(self) -> float | None:
+        """The char-LM's NLL per letter that 95 % of real (test) words stay under: the bar for looking
+        like one."""
+        if not hasattr(self, "_real_nll_limit"):
+            lm = self.reference()
+            if lm is None:
+                return None
+            with torch.inference_mode():
+                nll, n = lm.nll(self.dataset("test")[0])
+            self._real_nll_limit = float(torch.quantile(nll / n, 0.95))
+        return self._real_nll_limit
+
+    def looks_like(self, strings: Sequence[str]) -> list[bool]:
+        """Well formed and no less likely under the char-LM than 95 % of real words (letters and length
+        only when the LM is missing)."""
+        strings = list(strings)
+        limit = self.real_nll_limit()
+        nll = self.word_nll(strings)
+        return [self.well_formed(s) and (limit is None or (v is not None and v <= limit))
+                for s, v in zip(strings, nll)]
+
+    def is_known(self, word: str) -> bool:
+        """Is this word (any case) in the data (all splits)?"""
+        return str(word).strip().lower() in self.known_words()
+
+    def well_formed(self, text: str) -> bool:
+        """Looks like a word: 2 up to max_letters ASCII letters, nothing else."""
+        return text.isascii() and text.isalpha() and 2 <= len(text) <= self.max_letters
+
+    def describe(self, artifact: str) -> str:
+        return f"{artifact} ({'known' if self.is_known(artifact) else 'new'} {self.item_noun})"
+
+    def item_texts(self, split: str) -> list[str]:
+        return self.artifacts(self.dataset(split)[0])
+
+    def write_samples(self, artifacts, folder: Path, stem: str, **options) -> list[str]:
+        path = Path(folder) / f"{stem}.txt"
+        lines = [f"{a}\t{'known' if self.is_known(a) else 'new'}" for a in artifacts]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return lines + [f"wrote {path}"]
+
+    def pad_spec(self) -> dict:
+        """The letter of every token id ("" for the others) and the ids that end a word."""
+        letters = [chr(ord("a") + t - FIRST_LETTER) if FIRST_LETTER <= t < VOCAB else "" for t in range(VOCAB)]
+        return {"kind": "text", "letters": letters, "stop": [EOS, PAD], "capitalize": True,
+                "grid": int(self.explorer_grid[2]), "item_noun": self.item_noun}
+
+    # ---------------------------------------------------------------- quality figures
+    def word_figures(self, strings: list[str]) -> dict:
+        """Novel (not in the data), well formed, distinct: fractions of a batch of generated words."""
+        known = self.known_words()
+        return {"novel_fraction": float(np.mean([s.lower() not in known for s in strings])),
+                "well_formed_fraction": sum(map(self.well_formed, strings)) / max(len(strings), 1),
+                "distinct_fraction": len(set(strings)) / max(len(strings), 1)}
+
+    def sample_metrics(self, model, n: int, seed: int, temperature: float, slow: bool) -> dict:
+        seqs, _ = metrics.sample_with_labels(model, n, seed, temperature)
+        strings = self.artifacts(seqs)
+        out = self.word_figures(strings)
+        out["examples"] = strings[:12]
+        if model.cfg.family == "vae":
+            out.update(self._reconstruction(model))
+        lm = self.reference()
+        if lm is None:
+            return out
+        test_x, _ = self.dataset("test")
+        real = metrics.lm_nll_per_token(lm, test_x)
+        valid = [self.from_artifact(s) for s in strings if self.well_formed(s)]
+        if valid:
+            fake = metrics.lm_nll_per_token(lm, torch.stack(valid))
+            out["lm_nll_samples"], out["lm_nll_real"] = fake, real
+            out["realism_ratio"] = fake / real
+        if model.cfg.family == "vae":
+            out["lm_nll_per_token_test"] = lm.evaluate(test_x, None)["nll_per_token"]
+        return out
+
+    def _reconstruction(self, model) -> dict:
+        """Share of test words that encoding (the mean) and decoding (likeliest letters) gives back exactly."""
+        test_x, _ = self.dataset("test")
+        with torch.inference_mode():
+            back = torch.cat([model.reconstruct(test_x[i:i + 500]) for i in range(0, len(test_x), 500)])
+        same = [a == b for a, b in zip(self.artifacts(back), self.artifacts(test_x))]
+        return {"reconstruction_exact_fraction": float(np.mean(same))}
+
+    def quick_metrics(self, model, n: int, seed: int) -> dict:
+        seqs, _ = metrics.sample_with_labels(model, n, seed, 1.0)
+        return self.word_figures(self.artifacts(seqs))
