@@ -16,11 +16,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 import torch.distributed as dist  # noqa: E402
+from toy_domains import ToyRows  # noqa: E402
 
 from seqgen.models import ModelConfig, TrainConfig, build_model  # noqa: E402
 from seqgen.training import Trainer, TrainingDiverged  # noqa: E402
 from seqgen.training.distributed import Processes  # noqa: E402
-from toy_domains import ToyRows  # noqa: E402
 
 
 class PoisonedRows(ToyRows):

@@ -34,6 +34,7 @@ def test_help_lists_commands(capsys):
         assert cmd in text
 
 
+@pytest.mark.slow
 def test_train_sample_eval_digits_vae(out, capsys):
     assert train(out, "--domain", "digits", "--family", "vae", "--latent", "2", "--name", "d") == 0
     ckpt = checkpoints.load(out / "models" / "d")
@@ -53,6 +54,7 @@ def test_train_sample_eval_digits_vae(out, capsys):
     assert "test_neg_elbo" in (out / "models" / "d" / "README.md").read_text()
 
 
+@pytest.mark.slow
 def test_train_sample_eval_conditional_digits_gan(out, capsys):
     assert train(out, "--domain", "digits", "--family", "gan", "--name", "g") == 0
     assert main(["sample", str(out / "models" / "g"), "-n", "3", "--label", "7", "--out", str(out / "s")]) == 0
@@ -60,6 +62,7 @@ def test_train_sample_eval_conditional_digits_gan(out, capsys):
     assert "spread_ratio" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_names_and_melodies(out, capsys):
     assert train(out, "--domain", "names", "--family", "vae", "--name", "n") == 0
     assert train(out, "--domain", "names", "--family", "gan", "--mle-steps", "6", "--name", "ng") == 0
@@ -268,6 +271,7 @@ def test_z_with_a_continuous_vae_writes_one_image_and_says_so(out, capsys):
         Image.open(out / "many" / "digits-vae.png").size[1] / 8       # one tile, not a 4x4 mosaic
 
 
+@pytest.mark.slow
 def test_train_default_name_is_never_a_shipped_one(out, capsys):
     args = build_parser().parse_args(["train", "--preset", "digits-vae"])
     assert args.name is None
@@ -289,6 +293,7 @@ def test_shipping_folder_is_the_one_place_for_shipped_names():
         check_save_name("digits-vae", folder=checkpoints.SHIPPED_DIR, how_to_replace="pass --force to replace it")
 
 
+@pytest.mark.slow
 def test_full_disk_while_saving_is_one_line(out, capsys, monkeypatch):
     import errno
     import os
@@ -307,12 +312,12 @@ def test_full_disk_while_saving_is_one_line(out, capsys, monkeypatch):
 
 
 def test_unexpected_errors_are_one_line_too(out, capsys, monkeypatch):
-    import seqgen.cli as cli
+    from seqgen.cli import report
 
     def boom(args):
         raise RuntimeError("something odd\nsecond line")
 
-    monkeypatch.setattr(cli, "cmd_list", boom)
+    monkeypatch.setattr(report, "cmd_list", boom)
     assert main(["list"]) == 1
     line = _one_line_error(capsys)
     assert "unexpected RuntimeError: something odd?second line" in line

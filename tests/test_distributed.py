@@ -30,6 +30,7 @@ def run_worker(tmp_path, family: str, mode: str = "", exchange: str = "auto") ->
     return tuple(json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", ["vae", "gan"])
 def test_processes_train_on_disjoint_halves_of_one_process_batches(tmp_path, family):
     a, b = run_worker(tmp_path, family)
@@ -45,6 +46,7 @@ def test_processes_train_on_disjoint_halves_of_one_process_batches(tmp_path, fam
     assert a["evaluated"] and not b["evaluated"]  # only process 0 evaluates
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not shared_memory.supported(), reason="the shared-memory exchange needs x86-64")
 @pytest.mark.parametrize("family", ["vae", "gan"])
 def test_shared_memory_and_gloo_average_to_the_same_bits(tmp_path, family):
@@ -59,6 +61,7 @@ def test_shared_memory_and_gloo_average_to_the_same_bits(tmp_path, family):
     assert gradient_calls >= 8 * (2 if family == "gan" else 1)  # a GAN step averages G and D
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode, status", [("stop", "stopped"), ("diverge", "diverged")])
 def test_one_process_stopping_or_diverging_ends_both_at_the_same_step(tmp_path, mode, status):
     a, b = run_worker(tmp_path, "vae", mode)
@@ -68,6 +71,7 @@ def test_one_process_stopping_or_diverging_ends_both_at_the_same_step(tmp_path, 
         assert "learning rate" in a["message"]
 
 
+@pytest.mark.slow
 def test_torchrun_writes_one_checkpoint_whose_loss_matches_one_process(tmp_path):
     out = tmp_path / "models"
     done = torchrun("-m", "seqgen", "train", *TINY, "--steps", "60", "--out", out, "--name", "two")
@@ -84,6 +88,7 @@ def test_torchrun_writes_one_checkpoint_whose_loss_matches_one_process(tmp_path)
     assert two.model.decode(torch.zeros(1, 2)).shape == (1, 28, 28)
 
 
+@pytest.mark.slow
 def test_torchrun_resume_reaches_the_same_step_count(tmp_path):
     out = tmp_path / "models"
     first = torchrun("-m", "seqgen", "train", *TINY, "--steps", "30", "--out", out, "--name", "run")
@@ -151,7 +156,7 @@ def test_device_choice_is_one_rule_with_clear_errors(monkeypatch):
 
 
 def test_python_m_seqgen_train_uses_one_process_per_core_unless_told():
-    from seqgen.cli_train import processes_for
+    from seqgen.cli.train import processes_for
     from seqgen.models import TrainConfig
     assert processes_for(TrainConfig(batch_size=64), cores=2) == 2
     assert processes_for(TrainConfig(batch_size=64), cores=16) == 2      # 32 or more examples each
@@ -164,7 +169,7 @@ def test_python_m_seqgen_train_uses_one_process_per_core_unless_told():
 def test_train_and_live_runs_count_only_the_cores_this_process_may_run_on(monkeypatch):
     """Under `taskset -c 0` or a container's cpuset the machine has more cores than the process may use:
     `train` must not start a process per machine core, nor the app train a live run per machine core."""
-    from seqgen.cli_train import processes_for
+    from seqgen.cli.train import processes_for
     from seqgen.devices import usable_cores
     from seqgen.models import TrainConfig
     from seqgen.training.live.manager import RunManager
@@ -176,6 +181,7 @@ def test_train_and_live_runs_count_only_the_cores_this_process_may_run_on(monkey
     assert RunManager().max_runs == 1
 
 
+@pytest.mark.slow
 def test_the_command_line_starts_its_processes_itself(tmp_path):
     out = tmp_path / "models"
     cmd = [sys.executable, "-m", "seqgen", "train", *TINY, "--steps", "30", "--out", str(out), "--processes", "2"]

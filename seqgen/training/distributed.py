@@ -2,7 +2,7 @@
 
     torchrun --standalone --nproc_per_node=2 -m seqgen train --preset digits-vae --steps 300 --name my-digits
 
-(`python -m seqgen train` starts such a launch itself on a machine with several cores: seqgen/cli_train.py.)
+(`python -m seqgen train` starts such a launch itself on a machine with several cores: seqgen/cli/train.py.)
 
 torchrun sets RANK / WORLD_SIZE / LOCAL_RANK / MASTER_ADDR; `Processes.from_environment()` reads them and
 joins the process group (gloo on CPU, nccl on CUDA). Every process loads the data and builds the same model
@@ -61,7 +61,7 @@ class Processes:
         return self.world > 1
 
     @classmethod
-    def from_environment(cls) -> "Processes":
+    def from_environment(cls) -> Processes:
         """The launch torchrun describes in the environment, or a single process."""
         try:
             world = int(os.environ.get("WORLD_SIZE", "1"))

@@ -10,14 +10,14 @@ import sys
 import time
 from pathlib import Path
 
-from .cli import _
+from .common import _
 
 
 def add_train_parser(sub) -> None:
-    from .configurator import add_setting_arguments
-    from .domains import domain_names
-    from .models import FAMILIES
-    from .presets import PRESETS
+    from ..configurator import add_setting_arguments
+    from ..domains import domain_names
+    from ..models import FAMILIES
+    from ..presets import PRESETS
 
     s = sub.add_parser("train", help="train a model and write a checkpoint",
                        description="Train a model. Start from a preset (--preset, or --domain with --family); "
@@ -41,8 +41,8 @@ def add_train_parser(sub) -> None:
 
 
 def _target(args, model_cfg):
-    from . import checkpoints
-    from .training.publish import check_save_name
+    from .. import checkpoints
+    from ..training.publish import check_save_name
 
     out_dir = Path(args.out) if args.out else checkpoints.user_dir()
     shipping = out_dir.resolve() == checkpoints.SHIPPED_DIR.resolve()
@@ -59,8 +59,8 @@ def _target(args, model_cfg):
 
 def _settings(args):
     """(ModelConfig, TrainConfig, Preset) of this command: the preset with the flags given on top."""
-    from .configurator import overrides
-    from .presets import configure
+    from ..configurator import overrides
+    from ..presets import configure
 
     model_over, train_over = overrides(args)
     model_cfg, train_cfg, preset = configure(args.preset, args.domain, args.family, model_over, train_over)
@@ -72,11 +72,11 @@ def _build(args, processes):
     """(model, trainer, target folder, preset) for this command, resumed when asked."""
     import torch
 
-    from . import checkpoints
-    from .devices import resolve_device
-    from .domains import get_domain
-    from .models import build_model
-    from .training import Trainer, resume, seed_everything
+    from .. import checkpoints
+    from ..devices import resolve_device
+    from ..domains import get_domain
+    from ..models import build_model
+    from ..training import Trainer, resume, seed_everything
 
     model_cfg, train_cfg, preset = _settings(args)
     target = _target(args, model_cfg)
@@ -113,7 +113,7 @@ def processes_for(train_cfg, cores: int | None = None) -> int:
         return train_cfg.processes
     if train_cfg.threads:
         return 1
-    from .devices import usable_cores
+    from ..devices import usable_cores
 
     cores = cores or usable_cores()
     return max(1, min(cores, train_cfg.batch_size // MIN_EXAMPLES_PER_PROCESS))
@@ -125,7 +125,7 @@ def _launch(args, n: int, target: Path) -> int:
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import parse_args, run
 
-    from .devices import usable_cores
+    from ..devices import usable_cores
 
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, usable_cores() // n)))
     logging.getLogger("torch.distributed.elastic").setLevel(logging.ERROR)  # its notes on signals, not ours
@@ -142,16 +142,16 @@ def _launch(args, n: int, target: Path) -> int:
 
 
 def cmd_train(args) -> int:
-    from .training import TrainingDiverged, resume, save_trained
-    from .training.distributed import Processes
-    from .training.memory import keep_freed_memory
+    from ..training import TrainingDiverged, resume, save_trained
+    from ..training.distributed import Processes
+    from ..training.memory import keep_freed_memory
 
     processes = Processes.from_environment()
     if getattr(args, "entry_point", False) and not processes.active:
         model_cfg, train_cfg, _preset = _settings(args)
         n = processes_for(train_cfg)
         if n > 1:  # a bad name, a missing run or a missing GPU: one line, before any process starts
-            from .devices import resolve_device
+            from ..devices import resolve_device
             resolve_device(train_cfg.device)
             return _launch(args, n, _target(args, model_cfg))
     keep_freed_memory()
@@ -197,7 +197,7 @@ def cmd_train(args) -> int:
 
 
 def _earlier_seconds(target: Path) -> float:
-    from .checkpoints import read_info
+    from ..checkpoints import read_info
     seconds = read_info(target)[2].get("train_seconds")
     return float(seconds) if isinstance(seconds, (int, float)) else 0.0
 
@@ -244,7 +244,7 @@ def _card_info(args, preset, trainer, result, seconds: float, first_step: int) -
 
 def _eval_printer(model):
     """Print validation figures (and cheap sample quality) at each eval, so long runs can be watched."""
-    from . import evaluation
+    from .. import evaluation
 
     def show(event):
         if event.kind != "eval":
