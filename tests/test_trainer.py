@@ -3,11 +3,11 @@ import warnings
 
 import pytest
 import torch
+from toy_domains import ToyRows, ToyTokens
 
 from seqgen.models import ModelConfig, TrainConfig, build_model
 from seqgen.training import Trainer, TrainingDiverged
 from seqgen.training.trainer import cpu_has_bf16
-from toy_domains import ToyRows, ToyTokens
 
 
 def vae(domain=None, **kw):

@@ -1,21 +1,21 @@
-"""One training loop for every family. It emits events to callbacks (a CLI progress bar, the live
-page's TrainingRun), can be paused or stopped from another thread, and stops with a clear
-error on NaN/inf instead of writing a broken model."""
+"""One training loop for every family. It emits events to callbacks (the CLI's progress lines, the live
+page's TrainingRun), can be stopped, paused and stepped one step at a time from another thread (`Controls`),
+and stops with a clear error on NaN/inf instead of writing a broken model."""
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
-import random
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
-import numpy as np
 import torch
 
 from ..devices import resolve_device
+from ..models.base import seed_everything
 from ..models.config import TrainConfig
 from . import resume
 from .distributed import DataParallel, Processes
@@ -44,10 +44,58 @@ class TrainResult:
     best: dict | None              # best validation row (the weights kept)
 
 
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+class Controls:
+    """Stop, pause and single steps of a training loop, from any thread (a Ctrl-C handler, a UI's buttons).
+
+    Paused, the loop makes only the steps asked for with `request_steps`; a request counts as pending until
+    its step and that step's events are done, so a UI can wait until the step's pictures are there."""
+
+    def __init__(self, stop_event: threading.Event | None = None, pause_event: threading.Event | None = None):
+        self.stop_event = stop_event or threading.Event()
+        self.pause_event = pause_event or threading.Event()    # set = paused
+        self._changed = threading.Condition()
+        self._requested = 0
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self._notify()
+
+    def pause(self) -> None:
+        self.pause_event.set()
+
+    def resume(self) -> None:
+        self.pause_event.clear()
+        self._notify()
+
+    def request_steps(self, n: int = 1) -> None:
+        """Pause, and make n more steps."""
+        with self._changed:
+            self.pause_event.set()
+            self._requested += max(1, int(n))
+            self._changed.notify_all()
+
+    @property
+    def paused(self) -> bool:
+        return self.pause_event.is_set()
+
+    @property
+    def pending_steps(self) -> int:
+        with self._changed:
+            return self._requested
+
+    def wait(self, timeout: float) -> None:
+        """While paused with nothing to do: wait for a request, a resume or a stop (at most `timeout` s)."""
+        with self._changed:
+            if self.paused and not self._requested and not self.stop_event.is_set():
+                self._changed.wait(timeout)
+
+    def step_done(self) -> None:
+        with self._changed:
+            self._requested = max(0, self._requested - 1)
+
+    def _notify(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
 
 
 def _cpu_flags() -> str:
@@ -75,7 +123,7 @@ def use_bf16(train: TrainConfig, device: torch.device) -> bool:
     if device.type == "cuda":
         return train.bf16 == "on" or (train.bf16 == "auto" and torch.cuda.is_bf16_supported())
     if train.bf16 == "on" and device.type == "cpu" and not cpu_has_bf16():
-        warnings.warn("bf16 requested but this CPU has no bfloat16 instructions; training in float32")
+        warnings.warn("bf16 requested but this CPU has no bfloat16 instructions; training in float32", stacklevel=2)
         return False
     return train.bf16 == "on"
 
@@ -91,9 +139,13 @@ class Trainer:
     def __init__(self, model, domain, train: TrainConfig, callbacks: list[Callable[[Event], None]] = (),
                  device: str | torch.device | None = None, progress: bool = False, preview: int = 16,
                  stop_event: threading.Event | None = None, pause_event: threading.Event | None = None,
-                 processes: Processes | None = None):
+                 processes: Processes | None = None, controls: Controls | None = None,
+                 step_lock: threading.Lock | None = None, history_limit: int | None = None):
         """`processes`: the torchrun launch this process belongs to (seqgen.training.distributed); each
-        process trains on its slice of every batch, and only process 0 emits events and evaluates."""
+        process trains on its slice of every batch, and only process 0 emits events and evaluates.
+        `controls` (or just its stop and pause events) stop, pause and step the loop from other threads.
+        `step_lock` is held for each step and its events, so another thread can copy the model between steps.
+        `history_limit` keeps only that many of the latest rows of the per-step history."""
         train.validate()
         self.model, self.domain, self.train = model, domain, train
         self.processes = processes or Processes()
@@ -102,8 +154,9 @@ class Trainer:
         self.device = torch.device(device) if device else resolve_device(train.device, self.processes.local_rank)
         self.bf16 = use_bf16(train, self.device)
         self.progress = progress
-        self.stop_event = stop_event or threading.Event()
-        self.pause_event = pause_event or threading.Event()  # set = paused
+        self.controls = controls or Controls(stop_event, pause_event)
+        self.step_lock = step_lock or contextlib.nullcontext()
+        self.history_limit = history_limit
         self.step = 0
         self.elapsed = 0.0
         seed_everything(train.seed)
@@ -210,6 +263,8 @@ class Trainer:
             self.elapsed += time.perf_counter() - t0
             row = {"step": self.step, "time": self.elapsed, **stats}
             self.history.append(row)
+            if self.history_limit is not None and len(self.history) > self.history_limit:
+                del self.history[:len(self.history) - self.history_limit]
             self._emit(Event("step", self.step, self.elapsed, stats))
             if self.step % self.train.eval_every == 0 and self.processes.is_main:
                 self._eval_event()
@@ -245,32 +300,51 @@ class Trainer:
         row = self.validate()
         self._emit(Event("eval", self.step, self.elapsed, row, self.preview_samples()))
 
+    @property
+    def stop_event(self) -> threading.Event:
+        return self.controls.stop_event
+
+    @property
+    def pause_event(self) -> threading.Event:
+        return self.controls.pause_event
+
+    def loop(self) -> str:
+        """Train until the steps are done, the time budget is spent or a stop is asked for; while paused, make
+        only the steps requested, one at a time. -> "done", "stopped" or "time_budget"."""
+        controls = self.controls
+        while self.step < self.train.steps:
+            stopping = self._should_stop()
+            if stopping:
+                return stopping
+            requested = controls.paused
+            if requested and not controls.pending_steps:
+                controls.wait(0.25)
+                continue
+            with self.step_lock:
+                self.run_steps(1)
+            if requested:
+                controls.step_done()
+            if self._bar is not None:
+                self._bar.update(1)
+                if self.step % 20 == 0:
+                    self._bar.set_postfix({k: f"{v:.3g}" for k, v in list(self.history[-1].items())[2:6]})
+        return "done"
+
     def fit(self) -> TrainResult:
+        """The whole run: the loop, then the final validation, the best weights kept (early stopping), and the
+        state a later `--resume` continues from."""
         train = self.train
         self._emit(Event("start", self.step, self.elapsed))
-        bar = None
         if self.progress and self.processes.is_main:
             from tqdm.auto import tqdm
-            bar = tqdm(total=train.steps, initial=self.step, desc=f"{self.model.cfg.domain} {self.model.cfg.family}",
-                       unit="step")
-        status = "done"
+            self._bar = tqdm(total=train.steps, initial=self.step,
+                             desc=f"{self.model.cfg.domain} {self.model.cfg.family}", unit="step")
         try:
-            while self.step < train.steps:
-                stopping = self._should_stop()
-                if stopping:
-                    status = stopping
-                    break
-                if self.pause_event.is_set():
-                    time.sleep(0.05)
-                    continue
-                self.run_steps(1)
-                if bar is not None:
-                    bar.update(1)
-                    if self.step % 20 == 0:
-                        bar.set_postfix({k: f"{v:.3g}" for k, v in list(self.history[-1].items())[2:6]})
+            status = self.loop()
         finally:
-            if bar is not None:
-                bar.close()
+            if self._bar is not None:
+                self._bar.close()
+                self._bar = None
         self.last_state = resume.capture(self) if self.processes.is_main else None
         if not self.processes.is_main:
             return TrainResult(status, self.step, self.elapsed, self.history, [], None)
@@ -280,3 +354,5 @@ class Trainer:
             self.model.load_state_dict(self._best_state)
         self._emit(Event("done", self.step, self.elapsed, {"status": status}))
         return TrainResult(status, self.step, self.elapsed, self.history, self.validation, self.best)
+
+    _bar = None

@@ -6,7 +6,8 @@ domain without one (a notebook's own data) trains from the family's defaults plu
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ...configurator import Knob, applies, find_setting, knobs_for_family, live_knobs
 from ...models.config import GENERATIVE

@@ -6,9 +6,11 @@ the CPU cores it may use), queues the rest first come first served, and stops ru
 closed browser tab frees its slot.
 
 It also caps the runs (training or queued) of one client at `max_per_client` (SEQGEN_MAX_RUNS_PER_CLIENT,
-default 1), so one student with several tabs cannot take every slot. A run's client is the `client`
-attribute the UI sets before `start()` (seqgen.ui.live: the browser, else the address, else the session);
-runs without one (a notebook, a benchmark) are not capped per client.
+default 1), so one student with several tabs cannot take every slot. A run's client is given when it is made
+(seqgen.ui.live: the browser, else the address, else the session); runs without one (a notebook, a
+benchmark) are not capped per client.
+
+The manager knows a run only through the `ManagedRun` protocol below; `TrainingRun` (run.py) is one.
 """
 from __future__ import annotations
 
@@ -16,12 +18,33 @@ import os
 import threading
 import time
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ...devices import usable_cores
 
-if TYPE_CHECKING:
-    from .run import TrainingRun
+
+class ManagedRun(Protocol):
+    """What the manager asks of a run. `launch` and `wait_in_queue` are called with the manager's lock held,
+    so they only change the run's own state (launch starts its thread)."""
+
+    client: str | None           # whose run it is, for the cap per client (None: not capped)
+    last_heartbeat: float        # time.monotonic() of the last sign that someone watches it
+
+    @property
+    def stopping(self) -> bool:
+        """A stop was asked for."""
+
+    def launch(self) -> None:
+        """A slot is the run's: start training."""
+
+    def wait_in_queue(self) -> None:
+        """No slot is free: say so, and wait for launch()."""
+
+    def stop(self, reason: str | None = None) -> None:
+        """Stop training (or waiting); the run calls release() once it has."""
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the run's thread to end."""
 
 
 def _env_int(name: str, default: int) -> int:
@@ -53,18 +76,18 @@ class RunManager:
         self.idle_timeout = idle_timeout if idle_timeout is not None else _env_float("SEQGEN_RUN_IDLE_TIMEOUT", 120.0)
         self.reap_interval = reap_interval or max(0.05, min(5.0, self.idle_timeout / 4))
         self._lock = threading.RLock()
-        self._active: list["TrainingRun"] = []
-        self._queue: deque["TrainingRun"] = deque()
+        self._active: list[ManagedRun] = []
+        self._queue: deque[ManagedRun] = deque()
         self._reaper: threading.Thread | None = None
         self._closed = threading.Event()
 
     # -- slots ---------------------------------------------------------------------------------------
-    def submit(self, run: "TrainingRun") -> None:
+    def submit(self, run: ManagedRun) -> None:
         """Start `run` or queue it; TooManyRuns when its client already has max_per_client runs."""
         with self._lock:
             if run in self._active or run in self._queue:
                 return
-            client = getattr(run, "client", None)
+            client = run.client
             if client is not None and self.runs_of(client) >= self.max_per_client:
                 n = self.max_per_client
                 raise TooManyRuns(f"You already have {n} training run{'s' if n > 1 else ''} going (perhaps in "
@@ -73,13 +96,13 @@ class RunManager:
                                   "turn. Stop it there, or wait until it finishes, then press Start again.")
             if len(self._active) < self.max_runs:
                 self._active.append(run)
-                run._launch()
+                run.launch()
             else:
                 self._queue.append(run)
-                run._set_queued()
+                run.wait_in_queue()
             self._ensure_reaper()
 
-    def release(self, run: "TrainingRun") -> None:
+    def release(self, run: ManagedRun) -> None:
         """A run finished or was stopped: free its slot (or queue place) and start whoever waits longest."""
         with self._lock:
             if run in self._active:
@@ -88,30 +111,29 @@ class RunManager:
                 self._queue.remove(run)
             while self._queue and len(self._active) < self.max_runs:
                 nxt = self._queue.popleft()
-                if nxt._stop.is_set():      # stopped while waiting
+                if nxt.stopping:            # stopped while waiting
                     continue
                 self._active.append(nxt)
-                nxt._launch()
+                nxt.launch()
 
     def runs_of(self, client: str) -> int:
         """How many runs (training or queued) `client` has now."""
         with self._lock:
-            return sum(1 for r in [*self._active, *self._queue]
-                       if getattr(r, "client", None) == client and not r._stop.is_set())
+            return sum(1 for r in [*self._active, *self._queue] if r.client == client and not r.stopping)
 
-    def queue_position(self, run: "TrainingRun") -> int | None:
+    def queue_position(self, run: ManagedRun) -> int | None:
         with self._lock:
             try:
                 return list(self._queue).index(run) + 1
             except ValueError:
                 return None
 
-    def runs(self) -> dict[str, list["TrainingRun"]]:
+    def runs(self) -> dict[str, list[ManagedRun]]:
         with self._lock:
             return {"active": list(self._active), "queued": list(self._queue)}
 
     # -- abandoned runs ------------------------------------------------------------------------------
-    def reap(self, now: float | None = None) -> list["TrainingRun"]:
+    def reap(self, now: float | None = None) -> list[ManagedRun]:
         """Stop every run (training or queued) whose last heartbeat is older than idle_timeout."""
         now = time.monotonic() if now is None else now
         with self._lock:
@@ -130,7 +152,7 @@ class RunManager:
         while not self._closed.wait(self.reap_interval):
             try:
                 self.reap()
-            except Exception:  # never let the reaper die silently on one bad run
+            except Exception:  # noqa: BLE001 - never let the reaper die on one bad run
                 pass
             with self._lock:
                 if not self._active and not self._queue:

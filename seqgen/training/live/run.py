@@ -22,12 +22,13 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 
-from ..trainer import Trainer, TrainingDiverged
+from ..trainer import Controls, Trainer, TrainingDiverged
 from .knobs import build_configs, describe_knobs
 from .manager import RunManager, get_manager
 from .snapshot import ACTIVE, FINISHED, Snapshot, _readonly, _Series
@@ -74,8 +75,10 @@ class TrainingRun:
 
     def __init__(self, domain: str, family: str, knobs: Mapping[str, Any] | None = None, *,
                  manager: RunManager | None = None, preview_every: int = 25, threads: int | None = 1,
-                 max_points: int = 500, seed: int = 0):
+                 max_points: int = 500, seed: int = 0, client: str | None = None):
+        """`client`: who the run belongs to, for the manager's cap per client (None: not capped)."""
         self.domain_name, self.family = domain, family
+        self.client = client
         self.model_cfg, self.train_cfg, self.knobs = build_configs(domain, family, knobs)
         self.train_cfg.seed = seed
         self.preview_every = max(1, int(preview_every))
@@ -84,10 +87,7 @@ class TrainingRun:
         self.manager = manager or get_manager()
         self._lock = threading.Lock()          # guards everything the UI reads
         self._model_lock = threading.Lock()    # held while the model changes (one training step)
-        self._wake = threading.Condition(self._lock)
-        self._stop = threading.Event()
-        self._pause = threading.Event()
-        self._step_requests = 0
+        self.controls = Controls()             # stop, pause and single steps, read by the Trainer's loop
         self._thread: threading.Thread | None = None
         self.native_id: int | None = None      # the training thread's OS id, once it runs
         self._submitted = False
@@ -110,47 +110,43 @@ class TrainingRun:
         self.started_wall: float | None = None
 
     # -- control (any thread) ------------------------------------------------------------------------
-    def start(self, paused: bool = False) -> "TrainingRun":
+    def start(self, paused: bool = False) -> TrainingRun:
         """Ask the manager for a slot: starts now, or waits in the queue. A second call does nothing."""
         with self._lock:
             if self._submitted:
                 return self
             self._submitted = True
             if paused:
-                self._pause.set()
+                self.controls.pause()
         self.heartbeat()
         self.manager.submit(self)
         return self
 
     def pause(self) -> None:
         with self._lock:
-            self._pause.set()
+            self.controls.pause()
             if self._status == "running":
                 self._set_status("paused", "Paused. Resume, or step once to watch a single update.")
 
     def resume(self) -> None:
         with self._lock:
-            self._pause.clear()
+            self.controls.resume()
             if self._status == "paused":
                 self._set_status("running", "Training.")
-            self._wake.notify_all()
 
     def step_once(self, n: int = 1) -> None:
         """While paused: make n training steps (then refresh the samples), then stay paused."""
         with self._lock:
-            self._pause.set()
-            self._step_requests += max(1, int(n))
+            self.controls.request_steps(n)
             if self._status == "running":
                 self._set_status("paused", "Paused. Resume, or step once to watch a single update.")
-            self._wake.notify_all()
 
     def stop(self, reason: str | None = None) -> None:
         """Stop between two steps (typically well under a second) and free the slot. Idempotent."""
         with self._lock:
             if self._status in FINISHED:
                 return
-            self._stop.set()
-            self._wake.notify_all()
+            self.controls.stop()
             never_ran = self._thread is None
             if never_ran:
                 self._set_status("stopped", reason or "Stopped before it started.")
@@ -183,8 +179,12 @@ class TrainingRun:
     @property
     def pending_steps(self) -> int:
         """Step-once requests not yet made: a UI polls fast until they are, so a step shows at once."""
-        with self._lock:
-            return self._step_requests
+        return self.controls.pending_steps
+
+    @property
+    def stopping(self) -> bool:
+        """A stop was asked for (the run may still be finishing its step)."""
+        return self.controls.stop_event.is_set()
 
     # -- observation ---------------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -264,11 +264,11 @@ class TrainingRun:
         self._status, self._message = status, message
         self._version += 1
 
-    def _set_queued(self) -> None:
+    def wait_in_queue(self) -> None:  # the manager, with its lock held: no slot is free
         with self._lock:
             self._set_status("queued", "Waiting for a free training slot.")
 
-    def _launch(self) -> None:  # called by the manager with its lock held
+    def launch(self) -> None:  # the manager, with its lock held: a slot is this run's
         with self._lock:
             self._set_status("starting", "Loading data and building the model...")
             self._thread = threading.Thread(target=self._main, name=f"seqgen-{self.run_id}", daemon=True)
@@ -288,7 +288,7 @@ class TrainingRun:
                 self._error = str(e)
                 self._set_status("diverged", f"{e} The run was stopped; nothing you saw after that step is "
                                              "usable. Start again with a lower learning rate.")
-        except Exception as e:  # surface anything else to the UI in words
+        except Exception as e:  # noqa: BLE001 - surface anything else to the UI in words
             with self._lock:
                 self._error = f"{type(e).__name__}: {e}"
                 self._set_status("error", f"The run failed: {type(e).__name__}: {e}")
@@ -305,7 +305,8 @@ class TrainingRun:
         cfg = self.model_cfg
         preview = 20 if (cfg.conditional and cfg.n_labels == 10) else 16   # two rows of ten labels
         self.trainer = Trainer(self.model, self.domain, self.train_cfg, callbacks=[self._on_event],
-                               device="cpu", preview=preview, stop_event=self._stop, pause_event=self._pause)
+                               device="cpu", preview=preview, controls=self.controls, step_lock=self._model_lock,
+                               history_limit=1000)   # the run keeps its own downsampled series
         vx, vy = self.trainer.val_x, self.trainer.val_y
         self._latent_x = vx[:LATENT_BATCH] if (cfg.family == "vae" and cfg.latent == 2) else None
         self._latent_y = None if (vy is None or self._latent_x is None) else vy[:LATENT_BATCH].numpy()
@@ -317,47 +318,25 @@ class TrainingRun:
             self._sample_labels = labels
         self._preview()  # the untrained model's samples: the "before" picture
         with self._lock:
-            if self._stop.is_set():
+            if self.stopping:
                 return
-            if self._pause.is_set():
+            if self.controls.paused:
                 self._set_status("paused", "Paused before the first step. Resume, or step once.")
             else:
                 self._set_status("running", "Training.")
 
     def _loop(self) -> None:
-        tr = self.trainer
+        status = self.trainer.loop()
         total = self.train_cfg.steps
-        status, message = "done", f"Finished all {total} steps."
-        while True:
-            with self._lock:
-                if self._stop.is_set():
-                    status, message = "stopped", self._message if self._message.startswith("Stopped") \
-                        else "Stopped. You can still save what it learned."
-                    break
-                if tr.step >= total:
-                    break
-                single = False
-                if self._pause.is_set():
-                    if self._step_requests <= 0:
-                        self._wake.wait(0.25)
-                        continue
-                    single = True      # the request is counted off once its step is drawn (pending_steps)
-            with self._model_lock:
-                tr.run_steps(1)
-                if single or tr.step % self.preview_every == 0:
-                    self._preview()
-                if len(tr.history) > 1000:   # the trainer keeps one row per step; we keep our own series
-                    del tr.history[:]
-            if single:
-                with self._lock:
-                    self._step_requests = max(0, self._step_requests - 1)
-                    if self._status == "paused":
-                        self._message = f"Paused at step {tr.step}. Resume, or step once to watch a single update."
-                        self._version += 1
         with self._lock:
-            self._set_status(status, message)
+            if status == "stopped":
+                message = self._message if self._message.startswith("Stopped") else \
+                    "Stopped. You can still save what it learned."
+            else:
+                message = f"Finished all {total} steps."
+            self._set_status("stopped" if status == "stopped" else "done", message)
 
-    def _on_event(self, event) -> None:  # training thread, inside run_steps
+    def _on_event(self, event) -> None:  # training thread, inside the step (model lock held)
         if event.kind == "step":
             with self._lock:
                 self._step = event.step
@@ -365,7 +344,11 @@ class TrainingRun:
                                                if k in ("loss", "recon", "kl", "d_loss", "g_loss", "d_real",
                                                         "d_fake", "mle")})
                 self._rate.append((time.monotonic(), event.step))
+                if self._status == "paused":
+                    self._message = f"Paused at step {event.step}. Resume, or step once to watch a single update."
                 self._version += 1
+            if self.controls.paused or event.step % self.preview_every == 0:   # a single step shows at once
+                self._preview()
         elif event.kind == "eval":
             keep = ("neg_elbo", "recon", "kl", "d_real", "d_fake")
             with self._lock:

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -73,7 +74,7 @@ class _Series:
         for k, vs in self._bucket.items():
             col = self.cols.setdefault(k, [math.nan] * n)
             col.append(sum(vs) / len(vs))
-        for k, col in self.cols.items():   # keys missing from this bucket (e.g. "mle" after warm-up)
+        for col in self.cols.values():   # keys missing from this bucket (e.g. "mle" after warm-up)
             if len(col) < n + 1:
                 col.append(math.nan)
         self._bucket, self._bucket_n = {}, 0
