@@ -1,10 +1,10 @@
 """A VAE's decoder as an ONNX file the browser can run (the latent explorer's pad, seqgen/ui/latent_pad.py).
 
-`DecoderGraph` reproduces `RNNVAE.decode(z, label, temperature=0)` with plain matrix maths: the recurrent
-cell is written out (MatMul, Sigmoid, Tanh) and the time loop is unrolled over seq_len steps with argmax
-feedback, because those few operators are what every ONNX runtime, including onnxruntime-web's WebAssembly
-build, runs the same way. Weights are transposed once into buffers, so the unrolled graph shares one copy
-of each matrix instead of one per step.
+The graph is the model's own decoder: `DecoderGraph` traces `RNNVAE.decode_steps(z, label, temperature 0,
+exportable=True)`, the same code `RNNVAE.decode` runs, with the recurrent cell spelled out in plain matrix
+maths (Gemm, Sigmoid, Tanh) and the time loop unrolled over seq_len steps with argmax feedback, because those
+few operators are what every ONNX runtime, including onnxruntime-web's WebAssembly build, runs the same way.
+Each weight is stored once and shared by every unrolled step.
 
 When every float32 weight of the graph is exactly a float16 value (a model saved with weight_precision
 float16, seqgen.training.publish), the weights are stored as float16 and cast back to float32 inside the
@@ -30,79 +30,16 @@ log = logging.getLogger(__name__)
 
 
 class DecoderGraph(nn.Module):
-    """z [B, latent] (+ label int64 [B]) -> pixels float [B, T, F] in [0, 1] or tokens int32 [B, T]."""
+    """z [B, latent] (+ label int64 [B]) -> pixels float [B, T, F] in [0, 1] or tokens int32 [B, T] (int32:
+    what the browser reads as plain numbers)."""
 
     def __init__(self, vae):
         super().__init__()
-        cfg = vae.cfg
-        rnn = vae.decoder.rnn
-        self.lstm, self.layers, self.hidden = vae.decoder.cell == "lstm", vae.decoder.layers, vae.decoder.hidden
-        self.seq_len, self.discrete, self.autoregressive = cfg.seq_len, cfg.discrete, cfg.autoregressive
-        self.conditional = cfg.conditional
-        c = cfg.latent + (cfg.embed if cfg.conditional else 0)
-        w0 = rnn.weight_ih_l0.detach().cpu()
-        self.register_buffer("w_cond", w0[:, :c].t().contiguous())   # [C, G*H]
-        self.register_buffer("w_prev", w0[:, c:].t().contiguous())   # [X, G*H]
-        for layer in range(self.layers):
-            self.register_buffer(f"w_hh{layer}", getattr(rnn, f"weight_hh_l{layer}").detach().cpu().t().contiguous())
-            self.register_buffer(f"b_ih{layer}", getattr(rnn, f"bias_ih_l{layer}").detach().cpu().clone())
-            self.register_buffer(f"b_hh{layer}", getattr(rnn, f"bias_hh_l{layer}").detach().cpu().clone())
-            if layer:
-                self.register_buffer(f"w_ih{layer}", getattr(rnn, f"weight_ih_l{layer}").detach().cpu().t().contiguous())
-        self.register_buffer("w_state", vae.z_to_state.weight.detach().cpu().t().contiguous())
-        self.register_buffer("b_state", vae.z_to_state.bias.detach().cpu().clone())
-        self.register_buffer("w_out", vae.out.weight.detach().cpu().t().contiguous())
-        self.register_buffer("b_out", vae.out.bias.detach().cpu().clone())
-        if cfg.conditional:
-            self.register_buffer("label_table", vae.label_embedding.weight.detach().cpu().clone())
-        if cfg.discrete and cfg.autoregressive:
-            self.register_buffer("embedding", vae.inputs.embedding.weight.detach().cpu().clone())
-            self.start_id = vae.inputs.start_id
-        self.n_prev = w0.shape[1] - c
-
-    def _cell(self, layer: int, gx: torch.Tensor, h: torch.Tensor, c: torch.Tensor | None):
-        """One layer, one step: gx is the input projection plus b_ih; -> (h, c)."""
-        gh = h @ getattr(self, f"w_hh{layer}") + getattr(self, f"b_hh{layer}")
-        if self.lstm:
-            i, f, g, o = (gx + gh).chunk(4, dim=-1)
-            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-            return torch.sigmoid(o) * torch.tanh(c), c
-        rx, zx, nx = gx.chunk(3, dim=-1)
-        rh, zh, nh = gh.chunk(3, dim=-1)
-        r, u = torch.sigmoid(rx + rh), torch.sigmoid(zx + zh)
-        n = torch.tanh(nx + r * nh)
-        return (1 - u) * n + u * h, None
+        self.vae = vae
 
     def forward(self, z: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
-        cond = z if not self.conditional else torch.cat([z, self.label_table[label]], dim=-1)
-        flat = torch.tanh(cond @ self.w_state + self.b_state)
-        n, size = self.layers, self.hidden
-        hs = [flat[:, k * size:(k + 1) * size] for k in range(n)]
-        cs = [flat[:, (n + k) * size:(n + k + 1) * size] for k in range(n)] if self.lstm else [None] * n
-        fixed = cond @ self.w_cond + self.b_ih0   # the same at every step: projected once
-        prev = None
-        if self.autoregressive:
-            prev = (self.embedding[torch.full_like(z[:, 0], self.start_id, dtype=torch.long)] if self.discrete
-                    else torch.zeros(z.shape[0], self.n_prev))
-        outs = []
-        for _ in range(self.seq_len):
-            gx = fixed if prev is None else fixed + prev @ self.w_prev
-            for layer in range(n):
-                if layer:
-                    gx = hs[layer - 1] @ getattr(self, f"w_ih{layer}") + getattr(self, f"b_ih{layer}")
-                hs[layer], cs[layer] = self._cell(layer, gx, hs[layer], cs[layer])
-            logits = hs[-1] @ self.w_out + self.b_out
-            if self.discrete:
-                tok = logits.argmax(-1)
-                outs.append(tok.to(torch.int32))
-                if self.autoregressive:
-                    prev = self.embedding[tok]
-            else:
-                row = torch.sigmoid(logits)
-                outs.append(row)
-                if self.autoregressive:
-                    prev = row
-        return torch.stack(outs, dim=1)
+        out = self.vae.decode_steps(z, label, exportable=True)
+        return out.to(torch.int32) if self.vae.cfg.discrete else out
 
 
 def weights_digest(checkpoint_dir: str | Path) -> str:

@@ -154,16 +154,15 @@ def test_a_stale_export_is_not_used(tmp_path):
 
 
 def test_pad_spec_matches_each_domains_artifacts():
-    from seqgen.ui.latent_pad import pad_spec
     names = seqgen.get_domain("names")
-    spec = pad_spec(names)
+    spec = names.pad_spec()
     toks = names.from_artifact("maria").tolist()
     text = "".join(spec["letters"][t] for t in toks if t not in spec["stop"])
     assert text.capitalize() == names.to_artifact(torch.tensor(toks)) and spec["capitalize"]
     melodies = seqgen.get_domain("melodies")
-    mspec = pad_spec(melodies)
+    mspec = melodies.pad_spec()
     assert mspec["hold"] == [1] and mspec["pitch"][2] == melodies.min_pitch and mspec["pitch"][0] is None
-    assert pad_spec(seqgen.get_domain("digits"))["kind"] == "image"
+    assert seqgen.get_domain("digits").pad_spec()["kind"] == "image"
 
 
 # ---------------------------------------------------------------- the explorer's fallback (AppTest)

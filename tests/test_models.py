@@ -1,9 +1,9 @@
 import pytest
 import torch
+from toy_domains import ToyRows, ToyTokens
 
 from seqgen.models import ModelConfig, TrainConfig, build_model
 from seqgen.models.recurrent import Recurrent
-from toy_domains import ToyRows, ToyTokens
 
 DOMAINS = {"rows": ToyRows(), "tokens": ToyTokens()}
 

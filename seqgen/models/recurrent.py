@@ -4,10 +4,13 @@ single-step path on the same weights for autoregressive sampling.
 Why two paths: one fused nn.LSTM call over T steps is the fast way to train (teacher forcing),
 but calling nn.LSTM once per step while sampling costs 3-10x more than the bare cell maths,
 so `step` and `Stepper` run torch.lstm_cell / torch.gru_cell on the layer's own parameters.
+A Stepper can also spell the same cell out in plain tensor operations (`exportable`): what an ONNX
+export traces, since every ONNX runtime (the browser's included) runs those the same way.
 """
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
@@ -59,9 +62,9 @@ class Recurrent(nn.Module):
         """First layer's W_ih [G*H, I] and b_ih: callers precompute input projections with them."""
         return self.rnn.weight_ih_l0, self.rnn.bias_ih_l0
 
-    def stepper(self, state: State, w_x: torch.Tensor, bias: torch.Tensor) -> "Stepper":
+    def stepper(self, state: State, w_x: torch.Tensor, bias: torch.Tensor, exportable: bool = False) -> Stepper:
         """A fast single-step runner for sampling loops; see Stepper."""
-        return Stepper(self, state, w_x, bias)
+        return Stepper(self, state, w_x, bias, exportable)
 
     def zero_state(self, batch: int, device=None) -> State:
         h = torch.zeros(self.layers * (2 if self.bidirectional else 1), batch, self.hidden, device=device)
@@ -80,36 +83,58 @@ class Stepper:
     """Runs a unidirectional Recurrent one step at a time, as fast as eager PyTorch allows.
 
     The first layer reads only the part of its input that changes each step (x, through the matching
-    columns w_x of W_ih); everything constant over time (z, a label) is projected once and folded into
-    `bias` ([G*H], or per row [B, G*H]) together with b_ih. Each step is then one fused torch.lstm_cell /
-    gru_cell call per layer, with the weights fetched and the state kept per layer once, not per step:
-    much cheaper than the same maths written as separate tensor ops (benchmarks/README.md has the figures).
+    columns w_x of W_ih; nothing when x is None); everything constant over time (z, a label) is
+    projected once and folded into `bias` ([G*H], or per row [B, G*H]) together with b_ih. Each step is then
+    one fused torch.lstm_cell / gru_cell call per layer, with the weights fetched and the state kept per
+    layer once, not per step: much cheaper than the same maths written as separate tensor ops
+    (benchmarks/README.md has the figures). With `exportable` it is written as those separate ops (the same
+    gates in the same order), which the ONNX export traces into a graph the browser can run.
     """
 
-    def __init__(self, rec: Recurrent, state: State, w_x: torch.Tensor, bias: torch.Tensor):
+    def __init__(self, rec: Recurrent, state: State, w_x: torch.Tensor, bias: torch.Tensor, exportable: bool = False):
         assert not rec.bidirectional, "Stepper is for decoders"
         rnn = rec.rnn
         self.lstm = rec.cell == "lstm"
+        self.exportable = exportable
         self.weights = [[getattr(rnn, f"{n}_l{layer}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
                         for layer in range(rec.layers)]
         self.weights[0][0], self.weights[0][2] = w_x.contiguous(), bias
         self.h = list((state[0] if self.lstm else state).unbind(0))
         self.c = list(state[1].unbind(0)) if self.lstm else []
 
-    def __call__(self, x: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
-        """One step: x [B, X] -> top layer's output [B, H]. `bias` replaces the folded bias for this step
-        only (a GAN's per-step noise)."""
+    def __call__(self, x: torch.Tensor | None, bias: torch.Tensor | None = None) -> torch.Tensor:
+        """One step: x [B, X] (None when the first layer reads nothing new) -> top layer's output [B, H].
+        `bias` replaces the folded bias for this step only (a GAN's per-step noise)."""
         inp = x
         for layer, (w_ih, w_hh, b_ih, b_hh) in enumerate(self.weights):
             if layer == 0 and bias is not None:
                 b_ih = bias
-            if self.lstm:
-                self.h[layer], self.c[layer] = torch.lstm_cell(inp, (self.h[layer], self.c[layer]),
-                                                               w_ih, w_hh, b_ih, b_hh)
+            if self.exportable:
+                gx = b_ih if inp is None else F.linear(inp, w_ih) + b_ih
+                self._spelled_out(layer, gx, F.linear(self.h[layer], w_hh, b_hh))
             else:
-                self.h[layer] = torch.gru_cell(inp, self.h[layer], w_ih, w_hh, b_ih, b_hh)
+                if inp is None:
+                    inp = self.h[0].new_zeros(len(self.h[0]), 0)
+                if self.lstm:
+                    self.h[layer], self.c[layer] = torch.lstm_cell(inp, (self.h[layer], self.c[layer]),
+                                                                   w_ih, w_hh, b_ih, b_hh)
+                else:
+                    self.h[layer] = torch.gru_cell(inp, self.h[layer], w_ih, w_hh, b_ih, b_hh)
             inp = self.h[layer]
         return inp
+
+    def _spelled_out(self, layer: int, gx: torch.Tensor, gh: torch.Tensor) -> None:
+        """One layer's cell from its input and hidden projections, gate by gate (PyTorch's gate order)."""
+        if self.lstm:
+            i, f, g, o = (gx + gh).chunk(4, dim=-1)
+            self.c[layer] = torch.sigmoid(f) * self.c[layer] + torch.sigmoid(i) * torch.tanh(g)
+            self.h[layer] = torch.sigmoid(o) * torch.tanh(self.c[layer])
+            return
+        rx, zx, nx = gx.chunk(3, dim=-1)
+        rh, zh, nh = gh.chunk(3, dim=-1)
+        r, u = torch.sigmoid(rx + rh), torch.sigmoid(zx + zh)
+        n = torch.tanh(nx + r * nh)
+        self.h[layer] = (1 - u) * n + u * self.h[layer]
 
     @property
     def state(self) -> State:

@@ -66,23 +66,33 @@ class RNNVAE(SeqModel):
         cfg = self.cfg
         z = z.to(self.device, torch.float32)
         if not cfg.autoregressive and not (cfg.discrete and temperature > 0):
-            logits, hidden = self.decode_logits(z, None, label)
+            logits, hidden = self.decode_logits(z, None, label)   # nothing is fed back: one fused call
             seq = torch.sigmoid(logits) if not cfg.discrete else logits.argmax(-1)
             return (seq, hidden) if return_hidden else seq
+        return self.decode_steps(z, label, temperature, generator, return_hidden)
+
+    def decode_steps(self, z: torch.Tensor, label: torch.Tensor | None = None, temperature: float = 0.0,
+                     generator: torch.Generator | None = None, return_hidden: bool = False,
+                     exportable: bool = False):
+        """The decoder one step at a time, each step reading z (and the label) and, when autoregressive, the
+        previous output. `exportable` spells the cell out in plain tensor operations, with every shape taken
+        from the batch: seqgen.export traces this very method (temperature 0) into the browser's decoder."""
+        cfg = self.cfg
         cond = self._conditioning(z, label)
         state = self.decoder.initial_state(torch.tanh(self.z_to_state(cond)))
         # The conditioning is the same at every step: project it once and fold it into the first layer's
-        # bias, so each step is one fused cell call on the previous output.
+        # bias, so each step is one cell call on the previous output.
         w_ih, b_ih = self.decoder.input_weights()
         c = cond.shape[1]
         bias = torch.addmm(b_ih, cond, w_ih[:, :c].t())
-        step = self.decoder.stepper(state, w_ih[:, c:], bias)
+        step = self.decoder.stepper(state, w_ih[:, c:], bias, exportable=exportable)
         if not cfg.autoregressive:
-            prev = cond.new_zeros(len(cond), 0)               # nothing but z is read
-        elif cfg.discrete:
-            prev = self.inputs.first(len(cond), self.device)  # START token's embedding
-        else:
-            prev = cond.new_zeros(len(cond), cfg.n_features)  # a continuous decoder starts from a blank row
+            prev = None                                       # nothing but z is read
+        elif cfg.discrete:                                    # the START token's embedding
+            start = torch.full_like(cond[:, 0], self.inputs.start_id, dtype=torch.long)
+            prev = self.inputs.embedding.weight[start]
+        else:                                                 # a continuous decoder starts from a blank row
+            prev = torch.zeros_like(cond[:, :1]).expand(-1, cfg.n_features)
         outs, hiddens = [], []
         for _ in range(cfg.seq_len):
             h = step(prev)
