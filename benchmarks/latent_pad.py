@@ -26,9 +26,8 @@ sys.path.insert(0, str(REPO / "tests" / "e2e"))
 sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
-
 from e2e_helpers import launch, streamlit_server, wait_idle  # noqa: E402
-from pad_helpers import sweep, wait_pad_frame, warm_up  # noqa: E402
+from pad_helpers import browser_decode, record_repaints, repaint_times, sweep, wait_pad_frame  # noqa: E402
 
 MODELS = ["digits-vae", "names-vae", "melodies-vae"]
 CLK = os.sysconf("SC_CLK_TCK")
@@ -91,14 +90,14 @@ def measure_sweep(page, pid: int, seconds: float) -> dict:
     page.evaluate("""() => { const app = document.querySelector('[data-testid="stApp"]'); window.__runs = 0;
         new MutationObserver(() => { if (app.getAttribute('data-test-script-state') === 'running') window.__runs++; })
           .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']}); }""")
-    page.evaluate("() => { __seqgenPad.frames.length = 0; }")
+    record_repaints(page)
     cpu0, t0 = cpu_seconds(pid), time.perf_counter()
     moves = sweep(page, seconds)
     wall = time.perf_counter() - t0
     page.wait_for_timeout(1500)            # the release's rerun belongs to the sweep
     wait_idle(page)
     cpu = cpu_seconds(pid) - cpu0
-    frames = np.array(page.evaluate("() => __seqgenPad.frames.slice()"))
+    frames = np.array(repaint_times(page))
     gaps = np.diff(frames)
     return {"moves": moves, "repaints": int(len(frames)), "fps": round(len(frames) / wall, 1),
             "frame_ms_p50": round(float(np.percentile(gaps, 50)), 1), "frame_ms_p95": round(float(np.percentile(gaps, 95)), 1),
@@ -112,7 +111,7 @@ def equality(page, model: str) -> str:
     import seqgen
     vae = seqgen.load(model).model.eval()
     z = torch.randn(100, 2, generator=torch.Generator().manual_seed(0)) * 2
-    got = np.array(page.evaluate("zs => __seqgenPad.decodeBatch(zs)", z.tolist()))
+    got = np.array(browser_decode(page, model, z.tolist()))
     want = vae.decode(z).numpy()
     got = got.reshape(want.shape)
     if vae.cfg.discrete:
@@ -131,7 +130,6 @@ def main(argv=None) -> int:
     with streamlit_server() as base, sync_playwright() as p:
         pid = server_pid(base.rsplit(":", 1)[1])
         browser = launch(p)
-        warm_up(browser, base)
         for i, model in enumerate(args.models):
             further = args.models[(i + 1) % len(args.models)] if len(args.models) > 1 else None
             ctx, page, first, cold, extra = cold_load(browser, base, model, further)

@@ -1,12 +1,11 @@
 """Latent explorer: walk the 2-D latent plane of a VAE and see (or hear) what each point decodes to."""
 import time
 
-import numpy as np
 import streamlit as st
 
 import seqgen
-from seqgen import explore, ui
-from seqgen.ui import compute, figures, latent_pad, own_input, resources, show, urlstate, widgets
+from seqgen import ui
+from seqgen.ui import compute, figures, latent_pad, resources, show, urlstate, widgets
 from seqgen.ui.i18n import _, domain_word, label_names, ngettext
 
 LIM, STEP = 4.0, 0.05
@@ -87,22 +86,11 @@ def choose_plane(ref, cfg, domain) -> dict:
               "the plane through two examples": _("the plane through two examples")}
     how = st.radio(_("Show it through"), list(planes), key="le_plane", persist_state="session",
                    format_func=planes.get)
-    if how.startswith("the plane the data"):
+    examples = None if how.startswith("the plane the data") else show.view(domain).plane_examples(ref, domain)
+    if examples is None:
         st.caption(_("One unit on each axis is one standard deviation of the encoded held-out set."))
         return compute.plane(ref, "pca")
-    if domain.kind == "text":
-        c1, c2 = st.columns(2)
-        a = c1.text_input(_("Example A"), "Oliver", key="le_plane_a", max_chars=40)
-        b = c2.text_input(_("Example B"), "Michael", key="le_plane_b", max_chars=40)
-        try:
-            ea, eb = compute.encode_artifact(ref, a.strip() or "Oliver"), compute.encode_artifact(ref, b.strip() or "Michael")
-        except ValueError as e:       # already plain text (compute.encode_artifact)
-            st.error(_("{error} The PCA plane is shown meanwhile.").format(error=e), icon=":material/edit:")
-            return compute.plane(ref, "pca")
-    else:
-        c1, c2 = st.columns(2)
-        ea = compute.encode_item(ref, "test", int(c1.number_input(_("Example A (held-out #)"), 0, 10_000, 0, key="le_plane_ia")))
-        eb = compute.encode_item(ref, "test", int(c2.number_input(_("Example B (held-out #)"), 0, 10_000, 1, key="le_plane_ib")))
+    ea, eb = examples
     st.caption(_("A sits at (-1.50, 0) and B at (1.50, 0): the interpolation between the points A and B below "
                  "morphs one into the other."))
     return compute.plane(ref, "through", tuple(map(float, ea["mu"])), tuple(map(float, eb["mu"])))
@@ -238,39 +226,7 @@ def interpolation(ref, domain, label, data, marks, plane=None) -> None:
 
 def your_own(ref, ckpt, domain, label, n_items, marks, plane=None) -> None:
     st.header(_("Encode your own"))
-    enc = None
-    noun = domain_word(domain.item_noun)
-    sources = {"draw one": _("draw one"), f"a held-out {domain.item_noun}": _("a held-out {noun}").format(noun=noun)}
-    if domain.kind == "image" and st.radio(_("Your input"), list(sources), key="le_own_src", horizontal=True,
-                                           persist_state="session", format_func=sources.get) == "draw one":
-        own_input.drawing_section(ref, ckpt, domain, label, marks, key="le_draw")
-        return
-    if domain.kind == "text":
-        text = st.text_input(_("Type a {noun}").format(noun=noun), key="le_text", persist_state="session", max_chars=64)
-        if text.strip():
-            try:
-                enc = compute.encode_artifact(ref, text.strip(), label)
-            except ValueError as e:
-                st.error(str(e), icon=":material/edit:")
-    else:
-        idx = st.number_input(_("Pick a held-out {noun} (#)").format(noun=noun), 0, n_items - 1, key="le_item",
-                              persist_state="session")
-        enc = compute.encode_item(ref, "test", int(idx), label)
-    if enc is None:
-        return
-    mu = enc["mu"]
-    p = tuple(float(v) for v in explore.plane_coords(mu[None], plane)[0])
-    marks["your input"] = (p[0], p[1], "star", "#e31a1c")
-    st.markdown(_("The encoder puts it at **z = ({x}, {y})** (uncertainty σ ≈ {sigma}): the red star on the "
-                  "map.").format(x=f"{p[0]:.2f}", y=f"{p[1]:.2f}", sigma=f"{float(np.mean(enc['sigma'])):.2f}"))
-    c1, c2 = st.columns(2)
-    with c1:
-        st.markdown(_("**Your input**"))
-        show.artifact(domain, enc["original"], key="le_enc_in")
-    with c2:
-        st.markdown(_("**Its reconstruction** (decoded from that point)"))
-        show.artifact(domain, enc["reconstruction"], key="le_enc_out")
-    st.button(_("Go there"), key="le_goto", on_click=_set_z, args=(p,), icon=":material/my_location:")
+    show.view(domain).own_input(ref, ckpt, domain, label, marks, n_items, plane, go_to=_set_z)
 
 
 def damaged_models_note() -> None:

@@ -1,34 +1,34 @@
-"""Noise -> image: a conditional RNN-GAN draws images row by row from random noise (VAE prior samples beside it)."""
+"""Noise -> image & sound: a conditional RNN-GAN writes its samples one step at a time from random noise (an
+image row by row, a sound frame by frame); VAE prior samples beside it."""
 import time
 
-import numpy as np
 import streamlit as st
 
 import seqgen
 from seqgen import ui
-from seqgen.render import upscale
-from seqgen.ui import compute, figures, resources, widgets
+from seqgen.ui import compute, figures, resources, show, widgets
 from seqgen.ui.i18n import _, domain_word, ngettext
+from seqgen.ui.kinds import kinds_on
 
 ONE_OF_EACH = -1
-FRAME_S = 0.09          # one image row per frame of the replay animation
+FRAME_S = 0.09          # one time step per frame of the replay animation
 ui.configure_torch()
 
 
 def settings(gans):
     """Model, seed, class and count -> (name, domain, seed, labels or None, n, label choice)."""
-    widgets.defaults(ni_seed=0, ni_label=ONE_OF_EACH, ni_n=20, ni_rows=28, ni_pick=0)
+    widgets.defaults(ni_seed=0, ni_label=ONE_OF_EACH, ni_n=20, ni_pick=0)
     c1, c2, c3, c4 = st.columns([1.2, 0.8, 1, 1])
     with c1:
         name = widgets.choose_model(_("GAN model"), "ni_model", gans, resources.model_label)
     cfg = ui.load(name).config
     domain = seqgen.get_domain(cfg.domain)
     seed = int(c2.number_input(_("Seed"), 0, 1_000_000, step=1, key="ni_seed", persist_state="session",
-                               help=_("The seed fixes the random noise: same seed, same drawings.")))
+                               help=_("The seed fixes the random noise: same seed, same samples.")))
     choices = [ONE_OF_EACH] + list(range(domain.n_labels))
     if st.session_state.ni_label not in choices:
         st.session_state.ni_label = ONE_OF_EACH
-    label = c3.selectbox(_("What to draw"), choices, key="ni_label", persist_state="session",
+    label = c3.selectbox(_("What to make"), choices, key="ni_label", persist_state="session",
                          disabled=not cfg.conditional,
                          format_func={ONE_OF_EACH: _("one of each"),
                                       **{i: domain_word(n) for i, n in enumerate(domain.label_names)}}.get,
@@ -43,34 +43,39 @@ def settings(gans):
     return name, domain, seed, labels, n, label
 
 
-def caption(domain, n, seed, labels, label, rows) -> str:
+def caption(domain, n, seed, labels, label, steps) -> str:
     text = ngettext("{n} sample, seed {seed}", "{n} samples, seed {seed}", n).format(n=n, seed=seed)
     if labels is not None:
         text += ", " + (_("one of each class") if label == ONE_OF_EACH else domain_word(domain.label_names[label]))
-    if rows != domain.seq_len:
-        text += ": " + _("the first {rows} of {total} rows drawn").format(rows=rows, total=domain.seq_len)
+    if steps != domain.seq_len:
+        text += ": " + _("the first {rows} of {total} {steps} drawn").format(
+            rows=steps, total=domain.seq_len, steps=domain_word(domain.step_noun_plural))
     return text
 
 
-def replay(domain, images, seed, labels, label, n, cols) -> int:
-    st.subheader(_("GAN samples, replayed row by row"))
-    rows = int(st.slider(_("Rows drawn so far (replay)"), 1, domain.seq_len, key="ni_rows", persist_state="session",
-                         help=_("Slide from 1 to the last row to watch the generator draw each image top to "
-                                "bottom.")))
+def replay(domain, samples, seed, labels, label, n, cols) -> int:
+    view = show.view(domain)
+    st.subheader(_("GAN samples, replayed step by step"))
+    rows = st.session_state.get("ni_rows")
+    if rows is None or rows > domain.seq_len or st.session_state.get("ni_rows_of", domain.name) != domain.name:
+        st.session_state.ni_rows = domain.seq_len    # another kind of sample: start from the whole ones
+    st.session_state.ni_rows_of = domain.name
+    steps = int(st.slider(_("Steps drawn so far (replay)"), 1, domain.seq_len, key="ni_rows", persist_state="session",
+                          help=_("Slide from 1 to the last step to watch the generator draw each sample, one "
+                                 "{step} after another.").format(step=domain_word(domain.step_noun))))
     play = st.button(_("Play the drawing"), key="ni_play", icon=":material/play_arrow:",
-                     help=_("Draws the images again, one row after another, from the first row to the last."))
+                     help=_("Draws the samples again, one step after another, from the first to the last."))
     slot = st.empty()
-    if play:   # an animation: each frame adds one row, as the generator made them
+    if play:   # an animation: each frame adds one step, as the generator made them
         for r in range(1, domain.seq_len + 1):
-            slot.image(compute.replay_png(images, cols, 3, r), output_format="PNG",
+            slot.image(view.replay_png(domain, samples, cols, 3, r), output_format="PNG",
                        caption=caption(domain, n, seed, labels, label, r))
             time.sleep(FRAME_S)
-    slot.image(compute.replay_png(images, cols, 3, rows), output_format="PNG",
-               caption=caption(domain, n, seed, labels, label, rows))
-    st.download_button(_("Download these samples (PNG)"), compute.replay_png(images, cols, 4, domain.seq_len),
-                       file_name=f"gan-{domain.name}-seed{seed}.png", mime="image/png", key="ni_png",
-                       icon=":material/download:")
-    return rows
+    slot.image(view.replay_png(domain, samples, cols, 3, steps), output_format="PNG",
+               caption=caption(domain, n, seed, labels, label, steps))
+    view.listen(domain, samples, key="ni_listen")
+    show.download_buttons(domain, samples, f"gan-{domain.name}-seed{seed}", key="ni_png")
+    return steps
 
 
 def vae_comparison(domain, seed, n, labels, cols) -> None:
@@ -81,17 +86,17 @@ def vae_comparison(domain, seed, n, labels, cols) -> None:
         return
     vae_name = next((v for v in vaes if resources.model_info(v).get("shipped")), vaes[0])
     vae_labels = labels if ui.load(vae_name).config.conditional else None
-    prior = np.stack(compute.samples(resources.ref(vae_name), seed, n, None, vae_labels))
-    st.image(compute.replay_png(prior, cols, 3, domain.seq_len), output_format="PNG",
+    prior = compute.samples(resources.ref(vae_name), seed, n, None, vae_labels)
+    st.image(show.view(domain).replay_png(domain, prior, cols, 3, domain.seq_len), output_format="PNG",
              caption=ngettext("{model}: the decode of {n} random point z ~ N(0, I) (same seed). The VAE cannot be "
-                              "told what to draw; it draws whatever lives at that point.",
+                              "told what to make; it makes whatever lives at that point.",
                               "{model}: decodes of {n} random points z ~ N(0, I) (same seed). The VAE cannot be "
-                              "told what to draw; it draws whatever lives at each point.", n).format(
+                              "told what to make; it makes whatever lives at each point.", n).format(
                  model=vae_name, n=n))
 
 
-def inside_the_generator(domain, images, hidden, labels, n, rows) -> None:
-    st.subheader(_("Inside the generator: its hidden state, row by row"))
+def inside_the_generator(domain, samples, hidden, labels, n, steps) -> None:
+    st.subheader(_("Inside the generator: its hidden state, step by step"))
     st.session_state.ni_pick = min(int(st.session_state.ni_pick), n - 1)
     pick = int(st.slider(_("Sample to look inside"), 0, n - 1, key="ni_pick", persist_state="session")) if n > 1 else 0
     h1, h2 = st.columns([1, 4])
@@ -99,40 +104,42 @@ def inside_the_generator(domain, images, hidden, labels, n, rows) -> None:
         shown = _("sample #{i}").format(i=pick)
         if labels is not None:
             shown += " " + _("(asked for: {label})").format(label=domain_word(domain.label_names[labels[pick]]))
-        st.image(upscale(images[pick], 6), output_format="PNG", caption=shown)
+        show.artifact(domain, samples[pick], key="ni_inside", caption=shown)
     with h2:
-        st.plotly_chart(figures.hidden_heatmap(hidden[pick][:rows]), key="ni_heat", config={"displaylogo": False})
-    st.caption(_("Each row of the heat map is the generator's memory right after drawing that image row; each "
+        step_title = _("{step} (time step)").format(step=domain_word(domain.step_noun))
+        st.plotly_chart(figures.hidden_heatmap(hidden[pick][:steps], step_title=step_title), key="ni_heat",
+                        config={"displaylogo": False})
+    st.caption(_("Each row of the heat map is the generator's memory right after writing that step; each "
                  "column is one hidden unit (blue positive, red negative). Rows that change sharply are where "
-                 "strokes start or end. The heat map follows the replay slider."))
+                 "something starts or ends. The heat map follows the replay slider."))
 
 
-st.title(_("Noise → image"))
+st.title(_("Noise → image & sound"))
 ui.intro(
     _("A **generative adversarial network (GAN)** is two networks playing a game. The **generator** starts "
       "from a handful of random numbers (the *noise*, fixed here by the *seed*) plus the class you ask for "
-      "(a digit, a piece of clothing), and draws an image. The **discriminator** sees real images and the "
-      "generator's drawings and tries to tell them apart; the generator is trained to fool it, so its drawings "
-      "get more and more realistic."),
-    _("This generator is a **recurrent neural network (RNN)**: it draws the 28×28 image one row at a time, "
-      "top to bottom, carrying a memory (its *hidden state*) from row to row. Use the replay slider or the play "
-      "button to watch the drawing appear, and the heat map to see the memory change as it draws. Same seed, "
-      "same drawings; change the seed for new ones. On the right, a VAE draws from random points of its latent "
-      "map for comparison."))
+      "(a digit, a piece of clothing, a spoken word), and makes a sample. The **discriminator** sees real "
+      "examples and the generator's samples and tries to tell them apart; the generator is trained to fool it, "
+      "so its samples get more and more realistic."),
+    _("This generator is a **recurrent neural network (RNN)**: it writes a sample one step at a time (an "
+      "image row by row, top to bottom; a sound frame by frame), carrying a memory (its *hidden state*) from "
+      "step to step. Use the replay slider or the play button to watch it appear, and the heat map to see the "
+      "memory change as it writes. Same seed, same samples; change the seed for new ones. On the right, a VAE "
+      "makes samples from random points of its latent map for comparison."))
 
-with ui.guard(_("the noise → image page")):
-    gans = resources.model_names("gan", kind="image")
+with ui.guard(_("the noise → image & sound page")):
+    gans = resources.model_names("gan", kinds=kinds_on("noise"))
     if not gans:
-        st.warning(_("No image GAN checkpoint was found."))
+        st.warning(_("No image or sound GAN checkpoint was found."))
         st.stop()
     name, domain, seed, labels, n, label = settings(gans)
     res = compute.samples_with_hidden(resources.ref(name), seed, n, labels)
-    images, hidden = np.stack(res["artifacts"]), res["hidden"]
+    samples, hidden = res["artifacts"], res["hidden"]
     cols = min(10, n)
     left, right = st.columns([1.35, 1], gap="large")
     with left:
-        rows = replay(domain, images, seed, labels, label, n, cols)
+        steps = replay(domain, samples, seed, labels, label, n, cols)
     with right:
         vae_comparison(domain, seed, n, labels, cols)
-    inside_the_generator(domain, images, hidden, labels, n, rows)
+    inside_the_generator(domain, samples, hidden, labels, n, steps)
     widgets.reset_button("ni_", key="ni_reset")

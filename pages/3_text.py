@@ -5,8 +5,9 @@ import streamlit as st
 
 import seqgen
 from seqgen import ui
-from seqgen.ui import compute, own_input, resources, widgets
+from seqgen.ui import compute, resources, show, widgets
 from seqgen.ui.i18n import _, domain_word, ngettext
+from seqgen.ui.kinds import kinds_on
 
 ui.configure_torch()
 
@@ -20,7 +21,7 @@ def settings(models):
     c1, c2, c3, c4 = st.columns([1.2, 1, 1, 0.8])
     with c1:
         name = widgets.choose_model(_("Model"), "tx_model", models, resources.model_label,
-                                     preferred=next(iter(resources.model_names("vae", kind="text")), None))
+                                     preferred=next(iter(resources.model_names("vae", kinds=kinds_on("text"))), None))
     temp = float(c2.slider(_("Temperature"), 0.0, 2.0, step=0.1, key="tx_temp", persist_state="session",
                            help=_("0 = always the likeliest letter; 1 = the model's own odds; >1 = daring.")))
     n = int(c3.slider(_("How many"), 1, 50, key="tx_n", persist_state="session"))
@@ -31,31 +32,24 @@ def settings(models):
 
 def generated_table(name, domain, temp, n, seed) -> None:
     items = widgets.classroom_safe(compute.samples(resources.ref(name), seed, n, temp))
-    known = [bool(s) and domain.is_known(s) for s in items]
+    known = [bool(s) and bool(domain.is_known(s)) for s in items]
     noun = domain_word(domain.item_noun)
     in_data, new, yes, no = _("in the training data"), _("new ✨"), _("yes"), _("no")
     table = pd.DataFrame({
         noun: [s or _("(empty)") for s in items],
         _("status"): [in_data if k else new for k in known],
-        _("looks like a {noun}").format(noun=noun): [yes if ok else no for ok in looks_like(domain, items)],
+        _("looks like a {noun}").format(noun=noun): [yes if ok else no for ok in domain.looks_like(items)],
     })
     n_new = sum(not k for k in known)
     st.markdown(ngettext("**{new} of {n}** is a new invention; {old} in the data.",
                          "**{new} of {n}** are new inventions; {old} in the data.", n_new).format(
         new=n_new, n=n, old=ngettext("{n} is", "{n} are", n - n_new).format(n=n - n_new)))
     st.dataframe(table, key="tx_table", hide_index=True)
-    text = "\n".join(items) + "\n"
     d1, d2 = st.columns([1, 3])
-    d1.download_button(_("Download the list (.txt)"), text, file_name=f"{name}-seed{seed}.txt", mime="text/plain",
-                       key="tx_download", icon=":material/download:")
+    with d1:
+        show.download_buttons(domain, items, f"{name}-seed{seed}", key="tx_download")
     with d2.expander(_("Copy the list")):
-        st.code(text, language=None)
-
-
-def looks_like(domain, items) -> list[bool]:
-    """Judged by the char-LM against real names where the domain has one, else letters and length only."""
-    judge = getattr(domain, "looks_like_names", None)
-    return judge(list(items)) if judge else [domain.well_formed(s) for s in items]
+        st.code("\n".join(items) + "\n", language=None)
 
 
 def where_it_lives(name, domain) -> None:
@@ -110,7 +104,7 @@ ui.intro(
     "encoder finds its point on the map, and the names closest to that point are usually names that look or sound alike."))
 
 with ui.guard(_("the text page")):
-    models = resources.model_names(("vae", "gan"), kind="text")
+    models = resources.model_names(("vae", "gan"), kinds=kinds_on("text"))
     if not models:
         st.warning(_("No text VAE or GAN checkpoint was found."))
         st.stop()
@@ -120,4 +114,4 @@ with ui.guard(_("the text page")):
     st.caption(_("*Looks like a {noun}*: letters only, and the reference language model finds it no less likely "
                  "than 95 % of real ones.").format(noun=domain_word(domain.item_noun)))
     where_it_lives(name, domain)
-    own_input.name_start_section(domain)
+    show.view(domain).start_section(domain)

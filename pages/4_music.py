@@ -2,12 +2,11 @@
 import streamlit as st
 
 import seqgen
-from seqgen import audio, ui
-from seqgen.domains.melodies import in_scale_ratio
-from seqgen.ui import compute, figures, music, own_input, resources, show, widgets
-from seqgen.ui.i18n import N_, _, ngettext
+from seqgen import ui
+from seqgen.ui import compute, resources, show, widgets
+from seqgen.ui.i18n import _
+from seqgen.ui.kinds import kinds_on
 
-INSTRUMENT_NAMES = (N_("piano"), N_("organ"), N_("strings"), N_("flute"))  # audio.INSTRUMENTS, shown
 ui.configure_torch()
 
 
@@ -20,40 +19,13 @@ def settings(models):
     c1, c2, c3 = st.columns([1.2, 1, 1])
     with c1:
         name = widgets.choose_model(_("Model"), "mu_model", models, resources.model_label,
-                                     preferred=next(iter(resources.model_names("vae", kind="melody")), None))
+                                     preferred=next(iter(resources.model_names("vae", kinds=kinds_on("music"))), None))
     family = ui.load(name).config.family
     seed = int(c2.number_input(_("Seed"), 0, 1_000_000, step=1, key="mu_seed", persist_state="session"))
     temp = float(c3.slider(_("Temperature"), 0.0, 1.5, step=0.1, key=f"mu_temp_{family}", persist_state="session",
                            help=_("0 = always the likeliest choice (the VAE's default); 1 = the model's own odds.")))
     st.button(_("New melody"), key="mu_new", on_click=_new_melody, icon=":material/casino:")
-    c4, c5 = st.columns(2)
-    tempo = int(c4.slider(_("Tempo (beats per minute)"), *music.TEMPO_RANGE, step=5, key="mu_tempo",
-                          persist_state="session"))
-    sounds = {i: _(i) for i in audio.INSTRUMENTS}
-    instrument = c5.selectbox(_("Instrument sound"), list(audio.INSTRUMENTS), key="mu_instrument",
-                              persist_state="session", format_func=sounds.get)
-    return name, seed, temp, tempo, instrument
-
-
-def melody_player(name, domain, notes, seed, tempo, instrument) -> None:
-    notes = tuple(notes)
-    st.plotly_chart(figures.piano_roll_figure(notes, n_steps=domain.seq_len, height=320, tempo=tempo,
-                                              title=_("{model}, seed {seed}").format(model=name, seed=seed)),
-                    key="mu_roll", config={"displaylogo": False})
-    wav = music.melody_wav(notes, domain.seq_len, tempo, instrument)
-    with st.container(key="mu_player"):
-        st.audio(wav, format="audio/wav")
-    bars = domain.seq_len // 16
-    st.caption(_("{melody}; {share} of the notes are in C major / A minor.").format(
-        melody=show.describe(domain, notes), share=f"{in_scale_ratio(notes):.0%}") + " "
-        + ngettext("{n} bar at {tempo} BPM ≈ {seconds} s.", "{n} bars at {tempo} BPM ≈ {seconds} s.", bars).format(
-            n=bars, tempo=tempo, seconds=f"{domain.seq_len / 4 * 60 / tempo:.1f}"))
-    d1, d2, _rest = st.columns([1, 1, 2])
-    d1.download_button(_("Download WAV"), wav, file_name=f"{name}-seed{seed}-{instrument}.wav", mime="audio/wav",
-                       key="mu_wav", icon=":material/download:")
-    midi = audio.to_midi_bytes(list(notes), tempo_bpm=tempo, program=audio.MIDI_PROGRAMS.get(instrument, 0))
-    d2.download_button(_("Download MIDI"), midi, file_name=f"{name}-seed{seed}-{instrument}.mid",
-                       mime="audio/midi", key="mu_midi", icon=":material/download:")
+    return name, seed, temp
 
 
 st.title(_("Music: new chorale melodies"))
@@ -69,12 +41,16 @@ ui.intro(
     "to open in any music program."))
 
 with ui.guard(_("the music page")):
-    models = resources.model_names(("vae", "gan"), kind="melody")
+    models = resources.model_names(("vae", "gan"), kinds=kinds_on("music"))
     if not models:
         st.warning(_("No melody VAE or GAN checkpoint was found."))
         st.stop()
-    name, seed, temp, tempo, instrument = settings(models)
+    name, seed, temp = settings(models)
     domain = seqgen.get_domain(ui.load(name).config.domain)
-    notes = compute.samples(resources.ref(name), seed, 1, temp)[0]
-    melody_player(name, domain, notes, seed, tempo, instrument)
-    own_input.melody_start_section(domain, tempo, instrument)
+    view = show.view(domain)
+    options = view.playback_options("mu")
+    melody = compute.samples(resources.ref(name), seed, 1, temp)[0]
+    view.one(domain, melody, key="mu_roll", height=320, title=_("{model}, seed {seed}").format(model=name, seed=seed),
+             **options)
+    show.download_buttons(domain, [melody], f"{name}-seed{seed}", key="mu_wav", **options)
+    view.start_section(domain, **options)

@@ -17,10 +17,9 @@ import streamlit as st
 from plotly.basedatatypes import BaseFigure
 
 from seqgen import explore, get_domain
-from seqgen.render import image_grid, png_bytes, upscale
+from seqgen.render import png_bytes
 
-from . import resources
-from . import figures
+from . import figures, resources
 from .figures import latent_map_base as latent_map_base_figure
 
 
@@ -136,16 +135,6 @@ def samples_with_hidden(ref, seed: int, n: int, labels: tuple[int, ...] | None =
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def replay_png(images: np.ndarray, cols: int, scale: int, rows_drawn: int) -> bytes:
-    """Mosaic of uint8 images as PNG bytes; rows from `rows_drawn` on greyed out (the row-by-row replay)."""
-    images = np.array(images, copy=True)
-    if rows_drawn < images.shape[1]:
-        images[:, rows_drawn:, :] = 25       # not drawn yet: dark grey
-        images[:, rows_drawn, :] = 110       # the row being drawn next: a faint line
-    return png_bytes(upscale(image_grid(images, cols=cols, pad=2, value=70), scale))
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
 def picture_png(domain_name: str, artifacts: list, cols: int, scale: int) -> bytes:
     """The domain's mosaic of artifacts as PNG bytes."""
     return png_bytes(get_domain(domain_name).picture(artifacts, cols=cols, scale=scale))
@@ -166,11 +155,11 @@ def recognise(domain_name: str, image) -> tuple[int, float] | None:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def plane(ref, kind: str, a: tuple = (), b: tuple = ()) -> dict:
+def plane(ref, how: str, a: tuple = (), b: tuple = ()) -> dict:
     """A 2-D plane through a larger latent: "pca" (the encoded held-out set's main directions) or
     "through" (the encoder means a and b at (-1.5, 0) and (1.5, 0))."""
     mu = latent_map(ref)["mu"]
-    return explore.pca_plane(mu) if kind == "pca" else explore.plane_through(np.array(a), np.array(b), mu)
+    return explore.pca_plane(mu) if how == "pca" else explore.plane_through(np.array(a), np.array(b), mu)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

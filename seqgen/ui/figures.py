@@ -4,8 +4,6 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from seqgen.domains.melodies import pitch_name
-
 from .i18n import _
 
 # Okabe & Ito's colour-blind-safe palette (yellow last: weakest on white). Ten classes share a plot, so each
@@ -106,69 +104,15 @@ def selection_point(event) -> tuple[float, float] | None:
         return None
 
 
-# ---------------------------------------------------------------- melodies
-NATURAL = {0, 2, 4, 5, 7, 9, 11}       # pitch classes of the white keys: C D E F G A B
-
-
-def piano_roll_figure(notes, n_steps: int = 64, height: int = 260, title: str | None = None,
-                      tempo: int | None = None, playhead: int | None = None) -> dict:
-    """Notes as horizontal bars: time (16th steps) across, pitch up; bar lines every 16 steps (a plotly dict).
-
-    Every white-key pitch in range is named on the pitch axis and each bar carries its note's name, upright
-    and readable. `playhead` draws a line at that step; with `tempo` the figure gets a ▶ button that sweeps
-    the line across at that speed (in the browser, no rerun)."""
-    data = []
-    if notes:
-        data.append({
-            "type": "bar", "orientation": "h", "x": [n.length for n in notes], "base": [n.start for n in notes],
-            "y": [n.pitch for n in notes], "width": 0.85,
-            "marker": {"color": PALETTE[0], "line": {"width": 0.5, "color": "#00304d"}},
-            "text": [pitch_name(n.pitch) for n in notes], "textposition": "inside", "insidetextanchor": "start",
-            "textangle": 0, "constraintext": "none", "insidetextfont": {"size": 13, "color": "white"},
-            "customdata": [[pitch_name(n.pitch), n.start, n.length] for n in notes],
-            "hovertemplate": "%{customdata[0]}: " + _("step {start}, {length} sixteenths").format(
-                start="%{customdata[1]}", length="%{customdata[2]}") + "<extra></extra>"})
-    lo = min([n.pitch for n in notes], default=60) - 2
-    hi = max([n.pitch for n in notes], default=72) + 2
-    ticks = [p for p in range(lo, hi + 1) if p % 12 in NATURAL]
-    bars = [{"type": "line", "x0": b, "x1": b, "yref": "paper", "y0": 0, "y1": 1, "line": {"color": "#999", "width": 1}}
-            for b in range(0, n_steps + 1, 16)]
-    layout = {"height": height, "margin": {"l": 10, "r": 10, "t": 30 if (title or tempo) else 10, "b": 10},
-              "showlegend": False, "plot_bgcolor": "#fafafa", "bargap": 0,
-              "shapes": bars + ([] if playhead is None else [_playhead(playhead)]),
-              "xaxis": {"range": [0, n_steps], "title": {"text": _("time (sixteenth notes; a bar = 16)")}, "dtick": 4,
-                        "gridcolor": "#eee"},
-              "yaxis": {"range": [lo - 0.5, hi + 0.5], "tickvals": ticks, "tickfont": {"size": 12},
-                        "ticktext": [pitch_name(p) for p in ticks], "title": {"text": _("pitch")},
-                        "gridcolor": "#eee"}}
-    if title:
-        layout["title"] = {"text": title}
-    fig = {"data": data, "layout": layout}
-    if tempo:
-        step_ms = 60_000 / tempo / 4
-        fig["frames"] = [{"name": str(t), "layout": {"shapes": bars + [_playhead(t)]}} for t in range(n_steps + 1)]
-        layout["updatemenus"] = [{"type": "buttons", "showactive": False, "x": 0, "y": 1.02, "xanchor": "left",
-                                  "yanchor": "bottom", "direction": "left", "buttons": [
-            {"label": "▶ " + _("Follow the notes"), "method": "animate",
-             "args": [None, {"frame": {"duration": step_ms, "redraw": True}, "transition": {"duration": 0},
-                             "fromcurrent": False, "mode": "immediate"}]}]}]
-    return fig
-
-
-def _playhead(step: float) -> dict:
-    return {"type": "line", "x0": step, "x1": step, "yref": "paper", "y0": 0, "y1": 1,
-            "line": {"color": PALETTE[3], "width": 3}}
-
-
 # ---------------------------------------------------------------- GAN internals
-def hidden_heatmap(hidden: np.ndarray, title: str = "") -> go.Figure:
-    """hidden [rows, units]: the generator's hidden state while drawing each row."""
+def hidden_heatmap(hidden: np.ndarray, title: str = "", step_title: str | None = None) -> go.Figure:
+    """hidden [steps, units]: a writer's hidden state after each step (an image row, a letter, a frame)."""
     h = np.asarray(hidden, dtype=np.float32)
     fig = go.Figure(go.Heatmap(z=h, x=np.arange(h.shape[1]), y=np.arange(1, h.shape[0] + 1),
                                colorscale="RdBu", zmid=0, colorbar=dict(title=_("activation")),
                                hovertemplate=_("row {row}, unit {unit}").format(row="%{y}", unit="%{x}")
                                + ": %{z:.2f}<extra></extra>"))
     fig.update_layout(height=340, margin=dict(l=10, r=10, t=30 if title else 10, b=10), title=title)
-    fig.update_yaxes(autorange="reversed", title_text=_("image row (time step)"))
+    fig.update_yaxes(autorange="reversed", title_text=step_title or _("image row (time step)"))
     fig.update_xaxes(title_text=_("hidden unit"))
     return fig

@@ -19,16 +19,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from seqgen.locale import DEFAULT, LANGUAGES, normalise, translations
+from seqgen.locale import DEFAULT, LANGUAGES, N_, normalise, translations  # noqa: F401 - N_ for the pages
 
 LANG_KEY = "i18n_lang"           # the session's language
 SWITCH_KEY = "i18n_switch"       # the sidebar widget
 NAMES = {"en": "English", "zh": "中文"}
-
-
-def N_(message: str) -> str:
-    """Mark `message` for extraction without translating it now (module-level constants)."""
-    return message
 
 
 def current() -> str:
@@ -81,18 +76,9 @@ def language_switch() -> None:
                                  on_change=_switched, label_visibility="collapsed")
 
 
-# Words the domains declare (seqgen/domains, shown in pickers and captions): translated where shown with
-# domain_word(); the data itself (digits, names, notes) is never translated.
-DOMAIN_WORDS = (
-    N_("MNIST digits"), N_("Digits (28 rows of pixels)"), N_("digit"),
-    N_("Fashion-MNIST clothes"), N_("Clothes (28 rows of pixels)"), N_("piece of clothing"),
-    N_("US first names"), N_("Names (letters)"), N_("name"),
-    N_("Bach chorale melodies"), N_("Melodies (notes)"), N_("melody"),
-    N_("T-shirt/top"), N_("Trouser"), N_("Pullover"), N_("Dress"), N_("Coat"), N_("Sandal"), N_("Shirt"),
-    N_("Sneaker"), N_("Bag"), N_("Ankle boot"), N_("female"), N_("male"), N_("major"), N_("minor"),
-)
-
-
+# The words the domains and kinds declare (titles, nouns, class names) are marked with N_ where they are
+# declared (seqgen/domains, seqgen/kinds) and translated where shown with domain_word(); the data itself
+# (digits, names, notes) is never translated.
 def domain_word(text) -> str:
     """A domain's title, noun or class name in the session's language (unknown words stay as they are)."""
     return _(str(text))

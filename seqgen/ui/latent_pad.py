@@ -5,13 +5,16 @@ static file serving).
 
 Python sends the pad its data once per rerun; the pad sends back `z` (on release, after arrow keys, and at
 most every SEND_EVERY_MS while dragging) and `failed` (the browser could not run the decoder). What the pad
-needs to draw a domain's artifacts comes from the domain object (`pad_spec`), chosen by `domain.kind`.
+needs to draw a domain's artifacts comes from the domain (`Domain.pad_spec()`); how they are drawn comes from
+the renderer of its kind (seqgen/ui/kinds/<kind>.mjs), which `component()` assembles into the pad's module.
 """
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import shutil
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +24,8 @@ from seqgen import export
 from seqgen.checkpoints import resolve
 
 from . import compute, figures
-from .i18n import _, domain_word, ngettext
+from .i18n import _, domain_word
+from .kinds import VIEWS, view, view_of
 
 ASSETS = Path(__file__).with_suffix("")                      # seqgen/ui/latent_pad/
 STATIC = Path(__file__).resolve().parents[2] / "static"      # served at /app/static/ (enableStaticServing)
@@ -29,14 +33,32 @@ RUNTIME = STATIC / "vendor" / "onnxruntime-web"
 PUBLISHED = STATIC / "decoders"
 RUNTIME_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
 SEND_EVERY_MS = 3000       # while dragging: the URL keeps up now and then, and a sweep costs the server ~1 rerun
-TEMPO = 90
+RENDERER_END = "export default renderer;"
+
+
+def module_source() -> str:
+    """The pad's JS module: its core (pad.js) and every kind's renderer, each in a scope of its own that
+    registers it under its kind (a component's code is one inline module, so the renderers cannot be
+    imported as files). A renderer file is an ES module that ends with `export default renderer;`; its
+    other exports (what its unit tests import) become plain declarations here."""
+    parts = [(ASSETS / "pad.js").read_text(encoding="utf-8")]
+    for kind in VIEWS:
+        src = view_of(kind).renderer_source()
+        if not src.rstrip().endswith(RENDERER_END):
+            raise ValueError(f"the {kind} renderer must end with {RENDERER_END!r}")
+        body = re.sub(r"^export (?=(async )?function |const |let |class )", "", src.rstrip()[:-len(RENDERER_END)],
+                      flags=re.MULTILINE)
+        if re.search(r"^\s*(import|export)\b", body, flags=re.MULTILINE):
+            raise ValueError(f"the {kind} renderer may not import or export anything else")
+        parts.append(f"RENDERERS[{json.dumps(kind)}] = (() => {{\n{body}\nreturn renderer;\n}})();")
+    return "\n".join(parts)
 
 
 @lru_cache(maxsize=1)
 def _component():
     read = lambda name: (ASSETS / name).read_text(encoding="utf-8")  # noqa: E731
     return st.components.v2.component("seqgen_latent_pad", html=read("pad.html"), css=read("pad.css"),
-                                      js=read("pad.js"))
+                                      js=module_source())
 
 
 def _base_url() -> str:
@@ -86,51 +108,21 @@ def availability(ref) -> tuple[str, str]:
     return ("", why) if why else _published(ref)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _spec_for(domain) -> dict:
-    return pad_spec(domain)
-
-
-def pad_spec(domain) -> dict:
-    """What the browser needs to turn the decoder's output into the domain's artifact, asked of the domain
-    (its to_artifact on single tokens), so the JS conversion matches Python's."""
-    grid = int(domain.explorer_grid[2])
-    if domain.kind == "image":
-        return {"kind": "image", "rows": domain.seq_len, "cols": domain.n_features, "grid": grid}
-    vocab = range(domain.n_features)
-    if domain.kind == "text":
-        letters = [str(domain.to_artifact(np.array([t]))).lower() for t in vocab]
-        probe = next(t for t in vocab if letters[t])
-        stop = [t for t in vocab if not letters[t] and not domain.to_artifact(np.array([t, probe]))]
-        two = str(domain.to_artifact(np.array([probe, probe])))
-        return {"kind": "text", "letters": letters, "stop": stop, "grid": grid, "item_noun": domain.item_noun,
-                "capitalize": two == two.capitalize() and two != two.lower()}
-    if domain.kind == "melody":
-        first = [domain.to_artifact(np.array([t])) for t in vocab]
-        pitch = [int(f[0].pitch) if f else None for f in first]
-        probe = next(t for t in vocab if pitch[t] is not None)
-        hold = [t for t in vocab if pitch[t] is None and len(domain.to_artifact(np.array([probe, t]))) == 1
-                and domain.to_artifact(np.array([probe, t]))[0].length == 2]
-        spb = int(getattr(domain, "steps_per_beat", 4))
-        known = [p for p in pitch if p is not None]
-        return {"kind": "melody", "pitch": pitch, "hold": hold, "steps": domain.seq_len, "steps_per_beat": spb,
-                "steps_per_bar": 4 * spb, "min_pitch": min(known), "max_pitch": max(known), "tempo": TEMPO,
-                "grid": grid}
-    raise ValueError(f"the latent pad cannot draw artifacts of kind {domain.kind!r}")
+    return domain.pad_spec()
 
 
 def pad_text(domain) -> dict:
-    """The pad's words in the session's language ({x}, {y}, {n} and {error} are filled in by the pad)."""
+    """The pad's words in the session's language ({x}, {y}, {n} and {error} are filled in by the pad), with
+    those of the domain's kind."""
     return {
         "decoded_at": _("Decoded at z = ({x}, {y})"),
-        "empty": _("an empty {noun}: the decoder stopped straight away").format(noun=domain_word(domain.item_noun)),
-        # the pad picks the form by n: gettext's plural rule, evaluated here for the counts a melody can have
-        "notes": [ngettext("{n} note; released, it plays", "{n} notes; released, it plays", n)
-                  for n in range(domain.seq_len + 1)] if domain.kind == "melody" else [],
         "loading": _("Loading the in-browser decoder…"),
         "failed": _("The in-browser decoder could not start ({error})."),
         "backdrop": _("decoded grid behind the map"),
         "aria": _("latent point: drag, click or use the arrow keys"),
+        **view(domain).pad_text(domain),
     }
 
 

@@ -14,28 +14,21 @@ All words are gettext messages (N_ here, translated where shown), so a lesson is
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import streamlit as st
 
 from .i18n import N_, _
+from .pages import PAGES
 
-# page id -> (file given to st.navigation / st.switch_page, url path); app.py registers the same files
-PAGE_FILES = {
-    "latent": "pages/1_latent_explorer.py",
-    "noise": "pages/2_noise_to_image.py",
-    "text": "pages/3_text.py",
-    "music": "pages/4_music.py",
-    "training": "pages/5_live_training.py",
-    "lessons": "pages/6_lessons.py",
-}
 LESSON_KEY, STEP_KEY, GOTO_KEY, MEMO_KEY = "lesson_id", "lesson_step", "lesson_goto", "_lesson_url"
 
 
 @dataclass(frozen=True)
 class Step:
-    page: str                                   # a key of PAGE_FILES
+    page: str                                   # a key of seqgen.ui.pages.PAGES
     title: str
     do: str                                     # what to do
     notice: str                                 # what to notice
@@ -176,8 +169,8 @@ def step_state(step: Step) -> dict:
     """The session values a step writes: its own, plus the Live training knobs of its preset."""
     values = dict(step.state)
     if step.preset:
-        from seqgen.training.live.knobs import knobs_for
         from seqgen.presets import configure
+        from seqgen.training.live.knobs import knobs_for
 
         domain, family, preset = step.preset
         model_cfg, train_cfg, _p = configure(preset)
@@ -240,9 +233,9 @@ def frame(pg) -> None:
     here = pg.url_path or "home"
     url = {"lesson": lesson.id, "step": str(index + 1)}
     st.session_state[MEMO_KEY] = (url["lesson"], url["step"])
-    if goto and goto != here and goto in PAGE_FILES:
+    if goto and goto != here and goto in PAGES:
         from .i18n import current
-        st.switch_page(PAGE_FILES[goto], query_params={**url, "lang": current()})
+        st.switch_page(PAGES[goto].file, query_params={**url, "lang": current()})
     for key, value in url.items():
         if st.query_params.get(key) != value:
             st.query_params[key] = value

@@ -200,8 +200,8 @@ def _start(paused: bool = False, step: bool = False) -> None:
     domain, family, knobs = knobs_from_state()
     st.session_state.pop(MSG_KEY, None)
     st.session_state.pop(START_MSG_KEY, None)
-    run = TrainingRun(domain, family, knobs, manager=get_manager())
-    run.client = st.session_state.get(CLIENT_KEY) or client_key()
+    run = TrainingRun(domain, family, knobs, manager=get_manager(),
+                      client=st.session_state.get(CLIENT_KEY) or client_key())
     try:
         run.start(paused=paused or step)
     except TooManyRuns:

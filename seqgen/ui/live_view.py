@@ -10,7 +10,7 @@ from seqgen.domains import get_domain
 from . import show
 from .i18n import N_, _, domain_word, ngettext
 from .live_figures import latent_figure, loss_figure
-from .widgets import classroom_safe, plain, without_paths
+from .widgets import plain, without_paths
 
 
 def samples_view(snap) -> None:
@@ -32,8 +32,6 @@ def samples_view(snap) -> None:
         text += " " + _("Requested labels: {labels}").format(labels=" ".join(plain(x, 40) for x in labels[:10]))
     st.markdown(text)
     cols = 10 if len(arts) == 20 else 4          # conditional previews hold two rows of ten labels
-    if domain.kind == "text":
-        arts = classroom_safe(arts)
     show.gallery(domain, list(arts), cols=cols, labels=labels, key="lt_samples")
 
 

@@ -55,21 +55,15 @@ def list_models() -> list[dict]:
     return sorted(rows, key=lambda r: (not r.get("shipped"), r["name"]))
 
 
-def _kind(domain_name: str | None) -> str | None:
-    try:
-        return seqgen.get_domain(domain_name).kind
-    except ValueError:
-        return None
-
-
-def model_names(family: str | tuple[str, ...] | None = None, kind: str | None = None,
+def model_names(family: str | tuple[str, ...] | None = None, kinds: tuple[str, ...] | None = None,
                 domain: str | None = None) -> list[str]:
     """Readable generator checkpoints (never the reference classifiers / language models), optionally
-    only those of one family, one kind of artifact ("image", "text", "melody") or one domain."""
+    only those of one family, of some kinds of artifact (seqgen.ui.kinds.kinds_on(page): the kinds a page
+    shows) or of one domain."""
     fams = (family,) if isinstance(family, str) else (family or GENERATOR_FAMILIES)
     return [r["name"] for r in list_models()
             if "error" not in r and r.get("family") in fams and r.get("family") in GENERATOR_FAMILIES
-            and (kind is None or _kind(r.get("domain")) == kind) and (domain is None or r.get("domain") == domain)]
+            and (kinds is None or r["kind"] in kinds) and (domain is None or r.get("domain") == domain)]
 
 
 def damaged_models() -> list[dict]:

@@ -1,31 +1,39 @@
-"""Helpers for the latent pad's browser test and benchmarks/latent_pad.py: open the pad, read its state, sweep it."""
+"""Helpers for the latent pad's browser tests and benchmarks/latent_pad.py: open the pad, read its state from the
+page (the attributes the pad mirrors on its root element), sweep it, count its repaints, and decode in the
+page's own runtime to compare with torch. Nothing here needs a hook in the pad's code."""
 from __future__ import annotations
 
+import hashlib
 import time
 
-from e2e_helpers import wait_idle
-
-STATE_JS = "() => globalThis.__seqgenPad && __seqgenPad.state && __seqgenPad.state()"
-
-
-def warm_up(browser, base: str) -> None:
-    """Open the home page once and let its first run finish: a deep link opened while the server's first
-    script run is busy flashes Streamlit's "Page not found" (st.navigation has not registered the pages)."""
-    warm = browser.new_page()
-    warm.goto(base + "/")
-    warm.get_by_test_id("stSidebarNavLink").first.wait_for(timeout=60_000)
-    wait_idle(warm, 60_000)
-    warm.close()
+# The pad's state as the page shows it: data-* on .pad-root, its text line, its output canvas.
+STATE_JS = """root => ({
+  ready: root.dataset.ready === "true", failed: root.dataset.failed || "", frame: Number(root.dataset.frame || 0),
+  z: root.dataset.z || null, kind: root.dataset.kind || null,
+  text: root.querySelector(".pad-text").textContent, status: root.querySelector(".pad-status").textContent,
+  caption: root.querySelector(".pad-caption").textContent,
+  alt: root.querySelector(".pad-out").getAttribute("aria-label"),
+  out: root.querySelector(".pad-out").toDataURL()})"""
 
 
 def pad_state(page) -> dict | None:
-    return page.evaluate(STATE_JS)
+    root = page.locator(".pad-root")
+    if not root.count():
+        return None
+    return root.first.evaluate(STATE_JS)
 
 
 def wait_pad_frame(page, after: int = 0, timeout: float = 60_000) -> dict:
     """Wait until the pad has painted a decode (frame > after); -> its state."""
-    page.wait_for_function(f"() => {{ const s = ({STATE_JS})(); return s && s.frame > {after}; }}", timeout=timeout)
-    return pad_state(page)
+    page.locator(".pad-root").first.wait_for(timeout=timeout)
+    deadline = time.perf_counter() + timeout / 1000
+    while True:
+        state = pad_state(page)
+        if state and (state["frame"] > after or state["failed"]):
+            return state
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"the pad painted no frame after {after} within {timeout / 1000:.0f} s: {state}")
+        page.wait_for_timeout(20)
 
 
 def pad_box(page) -> dict:
@@ -55,3 +63,40 @@ def sweep(page, seconds: float, start=(-3.0, -2.0), end=(3.0, 2.0), release: boo
     if release:
         page.mouse.up()
     return moves
+
+
+def record_repaints(page) -> None:
+    """From now on, note the time of every repaint (each change of the pad's data-frame)."""
+    page.locator(".pad-root").first.evaluate("""root => {
+        root.__repaints = [];
+        new MutationObserver(() => root.__repaints.push(performance.now()))
+          .observe(root, {attributes: true, attributeFilter: ["data-frame"]}); }""")
+
+
+def repaint_times(page) -> list[float]:
+    return page.locator(".pad-root").first.evaluate("root => root.__repaints.slice()")
+
+
+def decoder_url(model: str) -> str:
+    """Where the app publishes a model's decoder.onnx for browsers (seqgen.ui.latent_pad: under its hash)."""
+    from seqgen.checkpoints import resolve
+    from seqgen.export import EXPORT_FILE
+    data = (resolve(model) / EXPORT_FILE).read_bytes()
+    return f"/app/static/decoders/{hashlib.sha256(data).hexdigest()[:20]}.onnx"
+
+
+# The same runtime and decoder file the pad loads, run from the test: the page decodes a batch of z.
+DECODE_JS = """async ([url, zs]) => {
+  const ort = await import(new URL("/app/static/vendor/onnxruntime-web/ort.wasm.min.mjs", location.origin).href);
+  ort.env.wasm.wasmPaths = new URL("/app/static/vendor/onnxruntime-web/", location.origin).href;
+  ort.env.wasm.numThreads = 1;
+  const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+  const run = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
+  const z = new Float32Array(zs.flat());
+  const out = await run.run({ z: new ort.Tensor("float32", z, [zs.length, zs[0].length]) });
+  return Array.from(out.out.data, Number);
+}"""
+
+
+def browser_decode(page, model: str, zs) -> list[float]:
+    return page.evaluate(DECODE_JS, [decoder_url(model), [list(map(float, z)) for z in zs]])

@@ -12,9 +12,8 @@ import os
 
 import numpy as np
 import pytest
-
 from e2e_helpers import REPO, browser_api, launch, streamlit_server, wait_idle
-from pad_helpers import pad_box, to_screen, wait_pad_frame, warm_up
+from pad_helpers import browser_decode, pad_box, to_screen, wait_pad_frame
 
 pytestmark = pytest.mark.e2e
 
@@ -34,7 +33,6 @@ def server():
 def browser(server):
     with sync_playwright() as p:
         b = launch(p)
-        warm_up(b, server)
         yield b
         b.close()
 
@@ -68,7 +66,7 @@ def test_the_browser_decodes_exactly_like_torch(page, model):
     assert state["ready"] and not state["failed"], state
     vae = seqgen.load(model).model.eval()
     z = torch.randn(100, 2, generator=torch.Generator().manual_seed(7)) * 2
-    got = np.array(page.evaluate("zs => __seqgenPad.decodeBatch(zs)", z.tolist()))
+    got = np.array(browser_decode(page, model, z.tolist()))
     want = vae.decode(z).numpy()
     if vae.cfg.discrete:
         assert (got.reshape(want.shape) == want).all(), "browser tokens differ from torch's argmax"
