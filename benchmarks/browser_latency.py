@@ -43,10 +43,10 @@ def main() -> None:
         browser = launch(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         t1 = time.perf_counter()
-        page.goto(url + "/")                                   # first session: registers the pages
+        page.goto(url + "/")
         page.get_by_test_id("stSidebarNavLink").first.wait_for(timeout=60_000)
         t_home = time.perf_counter() - t1
-        wait_idle(page, 60_000)  # a deep link opened while the first run is busy flashes "Page not found"
+        wait_idle(page, 60_000)
         page.goto(f"{url}/latent?model={args.model}&z=0.00,0.00")
         classic = page.locator(".st-key-le_classic label")   # the server-side sliders (the pad decodes in the browser)
         if classic.count():

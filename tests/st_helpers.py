@@ -7,16 +7,11 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from seqgen.ui.pages import PAGES as APP_PAGES
+
 REPO = Path(__file__).resolve().parents[1]
-APP = str(REPO / "app.py")
-PAGES = {
-    "latent": "pages/1_latent_explorer.py",
-    "noise": "pages/2_noise_to_image.py",
-    "text": "pages/3_text.py",
-    "music": "pages/4_music.py",
-    "training": "pages/5_live_training.py",
-    "lessons": "pages/6_lessons.py",
-}
+APP = str(REPO / "frame" / "main.py")          # the script `streamlit run app.py` serves (see app.py)
+PAGES = {page_id: page.file for page_id, page in APP_PAGES.items()}   # as st.switch_page takes them
 
 # AppTest logs a harmless "missing ScriptRunContext" warning per instance; cached functions called from
 # test code (outside a script run) log another.
@@ -31,7 +26,8 @@ def app(timeout: float = 60) -> AppTest:
 
 def page_app(page: str, timeout: float = 60) -> AppTest:
     """A page file run on its own (no navigation frame): lets a test set query params for that page."""
-    return AppTest.from_file(str(REPO / PAGES.get(page, page)), default_timeout=timeout)
+    path = REPO / "frame" / PAGES[page] if page in PAGES else REPO / page
+    return AppTest.from_file(str(path.resolve()), default_timeout=timeout)
 
 
 def open_page(page: str) -> AppTest:

@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 import streamlit as st
+from st_helpers import PAGES, REPO, app, click_point, errors, image_urls, open_page, page_app, run_with_plotly_selection
 
 import seqgen
 from seqgen import audio
-from st_helpers import (PAGES, REPO, app, click_point, errors, image_urls, open_page, page_app,
-                        run_with_plotly_selection)
 
 
 @pytest.fixture(autouse=True)
@@ -302,7 +301,7 @@ def test_music_page_audio_is_a_wav_and_follows_tempo_and_instrument():
 
 @pytest.mark.parametrize("tempo, instrument", [(90, "piano"), (140, "organ"), (40, "flute")])
 def test_melody_wav_has_the_expected_length(tempo, instrument):
-    from seqgen.ui import music
+    from seqgen.ui.kinds import melody as music
     domain = seqgen.get_domain("melodies")
     notes = tuple(domain.to_artifact(domain.dataset("test")[0][0]))
     wav = music.melody_wav(notes, 64, tempo, instrument)

@@ -19,9 +19,9 @@ from seqgen.ui.live_copy import KNOB_COPY, knob_text
 
 logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-LIVE = "pages/5_live_training.py"
-EXPLORER = "pages/1_latent_explorer.py"
+APP = str(Path(__file__).resolve().parents[1] / "frame" / "main.py")
+LIVE = "../pages/5_live_training.py"          # as the frame (frame/main.py) names it
+EXPLORER = "../pages/1_latent_explorer.py"
 K = "lt_k_digits_vae_"
 
 

@@ -12,10 +12,10 @@ import time
 import pytest
 import streamlit as st
 import torch
+from st_helpers import PAGES, app, errors, open_page, page_app
 
 import seqgen
 from seqgen.ui import live, resources
-from st_helpers import PAGES, app, errors, open_page, page_app
 
 # Raw sequences that must never reach the page as they are: each would be markup, an image fetch,
 # a colour or formula directive, or a control / bidi character.
@@ -120,7 +120,7 @@ def test_text_page_name_box(user_folder):
 def live_at(user_folder):
     st.cache_data.clear()
     at = app().run()
-    at.switch_page("pages/5_live_training.py").run()
+    at.switch_page("../pages/5_live_training.py").run()
     assert not at.exception, at.exception
     yield at
     run = at.session_state["lt_run"] if "lt_run" in at.session_state else None
@@ -162,7 +162,7 @@ def test_one_browser_cannot_fill_every_slot_from_two_tabs(user_folder, monkeypat
     monkeypatch.setattr(live, "client_key", lambda: "browser:same-student")
     first, second = app().run(), app().run()
     for at in (first, second):
-        at.switch_page("pages/5_live_training.py").run()
+        at.switch_page("../pages/5_live_training.py").run()
     try:
         _one_step(first)
         second.button(key="lt_start").click().run()

@@ -2,14 +2,12 @@
 (added as a domain only: no page or UI code knows it exists)."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
-import torch
+from st_helpers import errors, image_urls, open_page
 
 import seqgen
 from seqgen import evaluation, metrics
 from seqgen.domains import fashion
-from st_helpers import errors, image_urls, open_page
 
 
 @pytest.fixture(scope="module")
@@ -104,9 +102,10 @@ def test_noise_page_draws_the_requested_class(app_isolated):
 
 def test_live_training_offers_and_trains_clothes(app_isolated):
     import time
+
     from st_helpers import app
     at = app().run()
-    at.switch_page("pages/5_live_training.py").run()
+    at.switch_page("../pages/5_live_training.py").run()
     picker = at.radio(key="lt_domain")
     assert "fashion" in picker.options or seqgen.get_domain("fashion").picker_title in picker.options
     picker.set_value("fashion").run()

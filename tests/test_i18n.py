@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
+from st_helpers import REPO, app
 
 from seqgen.locale import FOLDERS, LANGUAGES, normalise, po_path, translations
-from st_helpers import REPO, app
 
 PLACEHOLDER = re.compile(r"\{(\w*)\}")
 
@@ -72,10 +71,10 @@ def test_chinese_uses_the_course_terms():
     assert "潜在空间" in zh("What is a latent space?")
     assert "生成对抗网络" in zh("A **generative adversarial network (GAN)** is two networks playing a game. The "
                                "**generator** starts from a handful of random numbers (the *noise*, fixed here by "
-                               "the *seed*) plus the class you ask for (a digit, a piece of clothing), and draws an "
-                               "image. The **discriminator** sees real images and the generator's drawings and "
-                               "tries to tell them apart; the generator is trained to fool it, so its drawings get "
-                               "more and more realistic.")
+                               "the *seed*) plus the class you ask for (a digit, a piece of clothing, a spoken word), "
+                               "and makes a sample. The **discriminator** sees real examples and the generator's "
+                               "samples and tries to tell them apart; the generator is trained to fool it, so its "
+                               "samples get more and more realistic.")
     assert zh("Learning rate") == "学习率" and "判别器" in zh("GAN (generator vs. discriminator)")
 
 

@@ -3,12 +3,12 @@ the banner's Next / Back walk the steps; the collapse preset differs from its ba
 from __future__ import annotations
 
 import pytest
+from st_helpers import app
 
 from seqgen.presets import PRESETS
 from seqgen.ui import lessons
-from st_helpers import app
 
-TITLES = {"latent": "Latent explorer", "noise": "Noise → image", "training": "Live training", "lessons": "Lessons",
+TITLES = {"latent": "Latent explorer", "noise": "Noise → image & sound", "training": "Live training", "lessons": "Lessons",
           "text": "Text: inventing names", "music": "Music: new chorale melodies"}
 STEPS = [(lesson.id, i) for lesson in lessons.LESSONS.values() for i in range(len(lesson.steps))]
 
@@ -31,7 +31,7 @@ def test_at_least_four_lessons_in_both_languages():
         for text in (lesson.title, lesson.summary, *(t for s in lesson.steps for t in (s.title, s.do, s.notice))):
             assert zh(text) != text, f"no Chinese for {text!r}"
         for step in lesson.steps:
-            assert step.page in lessons.PAGE_FILES
+            assert step.page in lessons.PAGES
 
 
 @pytest.mark.parametrize("lesson_id, index", STEPS)
@@ -58,7 +58,7 @@ def test_next_and_back_walk_the_steps_across_pages():
     assert at.title[0].value == "Live training"
     assert at.session_state["lt_k_digits_gan_lr"] == PRESETS["digits-gan-collapse"].train["lr"]
     at.sidebar.button(key="lesson_next").click().run()           # step 4 is on another page
-    assert not at.exception and at.title[0].value == "Noise → image" and at.query_params["step"] == "4"
+    assert not at.exception and at.title[0].value == "Noise → image & sound" and at.query_params["step"] == "4"
     at.sidebar.button(key="lesson_back").click().run()
     assert at.title[0].value == "Live training" and at.query_params["step"] == "3"
     at.sidebar.button(key="lesson_leave").click().run()
@@ -69,7 +69,7 @@ def test_lesson_in_chinese():
     at = app()
     at.query_params.update({"lesson": "rnn-steps", "step": "1", "lang": "zh"})
     at.run()
-    assert not at.exception and at.title[0].value == "噪声 → 图像"
+    assert not at.exception and at.title[0].value == "噪声 → 图像与声音"
     assert "第一行" in " ".join(m.value for m in at.sidebar.markdown)
 
 
@@ -86,7 +86,7 @@ def test_lessons_page_has_a_qr_code_per_lesson():
     at.query_params["lesson"] = "nope"          # an unknown lesson is ignored
     at.run()
     assert not at.exception
-    at = at.switch_page(lessons.PAGE_FILES["lessons"]).run()
+    at = at.switch_page(lessons.PAGES["lessons"].file).run()
     assert not at.exception
     assert len(at.get("imgs")) >= len(lessons.LESSONS) or len(at.image) >= len(lessons.LESSONS)
     assert all(f"?lesson={i}" in " ".join(c.value for c in at.code) for i in lessons.LESSONS)

@@ -34,11 +34,7 @@ def loss_points(page) -> int:
 
 
 def open_live_page(page, url: str) -> None:
-    """Open the app, wait for app.py's own navigation, then go to Live training through the sidebar.
-
-    With a pages/ folder beside app.py, the first script run of a fresh server briefly shows Streamlit's
-    automatic pages/ navigation (labels 'app', 'live training', ...) before app.py's st.navigation replaces it;
-    clicking a link of that first list lands on the wrong kind of page. So wait for the 'Home' entry first."""
+    """Open the app, then go to Live training through the sidebar (as a student would)."""
     page.goto(url + "/")
     page.get_by_test_id("stSidebarNavLink").filter(has_text="Home").wait_for()
     page.get_by_test_id("stSidebarNavLink").filter(has_text="Live training").click()

@@ -9,7 +9,6 @@ import os
 import re
 
 import pytest
-
 from e2e_helpers import REPO, browser_api, img_src, launch, streamlit_server, wait_idle
 
 pytestmark = pytest.mark.e2e
@@ -20,7 +19,7 @@ SHOTS = os.environ.get("SEQGEN_SCREENSHOTS") == "1"
 PAGES = [  # (url path, screenshot name, heading)
     ("", "home", "seqgen: how machines learn"),
     ("latent", "latent_explorer", "Latent explorer"),
-    ("noise", "noise_to_image", "Noise → image"),
+    ("noise", "noise_to_image", "Noise → image & sound"),
     ("text", "text", "Text: inventing names"),
     ("music", "music", "Music: new chorale melodies"),
     ("training", "live_training", "Live training"),
@@ -38,14 +37,6 @@ def server():
 def browser(server):
     with sync_playwright() as p:
         b = launch(p)
-        # A deep link (/latent) opened while the server's first script run is still busy flashes Streamlit's
-        # "Page not found" dialog (st.navigation has not registered the pages yet): open the home page and let
-        # its first run finish before the tests start.
-        warm = b.new_page()
-        warm.goto(server + "/")
-        warm.get_by_test_id("stSidebarNavLink").first.wait_for(timeout=60_000)
-        wait_idle(warm, 60_000)
-        warm.close()
         yield b
         b.close()
 

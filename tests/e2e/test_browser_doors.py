@@ -3,9 +3,8 @@ tabs of one browser share one training slot."""
 import pytest
 
 pytest.importorskip("playwright")
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
-
 from e2e_helpers import launch, streamlit_server, wait_idle  # noqa: E402
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 expect.set_options(timeout=45_000)
@@ -15,8 +14,9 @@ DEEP_LINKS = {"/training": "Live training", "/latent": "Latent explorer", "/text
 
 
 def test_deep_links_to_a_fresh_server_show_no_page_not_found():
-    """Every tab opens at once on a server no one has visited: their first script runs start before any
-    st.navigation call, in Streamlit's pages/-folder mode (see app.py)."""
+    """Every tab opens at once on a server no one has visited. Streamlit would start such first runs in its
+    older pages-folder mode, with a "Page not found" modal over a deep link, if a pages/ folder sat beside the
+    script it serves; app.py serves frame/main.py, which has none (see app.py)."""
     with streamlit_server() as url, sync_playwright() as p:
         browser = launch(p)
         try:

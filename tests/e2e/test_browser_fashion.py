@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-
 from e2e_helpers import browser_api, img_src, launch, streamlit_server, wait_idle
 
 pytestmark = pytest.mark.e2e
@@ -39,7 +38,7 @@ def test_explorer_decodes_clothes_and_follows_the_slider(page):
 
 def test_noise_page_draws_a_requested_piece_of_clothing(page):
     page.goto(f"{page.base_url}/noise")
-    expect(page.get_by_test_id("stHeading").filter(has_text="Noise → image").first).to_be_visible()
+    expect(page.get_by_test_id("stHeading").filter(has_text="Noise → image & sound").first).to_be_visible()
     wait_idle(page)
     page.locator(".st-key-ni_model input").click()
     page.get_by_role("option", name="fashion-gan").click()

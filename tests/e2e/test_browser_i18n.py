@@ -10,7 +10,6 @@ import os
 import re
 
 import pytest
-
 from e2e_helpers import REPO, browser_api, launch, streamlit_server, wait_idle
 
 pytestmark = pytest.mark.e2e
@@ -21,7 +20,7 @@ SHOTS = os.environ.get("SEQGEN_SCREENSHOTS") == "1"
 PAGES = [  # (url path, screenshot name, Chinese heading)
     ("", "home", "seqgen：机器如何学会"),
     ("latent", "latent_explorer", "潜在空间探索"),
-    ("noise", "noise_to_image", "噪声 → 图像"),
+    ("noise", "noise_to_image", "噪声 → 图像与声音"),
     ("text", "text", "文本：创造名字"),
     ("music", "music", "音乐：新的众赞歌旋律"),
     ("training", "live_training", "实时训练"),
@@ -139,17 +138,17 @@ def test_language_survives_page_switches_and_the_switch(page):
     page.get_by_test_id("stSidebar").get_by_text("English").click()
     expect(page.get_by_test_id("stHeading").filter(has_text="Live training").first).to_be_visible()
     page.wait_for_function("() => location.search.includes('lang=en')")
-    page.get_by_test_id("stSidebarNavLink").filter(has_text="Noise → image").click()
-    expect(page.get_by_test_id("stHeading").filter(has_text="Noise → image").first).to_be_visible()
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="Noise → image & sound").click()
+    expect(page.get_by_test_id("stHeading").filter(has_text="Noise → image & sound").first).to_be_visible()
 
 
 def test_browser_language_is_the_default(page):
     page.goto(page.base_url + "/noise")     # a zh-CN browser, no ?lang=
-    expect(page.get_by_test_id("stHeading").filter(has_text="噪声 → 图像").first).to_be_visible()
+    expect(page.get_by_test_id("stHeading").filter(has_text="噪声 → 图像与声音").first).to_be_visible()
 
 
-@pytest.mark.parametrize("lang, heading, banner", [("en", "Noise → image", "The first row"),
-                                                  ("zh", "噪声 → 图像", "第一行")])
+@pytest.mark.parametrize("lang, heading, banner", [("en", "Noise → image & sound", "The first row"),
+                                                  ("zh", "噪声 → 图像与声音", "第一行")])
 def test_a_lesson_link_opens_its_step(page, lang, heading, banner):
     page.goto(f"{page.base_url}/?lesson=rnn-steps&lang={lang}")
     expect(page.get_by_test_id("stHeading").filter(has_text=heading).first).to_be_visible()

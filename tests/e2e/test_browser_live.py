@@ -4,9 +4,8 @@ import time
 import pytest
 
 pytest.importorskip("playwright")
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
-
 from live_e2e_helpers import CHROME_ARGS, CHROMIUM, live_server, loss_points, open_live_page, progress_step  # noqa: E402
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 expect.set_options(timeout=45_000)   # the first Start imports torch.optim and loads data on a busy 2-core machine

@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from e2e_helpers import REPO, browser_api, launch, streamlit_server, wait_idle
 
 pytestmark = pytest.mark.e2e

@@ -6,7 +6,6 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
-
 from e2e_helpers import browser_api, launch, streamlit_server, wait_idle
 
 pytestmark = pytest.mark.e2e
