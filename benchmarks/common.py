@@ -161,7 +161,7 @@ class FlopCounter:
                     rows = args[0].numel() // args[0].shape[-1]
                     self._add("linear", 2 * rows * mod.in_features * mod.out_features)
                 self._handles.append(m.register_forward_hook(lhook))
-        for name, gates in (("lstm_cell", 4), ("gru_cell", 3)):
+        for name in ("lstm_cell", "gru_cell"):
             orig = getattr(torch, name)
             self._orig[name] = orig
 

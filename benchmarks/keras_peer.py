@@ -32,9 +32,9 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
+        import keras
         import numpy as np
         import tensorflow as tf
-        import keras
     except ImportError as e:
         print(f"error: the Keras peer needs TensorFlow and Keras 3 in this interpreter ({e})", file=sys.stderr)
         return 2

@@ -49,9 +49,9 @@ GROUPS = (("recurrent kernels (LSTM fwd/bwd)", ("lstm", "rnn", "gru")),
 
 
 def step_profile(name: str, steps: int = 20) -> tuple[list, float]:
+    from seqgen import get_domain
     from seqgen.models import build_model
     from seqgen.presets import configure
-    from seqgen import get_domain
     mc, tc, p = configure(name)
     torch.manual_seed(0)
     model = build_model(mc).train()

@@ -32,10 +32,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402  (sets OMP_WAIT_POLICY=PASSIVE before torch is imported)
-from common import (ROOT, FlopCounter, machine_info, md_table, median, naive_recurrence,  # noqa: E402
-                    naive_recurrent_forward, rnn_module_flops, summary, threads, time_reps)
-
 import torch  # noqa: E402
+from common import (  # noqa: E402
+    ROOT,
+    FlopCounter,
+    machine_info,
+    md_table,
+    median,
+    naive_recurrence,
+    naive_recurrent_forward,
+    rnn_module_flops,
+    summary,
+    threads,
+    time_reps,
+)
 
 SECTIONS = ("peak", "train", "latency", "import", "app", "browser", "quality")
 SHIPPED = ("digits-vae", "digits-gan", "names-vae", "names-gan", "melodies-vae", "melodies-gan")
@@ -170,7 +180,7 @@ def section_train(quick: bool, peaks: dict[int, float]) -> tuple[dict, str]:
 
         times = {k: [] for k in configs}
         local_peak = {t: [] for t in thread_set}
-        for k, c in configs.items():  # warm-up each configuration once
+        for c in configs.values():  # warm-up each configuration once
             run(c)
         for _ in range(reps):  # interleave configurations so drift in machine load hits all of them alike
             for k, c in configs.items():
@@ -220,7 +230,8 @@ def section_train(quick: bool, peaks: dict[int, float]) -> tuple[dict, str]:
     md += ("\n\nGFLOP/step counts every recurrent and linear matmul of one `train_step` analytically from the shapes "
            "of the calls made (LSTM 2·4H(I+H) per step per sequence, GRU 3H; backward = 2x forward for calls "
            "made with gradients); `fp32 peak` is the 1024^3 fp32 matmul rate at the same thread count, re-measured "
-           "between the steps (median), so load changes hit both sides of the ratio alike. GAN rows are adversarial steps (D and G updates); discrete GANs also show their MLE "
+           "between the steps (median), so load changes hit both sides of the ratio alike. GAN rows are adversarial steps "
+           "(D and G updates); discrete GANs also show their MLE "
            "pretraining step. Naive = every seqgen recurrent layer replaced by a Python loop of LSTMCell/GRUCell "
            "steps on the same weights (teacher-forced). Median of "
            f"{reps} interleaved steps after one warm-up.")
@@ -406,7 +417,7 @@ def section_latency(quick: bool) -> tuple[dict, str]:
             dom = get_domain(cfg.domain)
             label = torch.zeros(1, dtype=torch.long) if cfg.conditional else None
 
-            def melody(model=model, dom=dom, label=label):
+            def melody(model=model, dom=dom, label=label, cfg=cfg):
                 gen.manual_seed(0)
                 notes = dom.to_artifact(model.sample(1, label, temperature=1.0, generator=gen)[0])
                 wave = audio.synthesize(notes, n_steps=cfg.seq_len)
@@ -602,8 +613,8 @@ def section_app(quick: bool) -> tuple[dict, str]:
     data["health_median_s"], data["first_content_median_s"], data["first_page_median_s"] = med_h, med_c, med_f
     rows = [["chromium launch (not counted below)", data["browser_launch_s"], "", ""],
             [f"`streamlit run` -> /_stcore/health ok (median of {len(cs)})", med_h, "", ""],
-            [f"`streamlit run` -> first element of the home page visible in chromium", med_c, "", ""],
-            [f"`streamlit run` -> home page complete (script finished) in chromium", med_f, "<= 5",
+            ["`streamlit run` -> first element of the home page visible in chromium", med_c, "", ""],
+            ["`streamlit run` -> home page complete (script finished) in chromium", med_f, "<= 5",
              "yes" if med_f <= 5 else "**NO**"]]
     md = md_table(["app", "seconds", "target s", "met"], rows)
     prow = [[p["url"], p["load_s"], p["status"], (p["rss_kib"] or 0) / 1024] for p in data["pages"]]
@@ -743,7 +754,7 @@ def main(argv=None) -> int:
                 data, md = section_external("browser_latency.py", args.quick, 300 if args.quick else 1200)
             else:
                 data, md = section_external("time_to_quality.py", args.quick, 300 if args.quick else 1800)
-        except Exception as e:  # one broken section must not lose the others
+        except Exception as e:  # noqa: BLE001 - one broken section must not lose the others
             import traceback
             traceback.print_exc()
             data, md = {"error": repr(e)}, f"_failed: {e!r}_"

@@ -242,7 +242,7 @@ class Session:
             await self._ws.send(msg.SerializeToString())
             try:
                 await asyncio.wait_for(self._done.wait(), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 run.errors.append(f"no script_finished within {timeout:g} s")
             if self._media:
                 await asyncio.gather(*self._media, return_exceptions=True)

@@ -22,7 +22,6 @@ charts redrawn) vs. page closed.
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 import os
 import socket
 import subprocess
@@ -30,6 +29,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]

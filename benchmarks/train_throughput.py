@@ -10,7 +10,7 @@ being one global batch of the preset's batch_size, in float32 unless the name sa
 - `1 thread, glibc trimming`: the same without seqgen.training.memory.keep_freed_memory(), which every other
   seqgen row calls as the train command does;
 - `2 threads, passive`: OMP_WAIT_POLICY=PASSIVE (what the app, live training and tests use);
-- `2 threads, active`: OMP_WAIT_POLICY=ACTIVE, what `python -m seqgen train` picks on its own (seqgen/__init__.py);
+- `2 threads, active`: OMP_WAIT_POLICY=ACTIVE, what `python -m seqgen train` picks on its own (seqgen/__main__.py);
 - `torchrun 2 x 1 thread`: `torchrun --nproc_per_node=2`, each process training on half of every batch, the
   averages going through shared memory (gradient_exchange auto, as `python -m seqgen train` does);
 - `torchrun 2 x 1 thread, gloo`: the same with gradient_exchange backend, gloo's all_reduce over loopback TCP;
@@ -60,9 +60,9 @@ def worker(preset: str, steps: int, warmup: int, batch_factor: int, exchange: st
            out: Path) -> None:
     """Run inside each measured process: time `steps` steps after `warmup`, process 0 writes the result."""
     sys.path.insert(0, str(REPO))
-    import seqgen  # noqa: F401 -- before torch, for the wait policy
     import torch
 
+    import seqgen  # noqa: F401 -- before torch, for the wait policy
     from seqgen.domains import get_domain
     from seqgen.models import build_model
     from seqgen.presets import configure

@@ -59,7 +59,8 @@ FASHION_PER_CLASS = {"train": 1200, "val": 200, "test": 200}
 
 
 def build_fashion() -> None:
-    from seqgen.domains.fashion import FULL_DATA as source, read_idx
+    from seqgen.domains.fashion import FULL_DATA as source
+    from seqgen.domains.fashion import read_idx
     # train/val come from the official 60k training images, test from the official 10k test images,
     # stratified and seeded, so the bundled test split is never trained on, even with the full data.
     rng = np.random.default_rng(0)
@@ -197,7 +198,7 @@ def build_melodies() -> None:
             bar_starts += starts
             bar_lengths += lengths
             n_bars.append(len(starts))
-        except Exception as e:  # a few corpus files are not chorales or fail to parse
+        except Exception as e:  # noqa: BLE001 - a few corpus files are not chorales or fail to parse
             skipped.append((name, repr(e)[:60]))
         if (i + 1) % 50 == 0:
             print(f"  parsed {i + 1}/{len(paths)}")

@@ -172,7 +172,7 @@ class Deployment:
         host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.address, self.address)
         return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
 
-    def __enter__(self) -> "Deployment":
+    def __enter__(self) -> Deployment:
         try:
             self.start()
         except BaseException:

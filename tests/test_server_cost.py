@@ -18,9 +18,8 @@ import tomllib
 import plotly.graph_objs as go
 import pytest
 import torch
-from streamlit.testing.v1 import AppTest
-
 from st_helpers import REPO, page_app
+from streamlit.testing.v1 import AppTest
 
 from seqgen.training.live import RunManager, TrainingRun
 

@@ -144,7 +144,7 @@ class ModelConfig:
         check_settings(self)
 
     @classmethod
-    def for_domain(cls, domain, family: str, **overrides) -> "ModelConfig":
+    def for_domain(cls, domain, family: str, **overrides) -> ModelConfig:
         """Config with the domain's shape filled in; `domain` is a Domain object."""
         base = dict(family=family, domain=domain.name, discrete=domain.discrete, seq_len=domain.seq_len,
                     n_features=domain.n_features, n_labels=domain.n_labels, pad_id=domain.pad_id)
@@ -157,14 +157,14 @@ class ModelConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ModelConfig":
+    def from_dict(cls, data: dict) -> ModelConfig:
         return _from_dict(cls, data)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
 
     @classmethod
-    def from_json(cls, text: str) -> "ModelConfig":
+    def from_json(cls, text: str) -> ModelConfig:
         return cls.from_dict(json.loads(text))
 
 
@@ -221,5 +221,5 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
+    def from_dict(cls, data: dict) -> TrainConfig:
         return _from_dict(cls, data)

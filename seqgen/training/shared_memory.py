@@ -72,7 +72,7 @@ class Channel:
         return 8 * _FLAG_STRIDE * world + 2 * world * numel * torch.empty(0, dtype=dtype).element_size()
 
     @classmethod
-    def open(cls, rank: int, world: int, numel: int, dtype: torch.dtype, path: str) -> "Channel":
+    def open(cls, rank: int, world: int, numel: int, dtype: torch.dtype, path: str) -> Channel:
         """Collective: every process opens the same channel at the same point of its run. Process 0 makes
         the file (readable by this user only) and removes its name once every process has it mapped, so
         nothing is left behind, even after a crash."""
