@@ -8,6 +8,7 @@ from seqgen import ui
 from seqgen.ui import compute, resources, show, widgets
 from seqgen.ui.i18n import _, domain_word, ngettext
 from seqgen.ui.kinds import kinds_on
+from seqgen.ui.kinds.text import reading_note
 
 ui.configure_torch()
 
@@ -66,6 +67,8 @@ def where_it_lives(name, domain) -> None:
         typed = st.text_input(_("Type a {noun}").format(noun=noun), key="tx_name", persist_state="session", max_chars=64)
     if not typed.strip():
         return
+    with e1:
+        reading_note(domain, typed)
     ref = resources.ref(enc_name)
     try:
         enc = compute.encode_artifact(ref, typed.strip())

@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 pot=$(mktemp --suffix=.pot)
 trap 'rm -f "$pot"' EXIT
-pybabel -q extract -F babel.cfg -k ngettext:1,2 -k N_ --no-location --sort-output \
+pybabel -q extract -F babel.cfg -k ngettext:1,2 -k N_ -k Sentence -k Plural:1,2 --no-location --sort-output \
     --project=seqgen --copyright-holder="seqgen authors" -o "$pot" .
 if [[ "${1:-}" == check ]]; then
     python - "$pot" <<'PY'

@@ -46,6 +46,7 @@ from pathlib import Path
 
 import torch
 
+from .locale import Sentence
 from .models import ModelConfig, build_model
 from .storage import (
     CheckpointError,
@@ -395,6 +396,6 @@ def validate_name(name: str) -> str:
     """A checkpoint name is one plain folder name: no paths, no hidden files, nothing odd."""
     if not isinstance(name, str) or not re.fullmatch(NAME_PATTERN, name) or ".." in name:
         shown = _shorten(name, 40) if isinstance(name, str) else name
-        raise CheckpointError(f"{shown!r} is not a valid model name: use 1-64 letters, digits, '-', '_' or '.', "
-                              "starting with a letter or digit")
+        raise CheckpointError(Sentence("{name} is not a valid model name: use 1-64 letters, digits, '-', '_' or '.', "
+                                       "starting with a letter or digit", name=repr(shown)))
     return name

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from .locale import N_
+
 LIVE_SUFFIX = "-live"
 
 
@@ -46,20 +48,20 @@ PRESETS: dict[str, Preset] = {
         "digits", "vae",
         model=dict(cell="lstm", hidden=128, latent=2, autoregressive=False),
         train=dict(steps=8000, batch_size=64, lr=2e-3, eval_every=250),
-        description="Digits drawn row by row from a 2-D latent: every point of the plane decodes to a digit.",
-        limitations=("Non-autoregressive decoder: strokes are slightly blurry (the price of a latent that "
-                     "carries the digit).", "Trained on 4,000 MNIST digits only.")),
+        description=N_("Digits drawn row by row from a 2-D latent: every point of the plane decodes to a digit."),
+        limitations=(N_("Non-autoregressive decoder: strokes are slightly blurry (the price of a latent that "
+                     "carries the digit)."), N_("Trained on 4,000 MNIST digits only."))),
     "digits-gan": Preset(
         "digits", "gan",
         model=dict(cell="lstm", hidden=128, latent=32, step_noise=8, conditional=True, aux_classifier=1.0,
                    feature_matching=1.0, label_smoothing=0.1, instance_noise=0.3, mode_seeking=0.3,
                    minibatch_std=True),
         train=dict(steps=8000, batch_size=64, lr=5e-4, lr_d=2e-4, eval_every=500),
-        description="Conditional RNN-GAN: noise + a digit label -> that digit, drawn one row per step.",
+        description=N_("Conditional RNN-GAN: noise + a digit label -> that digit, drawn one row per step."),
         limitations=(
-            "TSTR (a classifier trained on 5,000 generated digits, tested on real ones) clears its 85 % bar by "
-            "little; the same procedure on the 4,000 real training digits reaches 97.0 %.",
-            "Trained on 4,000 MNIST digits only."),
+            N_("TSTR (a classifier trained on 5,000 generated digits, tested on real ones) clears its 85 % bar by "
+            "little; the same procedure on the 4,000 real training digits reaches 97.0 %."),
+            N_("Trained on 4,000 MNIST digits only.")),
         tried=(
             "Requested digit / spread / TSTR, 1,000 samples each: instance noise + feature matching + AC loss "
             "alone 98.8 % / 0.63 / 65 %; + mode-seeking 1.0, 5,000 steps: 81.2 % / 1.00 / 75.6 %; + mode-seeking "
@@ -70,44 +72,44 @@ PRESETS: dict[str, Preset] = {
         "fashion", "vae",
         model=dict(cell="lstm", hidden=128, latent=2, autoregressive=False),
         train=dict(steps=8000, batch_size=64, lr=2e-3, eval_every=250),
-        description="Clothes drawn row by row from a 2-D latent: trousers, bags and shoes each get a region.",
-        limitations=("Non-autoregressive decoder: textures and prints come out as smooth shading.",
-                     "Shirts, pullovers and coats share one region of the plane: two numbers cannot keep "
-                     "every look apart.", "Trained on the bundled 12,000 images (add --data full for all 60,000).")),
+        description=N_("Clothes drawn row by row from a 2-D latent: trousers, bags and shoes each get a region."),
+        limitations=(N_("Non-autoregressive decoder: textures and prints come out as smooth shading."),
+                     N_("Shirts, pullovers and coats share one region of the plane: two numbers cannot keep "
+                     "every look apart."), N_("Trained on the bundled 12,000 images (add --data full for all 60,000)."))),
     "fashion-gan": Preset(
         "fashion", "gan",
         model=dict(cell="lstm", hidden=128, latent=32, step_noise=8, conditional=True, aux_classifier=1.0,
                    feature_matching=1.0, label_smoothing=0.1, instance_noise=0.3, mode_seeking=0.3,
                    minibatch_std=True),
         train=dict(steps=8000, batch_size=64, lr=5e-4, lr_d=2e-4, eval_every=500),
-        description="Conditional RNN-GAN: noise + a clothing class -> that piece of clothing, one row per step.",
-        limitations=("The digits GAN's settings, unchanged; trained on the bundled 12,000 images.",
-                     "Shirts are the weak class: the reference classifier recognises 39 % of the requested shirts "
-                     "(it confuses real shirts with T-shirts, pullovers and coats too).",
-                     "TSTR (a classifier trained on 5,000 generated images, tested on real ones) reaches 74 %; the "
-                     "same procedure on 5,000 real training images reaches 80 %.")),
+        description=N_("Conditional RNN-GAN: noise + a clothing class -> that piece of clothing, one row per step."),
+        limitations=(N_("The digits GAN's settings, unchanged; trained on the bundled 12,000 images."),
+                     N_("Shirts are the weak class: the reference classifier recognises 39 % of the requested shirts "
+                     "(it confuses real shirts with T-shirts, pullovers and coats too)."),
+                     N_("TSTR (a classifier trained on 5,000 generated images, tested on real ones) reaches 74 %; the "
+                     "same procedure on 5,000 real training images reaches 80 %."))),
     "names-vae": Preset(
         "names", "vae",
         model=dict(cell="lstm", hidden=256, latent=2, autoregressive=True, word_dropout=0.2, embed=32),
         train=dict(steps=5000, batch_size=64, lr=2e-3, kl_anneal_steps=2000, eval_every=250,
                    weight_precision="float16"),
-        description="Names VAE with a 2-D latent: sliding through the plane morphs one name into another."),
+        description=N_("Names VAE with a 2-D latent: sliding through the plane morphs one name into another.")),
     "names-vae-32": Preset(
         "names", "vae",
         model=dict(cell="lstm", hidden=256, latent=32, autoregressive=True, word_dropout=0.5, embed=32, beta=0.3),
         train=dict(steps=4000, max_minutes=38, batch_size=64, lr=2e-3, kl_anneal_steps=1000, eval_every=250),
-        description="Names VAE with a 32-D latent: encoding a name gives it back (two numbers cannot hold a name).",
-        limitations=("Shown on the explorer through a 2-D plane (the PCA plane of the encoded names, or the plane "
-                     "through two chosen names): points off that plane are not shown.",
-                     "Trained with a light KL weight (beta 0.3) so the latent keeps the letters: samples from the "
-                     "prior are less name-like than the 2-D model's; use it to encode, rebuild and morph names.")),
+        description=N_("Names VAE with a 32-D latent: encoding a name gives it back (two numbers cannot hold a name)."),
+        limitations=(N_("Shown on the explorer through a 2-D plane (the PCA plane of the encoded names, or the plane "
+                     "through two chosen names): points off that plane are not shown."),
+                     N_("Trained with a light KL weight (beta 0.3) so the latent keeps the letters: samples from the "
+                     "prior are less name-like than the 2-D model's; use it to encode, rebuild and morph names."))),
     "names-gan": Preset(
         "names", "gan",
         model=dict(cell="lstm", hidden=256, latent=16, step_noise=4, embed=32, feature_matching=1.0,
                    gumbel_tau=0.5, mle_weight=1.0, mode_seeking=0.1),
         train=dict(steps=2300, mle_steps=2000, batch_size=64, lr=1e-3, lr_d=1e-3, eval_every=100),
-        description="Names GAN (Gumbel-softmax generator, MLE-pretrained as in SeqGAN, mode-seeking term).",
-        limitations=("About one sample in ten repeats another: 'distinct' is below the data's own figure.",),
+        description=N_("Names GAN (Gumbel-softmax generator, MLE-pretrained as in SeqGAN, mode-seeking term)."),
+        limitations=(N_("About one sample in ten repeats another: 'distinct' is below the data's own figure."),),
         tried=(
             "How the novelty bar (>= 60 %) was reached, 1,000 samples each: without the mode-seeking term "
             "(mle_weight 1.0 alone) 59.4 % novel, realism 0.95, 94 % distinct; mode-seeking 0.1 (this preset) "
@@ -119,28 +121,28 @@ PRESETS: dict[str, Preset] = {
         "melodies", "vae",
         model=dict(cell="lstm", hidden=128, latent=2, autoregressive=True, word_dropout=0.4, embed=32),
         train=dict(steps=4000, batch_size=64, lr=2e-3, kl_anneal_steps=1500, eval_every=250),
-        description="Four-bar chorale melodies from a 2-D latent."),
+        description=N_("Four-bar chorale melodies from a 2-D latent.")),
     "melodies-gan": Preset(
         "melodies", "gan",
         model=dict(cell="lstm", hidden=128, latent=16, step_noise=4, embed=32, feature_matching=1.0, mle_weight=1.0),
         train=dict(steps=3500, mle_steps=3000, batch_size=64, lr=1e-3, lr_d=1e-3, eval_every=250),
-        description="Chorale-melody GAN (Gumbel-softmax generator, MLE-pretrained)."),
+        description=N_("Chorale-melody GAN (Gumbel-softmax generator, MLE-pretrained).")),
     "digits-classifier": Preset(
         "digits", "classifier", model=dict(cell="lstm", hidden=128),
         train=dict(steps=4000, batch_size=128, lr=3e-3, eval_every=250),
-        description="Reference digit classifier: the judge of the digits GAN (requested-digit accuracy)."),
+        description=N_("Reference digit classifier: the judge of the digits GAN (requested-digit accuracy).")),
     "fashion-classifier": Preset(
         "fashion", "classifier", model=dict(cell="lstm", hidden=128),
         train=dict(steps=4000, batch_size=128, lr=3e-3, eval_every=250),
-        description="Reference clothing classifier: the judge of the fashion GAN (requested-class accuracy)."),
+        description=N_("Reference clothing classifier: the judge of the fashion GAN (requested-class accuracy).")),
     "names-lm": Preset(
         "names", "lm", model=dict(cell="lstm", hidden=256, embed=32),
         train=dict(steps=5000, batch_size=64, lr=2e-3, eval_every=250),
-        description="Reference char-LSTM language model: the names VAE's baseline and the realism judge."),
+        description=N_("Reference char-LSTM language model: the names VAE's baseline and the realism judge.")),
     "melodies-lm": Preset(
         "melodies", "lm", model=dict(cell="lstm", hidden=256, embed=32),
         train=dict(steps=6000, batch_size=64, lr=2e-3, eval_every=250),
-        description="Reference melody language model."),
+        description=N_("Reference melody language model.")),
 }
 
 
@@ -157,22 +159,22 @@ _LIVE_GAN = dict(_LIVE, feature_matching=1.0, label_smoothing=0.1, d_steps=1, mo
 PRESETS.update({
     # the non-autoregressive decoder at hidden 96 and a higher learning rate: recognisable digits soonest
     "digits-vae-live": derive(PRESETS["digits-vae"], _LIVE_VAE, hidden=96, lr=3e-3, kl_anneal_steps=0,
-                              autoregressive=False, description="Live training: a small digits VAE."),
+                              autoregressive=False, description=N_("Live training: a small digits VAE.")),
     "digits-gan-live": derive(PRESETS["digits-gan"], _LIVE_GAN, lr=1e-3,
-                              description="Live training: a small conditional digits GAN."),
+                              description=N_("Live training: a small conditional digits GAN.")),
     "fashion-vae-live": derive(PRESETS["fashion-vae"], _LIVE_VAE, hidden=96, lr=3e-3, kl_anneal_steps=0,
-                               autoregressive=False, description="Live training: a small clothes VAE."),
+                               autoregressive=False, description=N_("Live training: a small clothes VAE.")),
     "fashion-gan-live": derive(PRESETS["fashion-gan"], _LIVE_GAN, lr=1e-3,
-                               description="Live training: a small conditional clothes GAN."),
+                               description=N_("Live training: a small conditional clothes GAN.")),
     # float32: the Live page saves the very weights its curves were measured on, and hidden 128 is small anyway
     "names-vae-live": derive(PRESETS["names-vae"], _LIVE_VAE, lr=2e-3, word_dropout=0.3, weight_precision="float32",
-                             description="Live training: a small names VAE."),
+                             description=N_("Live training: a small names VAE.")),
     "names-gan-live": derive(PRESETS["names-gan"], _LIVE_GAN, lr=2e-3, mle_steps=300,
-                             description="Live training: a small names GAN."),
+                             description=N_("Live training: a small names GAN.")),
     "melodies-vae-live": derive(PRESETS["melodies-vae"], _LIVE_VAE, lr=2e-3, word_dropout=0.4,
-                                description="Live training: a small melodies VAE."),
+                                description=N_("Live training: a small melodies VAE.")),
     "melodies-gan-live": derive(PRESETS["melodies-gan"], _LIVE_GAN, lr=2e-3, mle_steps=300,
-                                description="Live training: a small melodies GAN."),
+                                description=N_("Live training: a small melodies GAN.")),
 })
 # The Lessons page's failure on purpose: the live digits GAN with its stabilisers off and the generator's
 # learning rate thirty times higher (the discriminator's stays), so G outruns D and several digits' labels
@@ -180,7 +182,7 @@ PRESETS.update({
 # digits-gan-live, so the lesson can set them on the page (tests/test_lessons.py checks both).
 PRESETS["digits-gan-collapse"] = derive(PRESETS["digits-gan-live"], lr=3e-2, feature_matching=0.0,
                                         label_smoothing=0.0,
-                                        description="Live training, on purpose: a digits GAN that collapses.")
+                                        description=N_("Live training, on purpose: a digits GAN that collapses."))
 
 
 def live_preset(domain: str, family: str) -> str | None:

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 from babel.messages.pofile import read_po
-from st_helpers import REPO, app
+from st_helpers import PAGES, REPO, app
 
 from seqgen.locale import FOLDERS, LANGUAGES, normalise, po_path, translations
 
@@ -21,7 +21,7 @@ def extracted(tmp_path_factory):
     pot = tmp_path_factory.mktemp("i18n") / "seqgen.pot"
     subprocess.run([sys.executable, "-c", "from babel.messages.frontend import main; main()", "-q", "extract",
                     "-F", "babel.cfg",
-                    "-k", "ngettext:1,2", "-k", "N_", "--no-location", "-o", str(pot), "."],
+                    "-k", "ngettext:1,2", "-k", "N_", "-k", "Sentence", "-k", "Plural:1,2", "--no-location", "-o", str(pot), "."],
                    cwd=REPO, check=True)
     return read_po(pot.open("rb"))
 
@@ -128,3 +128,19 @@ def test_cli_errors_follow_the_terminal_language(tmp_path):
     r = subprocess.run([sys.executable, "-m", "seqgen", "sample", "digits-gan", "-n", "0"], cwd=REPO, env=env,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "错误：-n 必须在 1 到" in r.stderr, r.stderr
+
+
+def test_a_chinese_name_is_read_through_its_pinyin_and_errors_speak_chinese():
+    """A class in China types its own names: 李雷 reaches the model as Lilei and the page says so; a name the
+    model cannot read is refused in Chinese, not with the library's English."""
+    at = app()
+    at.query_params["lang"] = "zh"
+    at.run()
+    at = at.switch_page(PAGES["text"]).run()
+    at.text_input(key="tx_name").input("李雷").run()
+    assert not at.exception
+    assert not [e.value for e in at.error]
+    assert any("李雷" in c.value and "Lilei" in c.value for c in at.caption), [c.value for c in at.caption]
+    at.text_input(key="tx_name").input("R2D2").run()
+    assert not at.exception
+    assert any("名字只能包含字母" in e.value for e in at.error), [e.value for e in at.error]

@@ -11,6 +11,7 @@ import argparse
 import os
 import sys
 
+from ..locale import cli_translations, in_language
 from .common import _, printable
 
 EPILOG = """examples:
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None, entry_point: bool = False) -> int:
     try:
         return args.fn(args)
     except (CheckpointError, ValueError) as e:
-        print(_("error: {error}").format(error=printable(e, 1000)), file=sys.stderr)
+        print(_("error: {error}").format(error=printable(in_language(e, cli_translations()), 1000)), file=sys.stderr)
         return 2
     except OSError as e:
         print(_("error: {error}").format(error=printable(e.strerror or e, 1000)), file=sys.stderr)

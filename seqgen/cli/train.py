@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..locale import N_
 from .common import _
 
 
@@ -51,7 +52,7 @@ def _target(args, model_cfg):
     # name is its own: the live page's check_save_name policy, with --force for 'replace'.
     name = args.name if args.name is not None else (base if shipping else f"{base}-mine")
     target = check_save_name(name, replace=args.force or args.resume, folder=out_dir,
-                             how_to_replace="pass --force to replace it")
+                             how_to_replace=N_("pass --force to replace it"))
     if args.resume and not target.is_dir():
         raise ValueError(f"--resume: there is no model {target.name!r} in {out_dir} to continue")
     return target

@@ -119,6 +119,11 @@ class Domain(ABC):
         one sentence for each change made to fit it). ValueError says what is wrong with it."""
         raise ValueError(f"Models of {self.title} cannot finish a start.")
 
+    def reads_as(self, typed: Any) -> str | None:
+        """What the models read for something a user typed, when it is not what was typed (a name in Chinese
+        characters read through its pinyin); None when it is taken as it is."""
+        return None
+
     def recognise(self, artifacts: Sequence) -> list[tuple[int, float]] | None:
         """The reference model's label guess and its confidence for each artifact; None without one."""
         return None

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import metrics
-from ..locale import N_
+from ..locale import N_, Sentence
 from ..models import ModelConfig, build_model
 from ..models.reference import train_classifier
 from ..render import image_grid, png_bytes, upscale
@@ -37,7 +37,7 @@ def binarize(x: torch.Tensor) -> torch.Tensor:
 def _crop(ink: np.ndarray) -> np.ndarray:
     ys, xs = np.nonzero(ink > 32)
     if not len(ys):
-        raise ValueError("The canvas is empty: draw something first.")
+        raise ValueError(Sentence("The canvas is empty: draw something first."))
     return np.ascontiguousarray(ink[ys.min():ys.max() + 1, xs.min():xs.max() + 1])
 
 
@@ -62,23 +62,23 @@ def read_picture(path: str | Path) -> np.ndarray:
     p = Path(path)
     name = p.name[:80]
     if p.stat().st_size > MAX_PICTURE_BYTES:
-        raise ValueError(f"{name} is {p.stat().st_size / 1e6:.0f} MB; a drawing of one item is a few kB. Scale it "
-                         "down first.")
+        raise ValueError(Sentence("{name} is {mb} MB; a drawing of one item is a few kB. Scale it down first.",
+                                  name=name, mb=f"{p.stat().st_size / 1e6:.0f}"))
     # Pillow refuses to open (not just decode) pictures over twice this, before reading their pixels
     Image.MAX_IMAGE_PIXELS = (2 * MAX_DRAWING_SIDE) ** 2
     try:
         with Image.open(p) as im:          # reads the header only: the size is known before decoding
             w, h = im.size
             if max(w, h) > MAX_DRAWING_SIDE:
-                raise ValueError(f"{name} is {w}×{h} pixels; the largest accepted is "
-                                 f"{MAX_DRAWING_SIDE}×{MAX_DRAWING_SIDE}. Scale it down first.")
+                raise ValueError(Sentence("{name} is {w}×{h} pixels; the largest accepted is {side}×{side}. Scale it "
+                                          "down first.", name=name, w=w, h=h, side=MAX_DRAWING_SIDE))
             return np.asarray(im.convert("RGBA"))
     except Image.DecompressionBombError:
-        raise ValueError(f"{name} is far larger than {MAX_DRAWING_SIDE}×{MAX_DRAWING_SIDE} pixels, the largest "
-                         "accepted. Scale it down first.") from None
+        raise ValueError(Sentence("{name} is far larger than {side}×{side} pixels, the largest accepted. Scale it "
+                                  "down first.", name=name, side=MAX_DRAWING_SIDE)) from None
     except (UnidentifiedImageError, OSError) as e:
-        raise ValueError(f"{name} could not be read as a picture ({type(e).__name__}); give a PNG or JPEG "
-                         "drawing.") from None
+        raise ValueError(Sentence("{name} could not be read as a picture ({error}); give a PNG or JPEG drawing.",
+                                  name=name, error=type(e).__name__)) from None
 
 
 class ImageDomain(Domain):
@@ -156,11 +156,12 @@ class ImageDomain(Domain):
         ink = self._ink(picture)
         total = float(ink.sum())
         if total < MIN_INK * 255 or ink.max() < 64:
-            raise ValueError(f"The canvas is empty: draw a {self.item_noun} with the mouse, a finger or a pen.")
+            raise ValueError(Sentence("The canvas is empty: draw a {noun} with the mouse, a finger or a pen.",
+                                      noun=Sentence(self.item_noun)))
         marked = ink > 32
         if marked.mean() > MAX_COVER or (ink[marked] < 160).mean() > MAX_MIDTONE:
-            raise ValueError(f"This looks like a photo or a shaded picture, not a drawing. Draw one "
-                             f"{self.item_noun} in strokes on a plain background.")
+            raise ValueError(Sentence("This looks like a photo or a shaded picture, not a drawing. Draw one {noun} in "
+                                      "strokes on a plain background.", noun=Sentence(self.item_noun)))
         from PIL import Image, ImageFilter
         crop = _crop(ink)
         box = self.drawing_box
@@ -201,8 +202,8 @@ class ImageDomain(Domain):
         if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (1, 3, 4)) or min(a.shape[:2]) < 1:
             raise ValueError(f"Expected a greyscale, RGB or RGBA picture, got an array of shape {a.shape}.")
         if max(a.shape[:2]) > MAX_DRAWING_SIDE:
-            raise ValueError(f"The picture is {a.shape[1]}×{a.shape[0]} pixels; the largest accepted is "
-                             f"{MAX_DRAWING_SIDE}×{MAX_DRAWING_SIDE}. Scale it down first.")
+            raise ValueError(Sentence("The picture is {w}×{h} pixels; the largest accepted is {side}×{side}. Scale "
+                                      "it down first.", w=a.shape[1], h=a.shape[0], side=MAX_DRAWING_SIDE))
         a = a.astype(np.float32)
         if not np.isfinite(a).all():
             raise ValueError("The picture contains NaN or infinite pixels.")
@@ -220,7 +221,8 @@ class ImageDomain(Domain):
         x = item if isinstance(item, torch.Tensor) and item.dtype == torch.float32 else self.from_artifact(item)
         length = int(self.default_prefix_length if length is None else length)
         if not 1 <= length < SIZE:
-            raise ValueError(f"Keep between 1 and {SIZE - 1} rows of the {SIZE} (got {length}).")
+            raise ValueError(Sentence("Keep between 1 and {most} rows of the {all} (got {n}).", most=SIZE - 1,
+                                      all=SIZE, n=length))
         return x.reshape(SIZE, SIZE)[:length].clone()
 
     def recognise(self, artifacts) -> list[tuple[int, float]] | None:

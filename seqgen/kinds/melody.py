@@ -15,10 +15,10 @@ import numpy as np
 import torch
 
 from .. import metrics
-from ..locale import N_
+from ..locale import N_, Plural, Sentence
 from ..render import image_grid, upscale
 from .base import Domain
-from .midi import MAX_MIDI_BYTES, Reading, read_melody
+from .midi import MAX_MIDI_BYTES, Reading, read_melody, too_large
 from .notes import Note, interval_histogram, pitch_class_histogram, pitch_name, share_in_scale
 
 REST, HOLD = 0, 1
@@ -86,16 +86,17 @@ class MelodyDomain(Domain):
         for n in sorted(notes, key=lambda n: n.start):
             p, s, L = int(n.pitch), int(n.start), int(n.length)
             if not self.min_pitch <= p <= self.max_pitch:
-                raise ValueError(f"Pitch {p} ({pitch_name(p)}) is outside the melody range "
-                                 f"{pitch_name(self.min_pitch)}–{pitch_name(self.max_pitch)} "
-                                 f"(MIDI {self.min_pitch}–{self.max_pitch}).")
+                raise ValueError(Sentence("Pitch {p} ({name}) is outside the melody range {low}–{high} (MIDI "
+                                          "{min}–{max}).", p=p, name=pitch_name(p), low=pitch_name(self.min_pitch),
+                                          high=pitch_name(self.max_pitch), min=self.min_pitch, max=self.max_pitch))
             if s < 0 or L < 1:
-                raise ValueError(f"Note at step {s} with length {L}: start must be ≥ 0 and length ≥ 1.")
+                raise ValueError(Sentence("Note at step {step} with length {length}: start must be ≥ 0 and length "
+                                          "≥ 1.", step=s, length=L))
             if s + L > self.seq_len:
-                raise ValueError(f"Note at step {s} of length {L} runs past the {self.seq_len} steps "
-                                 f"({self.bars} bars).")
+                raise ValueError(Sentence("Note at step {step} of length {length} runs past the {steps} steps ({bars} "
+                                          "bars).", step=s, length=L, steps=self.seq_len, bars=self.bars))
             if s < last_end:
-                raise ValueError(f"Notes overlap at step {s}: a melody plays one note at a time.")
+                raise ValueError(Sentence("Notes overlap at step {step}: a melody plays one note at a time.", step=s))
             tokens[s] = FIRST_NOTE + p - self.min_pitch
             tokens[s + 1:s + L] = HOLD
             last_end = s + L
@@ -106,12 +107,14 @@ class MelodyDomain(Domain):
         keeps. A note held over the cut ends there. ValueError says what to fix."""
         bars = int(self.default_prefix_length if length is None else length)
         if not 1 <= bars < self.bars:
-            raise ValueError(f"Keep between 1 and {self.bars - 1} bars of the {self.bars} (got {bars}).")
+            raise ValueError(Sentence("Keep between 1 and {most} bars of the {all} (got {n}).", most=self.bars - 1,
+                                      all=self.bars, n=bars))
         cut = bars * self.steps_per_bar
         kept = [Note(n.pitch, n.start, min(n.length, cut - n.start)) for n in notes if n.start < cut]
         if not kept:
-            raise ValueError(f"The first {bars} bar{'s' if bars > 1 else ''} have no notes: play at least one "
-                             "note there (or keep more bars).")
+            raise ValueError(Plural("The first bar has no notes: play at least one note there (or keep more bars).",
+                                    "The first {n} bars have no notes: play at least one note there (or keep more "
+                                    "bars).", bars, n=bars))
         return self.from_artifact(kept)[:cut]
 
     def from_midi(self, data: bytes) -> Reading:
@@ -121,8 +124,7 @@ class MelodyDomain(Domain):
     def read_start(self, path: str) -> tuple[list[Note], list[str]]:
         size = Path(path).stat().st_size
         if size > MAX_MIDI_BYTES:
-            raise ValueError(f"The file is {size / 1e6:.1f} MB; a melody's MIDI file is a few kB (the limit is "
-                             f"{MAX_MIDI_BYTES / 1e6:g} MB). Export only the melody track.")
+            raise ValueError(too_large(size))
         reading = self.from_midi(Path(path).read_bytes())
         return reading.notes, reading.changes
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..locale import Plural, Sentence
 from .notes import Note, pitch_name
 
 MAX_MIDI_BYTES = 1_000_000      # a melody is a few kB; .streamlit/config.toml's maxUploadSize matches (1 MB)
@@ -22,7 +23,12 @@ MAX_MESSAGES = 200_000
 @dataclass(frozen=True)
 class Reading:
     notes: list[Note]           # the melody, at most 4 bars, in the models' range
-    changes: list[str]          # what was changed, one sentence each
+    changes: list[str]          # what was changed, one Sentence each (shown in the reader's language)
+
+
+def too_large(size: int) -> Sentence:
+    return Sentence("The file is {mb} MB; a melody's MIDI file is a few kB (the limit is {limit} MB). Export only the "
+                    "melody track.", mb=f"{size / 1e6:.1f}", limit=f"{MAX_MIDI_BYTES / 1e6:g}")
 
 
 def _raw_notes(data: bytes) -> tuple[list[tuple[float, float, int]], bool]:
@@ -30,17 +36,17 @@ def _raw_notes(data: bytes) -> tuple[list[tuple[float, float, int]], bool]:
     import mido
 
     if len(data) > MAX_MIDI_BYTES:
-        raise ValueError(f"The file is {len(data) / 1e6:.1f} MB; a melody's MIDI file is a few kB (the limit is "
-                         f"{MAX_MIDI_BYTES / 1e6:g} MB). Export only the melody track.")
+        raise ValueError(too_large(len(data)))
     if data[:4] != b"MThd":
-        raise ValueError("This is not a MIDI file (it does not start with a MIDI header). Upload a .mid file.")
+        raise ValueError(Sentence("This is not a MIDI file (it does not start with a MIDI header). Upload a .mid "
+                                  "file."))
     try:
         f = mido.MidiFile(file=io.BytesIO(data), clip=True)
     except Exception as e:  # noqa: BLE001 - mido raises many kinds for damaged files; all mean the same here
-        raise ValueError(f"This MIDI file could not be read ({type(e).__name__}). Export it again from your "
-                         "music program.") from None
+        raise ValueError(Sentence("This MIDI file could not be read ({error}). Export it again from your music "
+                                  "program.", error=type(e).__name__)) from None
     if f.type == 2:
-        raise ValueError("This is a type-2 MIDI file (independent patterns); export it as type 0 or 1.")
+        raise ValueError(Sentence("This is a type-2 MIDI file (independent patterns); export it as type 0 or 1."))
     tpb = f.ticks_per_beat or 480
     out, drums, count = [], False, 0
     for track in f.tracks:
@@ -48,7 +54,8 @@ def _raw_notes(data: bytes) -> tuple[list[tuple[float, float, int]], bool]:
         for msg in track:
             count += 1
             if count > MAX_MESSAGES:
-                raise ValueError("This MIDI file has too many events for a melody. Export only the melody track.")
+                raise ValueError(Sentence("This MIDI file has too many events for a melody. Export only the melody "
+                                          "track."))
             tick += msg.time
             if msg.type not in ("note_on", "note_off"):
                 continue
@@ -108,30 +115,39 @@ def read_melody(data: bytes, domain) -> Reading:
     low, high = domain.min_pitch, domain.max_pitch
     raw, drums = _raw_notes(bytes(data))
     if not raw:
-        raise ValueError("This MIDI file has only drums: upload a file with a melody on a pitched instrument."
-                         if drums else "This MIDI file has no notes. Upload a file with a melody in it.")
+        raise ValueError(Sentence("This MIDI file has only drums: upload a file with a melody on a pitched "
+                                  "instrument.") if drums else
+                         Sentence("This MIDI file has no notes. Upload a file with a melody in it."))
     voices = _max_voices(raw)
     if voices > MAX_VOICES:
-        raise ValueError(f"This file plays up to {voices} notes at once; the models take one melody line (files "
-                         f"with chords of up to {MAX_VOICES} notes are fine). Export only the melody track.")
+        raise ValueError(Sentence("This file plays up to {n} notes at once; the models take one melody line (files "
+                                  "with chords of up to {most} notes are fine). Export only the melody track.",
+                                  n=voices, most=MAX_VOICES))
     changes = []
     if drums:
-        changes.append("Left out the drums.")
+        changes.append(Sentence("Left out the drums."))
     notes, dropped = _top_voice(raw, domain.steps_per_beat)
     if dropped:
-        changes.append(f"Kept the top voice: {dropped} lower or repeated note{'s' if dropped != 1 else ''} left out.")
+        changes.append(Plural("Kept the top voice: {n} lower or repeated note left out.",
+                              "Kept the top voice: {n} lower or repeated notes left out.", dropped, n=dropped))
     first_bar = notes[0].start // bar
     if first_bar:
         notes = [Note(n.pitch, n.start - first_bar * bar, n.length) for n in notes]
-        changes.append(f"Skipped {first_bar} empty bar{'s' if first_bar > 1 else ''} at the start.")
+        changes.append(Plural("Skipped {n} empty bar at the start.", "Skipped {n} empty bars at the start.",
+                              first_bar, n=first_bar))
     if any(n.start + n.length > steps for n in notes):
         total = -(-max(n.start + n.length for n in notes) // bar)
         notes = [Note(n.pitch, n.start, min(n.length, steps - n.start)) for n in notes if n.start < steps]
-        changes.append(f"Cut to the first {steps // bar} bars (the melody has {total}).")
+        changes.append(Sentence("Cut to the first {bars} bars (the melody has {total}).", bars=steps // bar,
+                                total=total))
     shift = _transposition(notes, domain.scale)
     if shift:
-        changes.append(f"Moved {'up' if shift > 0 else 'down'} {abs(shift)} semitone{'s' if abs(shift) > 1 else ''} "
-                       f"into {domain.keys_words}, the keys the models learned.")
+        changes.append(Plural("Moved up {n} semitone into {keys}, the keys the models learned.",
+                              "Moved up {n} semitones into {keys}, the keys the models learned.", shift,
+                              n=shift, keys=Sentence(domain.keys_words)) if shift > 0 else
+                       Plural("Moved down {n} semitone into {keys}, the keys the models learned.",
+                              "Moved down {n} semitones into {keys}, the keys the models learned.", -shift,
+                              n=-shift, keys=Sentence(domain.keys_words)))
     pitches = [n.pitch + shift for n in notes]
     moved = 0
     for i, p in enumerate(pitches):
@@ -142,7 +158,8 @@ def read_melody(data: bytes, domain) -> Reading:
         moved += p != pitches[i]
         pitches[i] = p
     if moved:
-        changes.append(f"Moved {moved} note{'s' if moved > 1 else ''} by octaves into the models' range "
-                       f"{pitch_name(low)}–{pitch_name(high)}.")
+        changes.append(Plural("Moved {n} note by octaves into the models' range {low}–{high}.",
+                              "Moved {n} notes by octaves into the models' range {low}–{high}.", moved, n=moved,
+                              low=pitch_name(low), high=pitch_name(high)))
     notes = [Note(p, n.start, n.length) for p, n in zip(pitches, notes)]
     return Reading(notes, changes)

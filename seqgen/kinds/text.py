@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .. import metrics
-from ..locale import N_
+from ..locale import N_, Sentence
 from .base import Domain
 
 PAD, BOS, EOS = 0, 1, 2
@@ -22,16 +22,26 @@ FIRST_LETTER = 3               # 'a' -> 3 ... 'z' -> 28
 VOCAB = FIRST_LETTER + 26      # 29
 
 
+def romanised(text: str) -> str:
+    """Chinese characters read through their pinyin, without tones (李雷 -> "lilei", 吕 -> "lv"); the rest of the
+    text as it is. A class that types its own names in Chinese gets the letters the models know."""
+    if not any("\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" for c in text):
+        return text
+    from pypinyin import Style, lazy_pinyin
+    return "".join(part.strip() for part in lazy_pinyin(text, style=Style.NORMAL))
+
+
 def letters_only(text, if_empty: str) -> str:
     """Typed text, stripped, checked to be letters a-z only. ValueError says what to fix."""
     if not isinstance(text, str):
-        raise ValueError(f"Expected a word as text, got {type(text).__name__}.")
+        raise ValueError(Sentence("Expected a word as text, got {type}.", type=type(text).__name__))
     s = text.strip()
     if not s:
         raise ValueError(if_empty)
     bad = [c for c in s if not ("a" <= c.lower() <= "z")]
     if bad:
-        raise ValueError(f"Names may only contain the letters a–z (got {bad[0]!r} in {s!r}).")
+        raise ValueError(Sentence("Names may only contain the letters a–z (got {char} in {text}).", char=repr(bad[0]),
+                                  text=repr(s)))
     return s
 
 
@@ -72,19 +82,34 @@ class TextDomain(Domain):
                 letters.append(chr(ord("a") + t - FIRST_LETTER))
         return "".join(letters).capitalize()
 
+    def reads_as(self, typed: str) -> str | None:
+        """The word the models read for what was typed, when that differs from it (Chinese characters, read
+        through their pinyin: 李雷 -> "Lilei"); None when it is taken as typed."""
+        if not isinstance(typed, str):
+            return None
+        word = romanised(typed.strip())
+        return word.capitalize() if word != typed.strip() else None
+
     def from_artifact(self, text: str) -> torch.Tensor:
-        """A word typed by a user -> int64 [T]. ValueError says what to fix."""
-        s = letters_only(text, f"Please type a {self.item_noun} (letters a–z).")
+        """A word typed by a user -> int64 [T]; Chinese characters are read through their pinyin. ValueError
+        says what to fix."""
+        s = letters_only(romanised(text) if isinstance(text, str) else text,
+                         Sentence("Please type a {noun} (letters a–z).", noun=Sentence(self.item_noun)))
         if len(s) > self.max_letters:
-            raise ValueError(f"Names may have at most {self.max_letters} letters ({s!r} has {len(s)}).")
+            raise ValueError(Sentence("Names may have at most {most} letters ({text} has {n}).", most=self.max_letters,
+                                      text=repr(s), n=len(s)))
         return torch.from_numpy(self.encode(s.lower()))
 
     def prefix(self, text: str, length: int | None = None) -> torch.Tensor:
-        """The start of a word ("Mar") -> its letter tokens int64 [k]. ValueError says what to fix."""
-        s = letters_only(text, f"Type the first letters of a {self.item_noun} (a–z), like Mar or Jo.")
+        """The start of a word ("Mar", or "李" read as "Li") -> its letter tokens int64 [k]. ValueError says
+        what to fix."""
+        s = letters_only(romanised(text) if isinstance(text, str) else text,
+                         Sentence("Type the first letters of a {noun} (a–z), like Mar or Jo.",
+                                  noun=Sentence(self.item_noun)))
         if len(s) >= self.max_letters:
-            raise ValueError(f"The models write names of up to {self.max_letters} letters, so a start may have at "
-                             f"most {self.max_letters - 1} (this one has {len(s)}).")
+            raise ValueError(Sentence("The models write names of up to {most} letters, so a start may have at most "
+                                      "{start} (this one has {n}).", most=self.max_letters, start=self.max_letters - 1,
+                                      n=len(s)))
         return torch.from_numpy(self.encode(s.lower())[: len(s)])
 
     def read_start(self, value: str) -> tuple[str, list[str]]:

@@ -32,6 +32,57 @@ def N_(message: str) -> str:
     return message
 
 
+class Sentence(str):
+    """A message for a person that the library raises or reports (a drawing it cannot read, a file it had to
+    change): as a str it is the English sentence, and it keeps its gettext template and values, so an
+    interface shows it in its reader's language (`in_language`; seqgen.ui.widgets.plain does for the app).
+    A value that is itself a Sentence (a domain's noun: Sentence(domain.item_noun)) is translated too.
+
+        raise ValueError(Sentence("Notes overlap at step {step}.", step=s))
+    """
+
+    template: str
+    plural: str | None = None
+    n: int | None = None
+    values: dict
+
+    def __new__(cls, template: str, **values):
+        sentence = super().__new__(cls, template.format(**values))
+        sentence.template, sentence.values = template, values
+        return sentence
+
+    def __reduce__(self):
+        return _sentence, (self.template, self.plural, self.n, self.values)
+
+    def in_language(self, translations) -> str:
+        """The sentence in the language of `translations` (a gettext object)."""
+        values = {k: v.in_language(translations) if isinstance(v, Sentence) else v for k, v in self.values.items()}
+        if self.plural is None:
+            return translations.gettext(self.template).format(**values)
+        return translations.ngettext(self.template, self.plural, self.n).format(**values)
+
+
+class Plural(Sentence):
+    """A Sentence whose wording depends on a count: Plural("{n} bar", "{n} bars", count, n=count)."""
+
+    def __new__(cls, singular: str, plural: str, count: int, **values):
+        sentence = str.__new__(cls, (singular if count == 1 else plural).format(**values))
+        sentence.template, sentence.plural, sentence.n, sentence.values = singular, plural, int(count), values
+        return sentence
+
+
+def _sentence(template: str, plural: str | None, n: int | None, values: dict) -> Sentence:
+    return Sentence(template, **values) if plural is None else Plural(template, plural, n, **values)
+
+
+def in_language(message, translations) -> str:
+    """A message (a Sentence, an exception raised with one, anything else) as text in the language of
+    `translations` (a gettext object)."""
+    if isinstance(message, BaseException) and message.args and isinstance(message.args[0], Sentence):
+        message = message.args[0]
+    return message.in_language(translations) if isinstance(message, Sentence) else str(message)
+
+
 def po_path(lang: str) -> Path:
     return HERE / FOLDERS[lang] / "LC_MESSAGES" / f"{DOMAIN}.po"
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..locale import N_, Sentence
+
 
 def save_trained(model, target: str | Path, info: dict, replace: bool = True) -> Path:
     """Write `model` and its card (seqgen.cards) to folder `target`; -> the checkpoint's path.
@@ -75,7 +77,7 @@ def reserved_names() -> set[str]:
 
 
 def check_save_name(name: str, replace: bool = False, folder: str | Path | None = None,
-                    how_to_replace: str = "tick 'replace' to overwrite it") -> Path:
+                    how_to_replace: str = N_("tick 'replace' to overwrite it")) -> Path:
     """-> the target folder for a model called `name` in `folder` (default: the user models folder), or a
     CheckpointError saying what is wrong with the name.
 
@@ -87,8 +89,9 @@ def check_save_name(name: str, replace: bool = False, folder: str | Path | None 
     folder = Path(folder) if folder is not None else user_dir()
     shipping = folder.resolve() == SHIPPED_DIR.resolve()
     if not shipping and name.lower() in reserved_names():
-        raise CheckpointError(f"{name!r} is the name of a shipped model; pick another name.")
+        raise CheckpointError(Sentence("{name} is the name of a shipped model; pick another name.", name=repr(name)))
     target = folder / name
     if (target.exists() or target.is_symlink()) and not replace:
-        raise CheckpointError(f"A model named {name!r} already exists; {how_to_replace}, or pick another name.")
+        raise CheckpointError(Sentence("A model named {name} already exists; {how}, or pick another name.",
+                                       name=repr(name), how=Sentence(how_to_replace)))
     return target

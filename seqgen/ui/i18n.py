@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from seqgen.locale import DEFAULT, LANGUAGES, N_, normalise, translations  # noqa: F401 - N_ for the pages
+from seqgen.locale import DEFAULT, LANGUAGES, N_, in_language, normalise, translations  # noqa: F401 - N_ for the pages
 
 LANG_KEY = "i18n_lang"           # the session's language
 SWITCH_KEY = "i18n_switch"       # the sidebar widget
@@ -41,6 +41,12 @@ def _(message: str) -> str:
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(current()).ngettext(singular, plural, int(n))
+
+
+def say(message) -> str:
+    """A message the library raised or reported (a Sentence, or an exception raised with one) in the session's
+    language; anything else as its text."""
+    return in_language(message, translations(current()))
 
 
 def browser_language() -> str | None:

@@ -22,11 +22,11 @@ import streamlit as st
 from seqgen.checkpoints import CheckpointError
 from seqgen.domains import get_domain
 from seqgen.presets import live_choices
-from seqgen.training.live import ACTIVE, TrainingRun, describe_knobs, get_manager, knobs_for, live_defaults
+from seqgen.training.live import ACTIVE, TrainingRun, get_manager, knobs_for, live_defaults
 from seqgen.training.live.manager import TooManyRuns
 
 from .i18n import _, domain_word, ngettext
-from .live_copy import family_title, knob_text
+from .live_copy import family_title, knob_text, settings_line
 from .live_view import STATUS_WORDS, draw
 from .widgets import classroom, guard, plain, reset_button, without_paths
 
@@ -284,7 +284,7 @@ def _save() -> None:
         st.session_state[MSG_KEY] = ("error", plain(without_paths(e), 400))
     except Exception as e:  # noqa: BLE001 - a callback's error would reach the browser as a traceback
         st.session_state[MSG_KEY] = ("error", _("The model could not be saved: {error}").format(
-            error=plain(without_paths(str(e) or type(e).__name__), 300)))
+            error=plain(without_paths(e) or type(e).__name__, 300)))
 
 
 def save_panel(run: TrainingRun | None, status: str | None) -> None:
@@ -304,7 +304,7 @@ def save_panel(run: TrainingRun | None, status: str | None) -> None:
     if msg:
         (st.success if msg[0] == "ok" else st.error)(msg[1])
     st.caption(_("Settings: {settings}. You can save while it trains (the weights as they are at that moment) "
-                 "or after it stops.").format(settings=plain(describe_knobs(run.knobs), 400)))
+                 "or after it stops.").format(settings=plain(settings_line(run.knobs), 400)))
 
 
 # ------------------------------------------------------------------------------------------------ page
@@ -313,7 +313,7 @@ def now_training(run: TrainingRun | None, status: str | None) -> None:
     if run is not None and status in ACTIVE:
         st.caption(_("Training now: {what} with {settings}. Changed settings apply to the next run.").format(
             what=f"{domain_word(get_domain(run.domain_name).picker_title)} {run.family.upper()}",
-            settings=plain(describe_knobs(run.knobs), 400)))
+            settings=plain(settings_line(run.knobs), 400)))
 
 
 def reset() -> None:

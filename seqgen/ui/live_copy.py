@@ -52,3 +52,13 @@ def knob_text(knob) -> tuple[str, str]:
 
 def family_title(family: str) -> str:
     return _(FAMILY_TITLES[family]) if family in FAMILY_TITLES else family.upper()
+
+
+def settings_line(knobs) -> str:
+    """A run's settings in words of the session's language: "Learning rate 0.002, Hidden size 128, ..." (a
+    setting the page has no words for keeps its name)."""
+    from seqgen.training.live import KNOB_BY_NAME
+
+    def shown(v) -> str:
+        return f"{v:g}" if isinstance(v, float) else _(str(v).upper()) if isinstance(v, str) else str(v)
+    return ", ".join(f"{knob_text(KNOB_BY_NAME[k])[0] if k in KNOB_BY_NAME else k} {shown(v)}" for k, v in knobs.items())

@@ -22,6 +22,8 @@ import torch
 import seqgen
 from seqgen.checkpoints import CheckpointError, resolve
 
+from .i18n import _
+
 GENERATOR_FAMILIES = ("vae", "gan")
 _heap_settled = threading.Event()
 
@@ -77,9 +79,9 @@ def model_info(name: str) -> dict:
 def model_label(name: str) -> str:
     """Selectbox label: 'digits-vae' or 'my-model (yours)' with its latent size when it is not 2."""
     r = model_info(name)
-    extra = [] if r.get("shipped", True) else ["yours"]
+    extra = [] if r.get("shipped", True) else [_("yours")]
     if r.get("family") == "vae" and r.get("latent", 2) != 2:
-        extra.append(f"{r['latent']}-D latent")
+        extra.append(_("{n}-D latent").format(n=r["latent"]))
     return f"{name} ({', '.join(extra)})" if extra else name
 
 

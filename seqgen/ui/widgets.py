@@ -12,7 +12,7 @@ import streamlit as st
 
 from seqgen.checkpoints import CheckpointError
 
-from .i18n import _
+from .i18n import _, say
 
 log = logging.getLogger("seqgen.ui")
 
@@ -28,8 +28,9 @@ def plain(text, limit: int = 200) -> str:
     as the characters it is: every markdown/HTML character is backslash-escaped, so `![x](http://host/p.png)`
     cannot make the visitor's browser fetch anything and `:red[...]` or `$...$` are not interpreted. Control
     characters and bidirectional overrides are dropped, line breaks become spaces, and the text is cut to
-    `limit` characters (before escaping, so no escape is cut in half)."""
-    text = str(text).translate(_BIDI)
+    `limit` characters (before escaping, so no escape is cut in half). A Sentence the library raised (or
+    an exception raised with one) is shown in the session's language."""
+    text = say(text).translate(_BIDI)
     text = "".join(" " if c in "\r\n\t" else c for c in text
                    if c in "\r\n\t" or unicodedata.category(c) != "Cc")
     if len(text) > limit:
@@ -38,9 +39,10 @@ def plain(text, limit: int = 200) -> str:
     return "\\" + text if text[:1] in ("-", "=") else text
 
 
-def without_paths(text: str) -> str:
-    """Absolute server paths in a message (an OSError's filename, say) cut to their last part."""
-    return _ABS_PATH.sub(r"…/\1", str(text))
+def without_paths(text) -> str:
+    """Absolute server paths in a message (an OSError's filename, say) cut to their last part; the message in
+    the session's language."""
+    return _ABS_PATH.sub(r"…/\1", say(text))
 
 
 def defaults(**values) -> None:
@@ -90,7 +92,7 @@ def guard(what: str | None = None):
     except Exception as e:  # noqa: BLE001 - the point is that nothing reaches the browser as a traceback
         log.exception("error on %s", what)
         st.error(_("Sorry, something went wrong on {what}: {error}. Try another setting; the rest of the app "
-                   "keeps working.").format(what=what, error=plain(without_paths(str(e) or type(e).__name__), 300)),
+                   "keeps working.").format(what=what, error=plain(without_paths(e) or type(e).__name__, 300)),
                  icon=":material/error:")
 
 
@@ -131,6 +133,17 @@ def snap(v: float, lim: float, step: float = 0.05) -> float:
 
 def format_z(z) -> str:
     return f"{z[0]:.2f},{z[1]:.2f}"
+
+
+PRESENT_KEY = "present"      # the frame's Presenter mode toggle (frame/main.py)
+
+
+def presenting() -> bool:
+    """Whether this session is in Presenter mode (a projector): pages lay out larger pictures."""
+    try:
+        return bool(st.session_state.get(PRESENT_KEY))
+    except Exception:  # noqa: BLE001 - no session (a bare call)
+        return False
 
 
 # ------------------------------------------------------------------------------------------------ classroom

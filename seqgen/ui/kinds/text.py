@@ -13,6 +13,14 @@ from ..widgets import classroom_safe, plain
 from .base import KindView, show_encoding
 
 
+def reading_note(domain, typed: str) -> None:
+    """Say so when the models read a typed word otherwise than typed (李雷 read through its pinyin, Lilei)."""
+    word = domain.reads_as(typed)
+    if word:
+        st.caption(_("{typed} is read through its pinyin: {word}").format(typed=plain(typed.strip(), 40),
+                                                                          word=plain(word, 40)))
+
+
 class TextView(KindView):
     kind = "text"
     pages = ("text",)
@@ -31,6 +39,10 @@ class TextView(KindView):
             st.caption(_("in the training data") if known else _("a new {noun}, not in the data").format(noun=noun))
         if caption:
             st.caption(caption)
+
+    def describe(self, domain, art) -> str:
+        return _("the {noun} {word}").format(noun=domain_word(domain.item_noun), word=art) if art else \
+            _("an empty {noun}").format(noun=domain_word(domain.item_noun))
 
     def grid(self, domain, grid: dict, caption: str, key: str) -> None:
         n, arts = grid["n"], grid["artifacts"]
@@ -59,6 +71,7 @@ class TextView(KindView):
                              persist_state="session", max_chars=64)
         enc = None
         if text.strip():
+            reading_note(domain, text)
             try:
                 enc = compute.encode_artifact(ref, text.strip(), label)
             except ValueError as e:
@@ -88,6 +101,7 @@ class TextView(KindView):
         if not start.strip():
             st.info(_("Type a few letters, like {a} or {b}.").format(a="Mar", b="Jo"), icon=":material/edit:")
             return
+        reading_note(domain, start)
         models = resources.model_names(("vae", "gan"), domain=domain.name)
         if domain.reference_model:
             models.append(domain.reference_model)
