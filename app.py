@@ -7,8 +7,12 @@ session's language, presenter mode, lessons). It lives in a folder of its own so
 pages/ folder beside its main script: next to one, Streamlit starts every session of a fresh server in its
 older pages-folder mode, and a deep link such as /training first shows "Page not found"
 (https://github.com/streamlit/streamlit/issues/8860). st.App is Streamlit's supported way to name the
-script `streamlit run` serves. frame/static links to static/, the files Streamlit serves at /app/static/.
+script `streamlit run` serves. frame/static links to static/, the files Streamlit serves at /app/static/;
+the latent pad's runtime and decoders among them are served by seqgen.ui.assets instead, compressed once and
+cached by browsers for good.
 """
 import streamlit as st
 
-app = st.App("frame/main.py")
+from seqgen.ui import assets
+
+app = st.App("frame/main.py", routes=assets.routes(st.get_option("server.baseUrlPath") or ""))

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Regenerates static/vendor/onnxruntime-web/ from the pinned npm package, so the latent explorer's pad runs
 # its decoder in the browser with nothing fetched from the internet at run time.
-#   bash scripts/vendor_web_assets.sh            (needs npm and the npm registry; writes into the repo)
-# Only the WebAssembly-only build is kept: the ES module API, its Emscripten loader and the SIMD wasm.
+#   bash scripts/vendor_web_assets.sh            (needs npm and the npm registry, gzip, and Debian's brotli;
+#                                                 writes into the repo)
+# Only the WebAssembly-only build is kept: the ES module API, its Emscripten loader and the SIMD wasm. Each
+# file also gets a gzip (-9) and a brotli (-q 11) copy beside it, so the app serves them compressed once
+# (seqgen/ui/assets.py) instead of compressing 14 MB again for every student.
 set -euo pipefail
 
 VERSION=1.30.0
@@ -48,4 +51,8 @@ SOFTWARE.
 LICENCE
 echo "$VERSION" > "$DEST/VERSION"
 (cd "$DEST" && sha256sum ort.wasm.min.mjs ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm > SHA256SUMS)
+for f in ort.wasm.min.mjs ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm; do
+  gzip -9 -n -k -f "$DEST/$f"
+  brotli -q 11 -k -f "$DEST/$f"
+done
 ls -l "$DEST"
