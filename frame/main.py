@@ -22,6 +22,7 @@ import streamlit as st  # noqa: E402
 from seqgen.ui.i18n import _, language_switch  # noqa: E402
 from seqgen.ui.i18n import setup as setup_language  # noqa: E402
 from seqgen.ui.pages import HOME_TITLE, PAGES  # noqa: E402
+from seqgen.ui.widgets import PRESENT_KEY  # noqa: E402
 
 # torch (imported by the model pages) takes seconds to import: the frame and the whole home page need none
 # of it, so a fresh visitor sees the page at once.
@@ -29,7 +30,17 @@ st.set_page_config(page_title="seqgen", page_icon="🧠", layout="wide")
 lang = setup_language()
 
 PICTURES = Path(__file__).resolve().parents[1] / "assets" / "home"
-PRESENT_KEY = "present"
+# Captions in a grey dark enough to read (Streamlit's own reads at 3.9:1 on white, under WCAG AA's 4.5:1), and
+# on touch screens every control at least 44 px tall, so a finger hits the one it means.
+APP_CSS = """<style>
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] * { color: #55575f !important; opacity: 1 !important; }
+@media (pointer: coarse) {
+  [data-testid^="stBaseButton"], [data-testid="stDownloadButton"] button { min-height: 44px; }
+  [data-testid="stCheckbox"] label, [data-testid="stRadio"] label, [data-testid="stToggle"] label {
+    min-height: 44px; align-items: center; }
+  [data-testid="stSidebarNavLink"] { min-height: 44px; }
+}
+</style>"""
 # Presenter mode: larger type, pictures and plots for a projector (Streamlit sizes its text in rem)
 PRESENTER_CSS = """<style>
 html { font-size: 21px; }
@@ -53,20 +64,21 @@ def home() -> None:
 def pictures() -> None:
     c1, c2, c3 = st.columns(3)
     card(c1, "latent", _("Walk across a VAE's 2-D map: every point decodes to a digit, a name or a melody."),
-         "latent.png")
-    card(c2, "noise", _("A GAN turns random noise into a digit of your choice, drawing it row by row."), "noise.png")
+         "latent.png", _("digits decoded across a VAE's latent plane, each morphing into its neighbours"))
+    card(c2, "noise", _("A GAN turns random noise into a digit of your choice, drawing it row by row."), "noise.png",
+         _("digits drawn by the GAN, one of each from 0 to 9"))
     card(c3, "text", _("Invent new first names letter by letter; see which are real and which are made up."),
          "names.json")
     c4, c5, c6 = st.columns(3)
     card(c4, "music", _("Four-bar melodies in the style of Bach chorales: see the piano roll, play it, download it."),
-         "music.png")
+         "music.png", _("piano rolls of melodies the models wrote"))
     card(c5, "training", _("Train a small model yourself and watch it learn; save it and explore it on the other "
                            "pages."), None)
     card(c6, "lessons", _("Guided tours for a class: each step says what to do and what to notice, with a link and "
                           "a QR code for students."), None)
 
 
-def card(column, page_id: str, blurb: str, picture: str | None) -> None:
+def card(column, page_id: str, blurb: str, picture: str | None, alt: str = "") -> None:
     """One bordered card: title link, its picture (a PNG, or a JSON list of names), a sentence.
 
     The pictures are real outputs of the shipped models, written by scripts/home_pictures.py: reading
@@ -77,7 +89,7 @@ def card(column, page_id: str, blurb: str, picture: str | None) -> None:
         path = PICTURES / picture if picture else None
         try:
             if path and path.suffix == ".png":
-                st.image(path.read_bytes(), output_format="PNG", width="stretch")
+                st.image(path.read_bytes(), output_format="PNG", width="stretch", alt=alt)
             elif path and path.suffix == ".json":   # generated names: data, never translated
                 st.container(key="data_home_names").markdown(
                     " · ".join(f"**{n}**" for n in json.loads(path.read_text(encoding="utf-8"))))
@@ -145,6 +157,7 @@ def presenter_mode() -> bool:
 
 pg = st.navigation([st.Page(home, title=_(HOME_TITLE), icon=":material/home:", default=True)]
                    + [st.Page(p.file, title=_(p.title), icon=p.icon, url_path=p.url_path) for p in PAGES.values()])
+st.html(APP_CSS)
 language_switch()
 st.sidebar.caption(_("seqgen: recurrent GANs and VAEs on digits, names and melodies. Everything runs locally."))
 presenter_mode()

@@ -55,9 +55,9 @@ def what_it_does(model_name) -> None:
     ckpt = ui.load(model_name)
     cfg, info = ckpt.config, ckpt.info
     domain = seqgen.get_domain(cfg.domain)
-    if info.get("description"):   # the model card's own words (written in English when it was trained)
+    if info.get("description"):   # the card's words: a shipped model's come translated (seqgen/presets.py)
         with st.container(key="data_le_card"):
-            st.caption(widgets.plain(info["description"], 300))
+            st.caption(widgets.plain(_(str(info["description"])), 300))
     exact = info.get("metrics", {}).get("reconstruction_exact_fraction")
     if exact is not None:
         st.caption(_("Encoding a held-out {noun} and decoding it gives it back exactly {share} of the time.").format(
@@ -74,7 +74,7 @@ def what_it_does(model_name) -> None:
     if lines:
         with st.expander(_("What this model cannot do")), st.container(key="data_le_limits"):
             for line in lines:
-                st.caption(widgets.plain(line, 400))
+                st.caption(widgets.plain(_(str(line)), 400))
 
 
 def choose_plane(ref, cfg, domain) -> dict:
@@ -143,7 +143,7 @@ def pad_point(point_slot, map_slot, model_name, ckpt, ref, domain, label, marks,
     urlstate.write_view(model_name, z)
     with point_slot:
         st.markdown(f"**z = ({z[0]:.2f}, {z[1]:.2f})**")
-        st.caption(_("Drag the ✕ (or press and sweep) and the decoder redraws on every frame, in your browser. "
+        st.caption(_("Drag the ⊕ (or press and sweep) and the decoder redraws on every frame, in your browser. "
                      "Arrow keys nudge it (Shift: 5×). On release the point goes to the address bar and the "
                      "sections below."))
     with map_slot:
@@ -175,7 +175,7 @@ def slider_point(point_slot, map_slot, model_name, ref, domain, label, marks, vi
         st.plotly_chart(fig, key=figures.MAP_KEY, on_select=_on_map_click, selection_mode=("points",),
                         theme=None, config={"displaylogo": False})
         st.caption(_("Each dot is a held-out example placed by the encoder (hover for what it is). "
-                     "✕ marks the current z; click anywhere to move it there."))
+                     "⊕ marks the current z; click anywhere to move it there."))
 
 
 def whole_plane(ref, domain, label, view, plane=None) -> None:

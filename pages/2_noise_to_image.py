@@ -68,11 +68,11 @@ def replay(domain, samples, seed, labels, label, n, cols) -> int:
     slot = st.empty()
     if play:   # an animation: each frame adds one step, as the generator made them
         for r in range(1, domain.seq_len + 1):
-            slot.image(view.replay_png(domain, samples, cols, 3, r), output_format="PNG",
-                       caption=caption(domain, n, seed, labels, label, r))
+            slot.image(view.replay_png(domain, samples, cols, 3, r), output_format="PNG", width="stretch",
+                       caption=caption(domain, n, seed, labels, label, r), alt=view.replay_alt(domain, samples, r))
             time.sleep(FRAME_S)
-    slot.image(view.replay_png(domain, samples, cols, 3, steps), output_format="PNG",
-               caption=caption(domain, n, seed, labels, label, steps))
+    slot.image(view.replay_png(domain, samples, cols, 3, steps), output_format="PNG", width="stretch",
+               caption=caption(domain, n, seed, labels, label, steps), alt=view.replay_alt(domain, samples, steps))
     view.listen(domain, samples, key="ni_listen")
     show.download_buttons(domain, samples, f"gan-{domain.name}-seed{seed}", key="ni_png")
     return steps
@@ -87,7 +87,8 @@ def vae_comparison(domain, seed, n, labels, cols) -> None:
     vae_name = next((v for v in vaes if resources.model_info(v).get("shipped")), vaes[0])
     vae_labels = labels if ui.load(vae_name).config.conditional else None
     prior = compute.samples(resources.ref(vae_name), seed, n, None, vae_labels)
-    st.image(show.view(domain).replay_png(domain, prior, cols, 3, domain.seq_len), output_format="PNG",
+    view = show.view(domain)
+    st.image(view.replay_png(domain, prior, cols, 3, domain.seq_len), output_format="PNG", alt=view.alt(domain, prior),
              caption=ngettext("{model}: the decode of {n} random point z ~ N(0, I) (same seed). The VAE cannot be "
                               "told what to make; it makes whatever lives at that point.",
                               "{model}: decodes of {n} random points z ~ N(0, I) (same seed). The VAE cannot be "
@@ -136,7 +137,8 @@ with ui.guard(_("the noise → image & sound page")):
     res = compute.samples_with_hidden(resources.ref(name), seed, n, labels)
     samples, hidden = res["artifacts"], res["hidden"]
     cols = min(10, n)
-    left, right = st.columns([1.35, 1], gap="large")
+    # on a projector the samples take the whole width, so each is large enough to see from the back
+    left, right = (st.container(), st.container()) if widgets.presenting() else st.columns([1.35, 1], gap="large")
     with left:
         steps = replay(domain, samples, seed, labels, label, n, cols)
     with right:

@@ -56,4 +56,5 @@ for lesson in lessons.LESSONS.values():
                       icon=":material/play_arrow:", on_click=lessons.enter, args=(lesson.id, 0))
             st.code(url, language=None)
         with right:
-            st.image(qr_png(url), caption=_("Link for students: {url}").format(url=plain(url, 200)), width=180)
+            st.image(qr_png(url), caption=_("Link for students: {url}").format(url=plain(url, 200)), width=180,
+                     alt=_("QR code of the link {url}").format(url=url))

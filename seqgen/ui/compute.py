@@ -149,9 +149,15 @@ def complete(ref, prefix, n: int, temperature: float | None, seed: int, length: 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def recognise(domain_name: str, image) -> tuple[int, float] | None:
-    """The domain's reference classifier on one image: (class, confidence), or None without a classifier."""
+    """The domain's reference classifier on one artifact: (class, confidence), or None without a classifier."""
     out = get_domain(domain_name).recognise([image])
     return None if out is None else out[0]
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def recognise_all(domain_name: str, artifacts: tuple) -> list[tuple[int, float]] | None:
+    """The classifier on a batch of artifacts at once (a mosaic's text alternative), or None without one."""
+    return get_domain(domain_name).recognise(list(artifacts))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

@@ -57,7 +57,7 @@ def latent_map_base(points: np.ndarray, labels: np.ndarray | None, label_names, 
 
 
 def latent_map_figure(base: dict, z, marks: dict | None = None, box: tuple | None = None) -> dict:
-    """The base map plus what changes on every rerun: the current z (✕), `marks` {"name": (x, y, symbol,
+    """The base map plus what changes on every rerun: the current z (⊕), `marks` {"name": (x, y, symbol,
     colour)} (your input, interpolation ends) and `box` (x0, x1, y0, y1), the manifold grid's extent.
 
     The current z is drawn as layout shapes, not a trace, and `datarevision` names everything else: a
@@ -77,13 +77,19 @@ def latent_map_figure(base: dict, z, marks: dict | None = None, box: tuple | Non
     return {"data": data, "layout": layout}
 
 
+CURRENT = "#e0007a"      # the current point's colour: none of the classes' (PALETTE)
+
+
 def current_z_shapes(z, size: float = 0.16) -> list[dict]:
-    """A bold ✕ (black over a white halo) centred on z, in data units."""
+    """The current point as a ⊕ (a ring and its cross, magenta over a white halo), centred on z in data units:
+    no class marker has that shape or that colour."""
     x, y = float(z[0]), float(z[1])
     out = []
-    for colour, width in (("white", 6), ("black", 3)):
-        for dy in (size, -size):
-            out.append({"type": "line", "x0": x - size, "x1": x + size, "y0": y - dy, "y1": y + dy,
+    for colour, width in (("white", 6), (CURRENT, 3)):
+        out.append({"type": "circle", "x0": x - size, "x1": x + size, "y0": y - size, "y1": y + size,
+                    "line": {"color": colour, "width": width}, "name": "current z"})
+        for dx, dy in ((1.6 * size, 0), (0, 1.6 * size)):
+            out.append({"type": "line", "x0": x - dx, "x1": x + dx, "y0": y - dy, "y1": y + dy,
                         "line": {"color": colour, "width": width}, "name": "current z"})
     return out
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
+import threading
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -23,9 +25,10 @@ import streamlit as st
 from seqgen import export
 from seqgen.checkpoints import resolve
 
-from . import compute, figures
+from . import assets, compute, figures
 from .i18n import _, domain_word
 from .kinds import VIEWS, view, view_of
+from .widgets import presenting
 
 ASSETS = Path(__file__).with_suffix("")                      # seqgen/ui/latent_pad/
 STATIC = Path(__file__).resolve().parents[2] / "static"      # served at /app/static/ (enableStaticServing)
@@ -66,6 +69,16 @@ def _base_url() -> str:
     return f"/{base}/" if base else "/"
 
 
+@lru_cache(maxsize=4)
+def runtime_urls(base: str) -> dict:
+    """The runtime's files, each with the vendored version's checksum in its query string, so browsers may
+    cache them for good (seqgen.ui.assets) and a new runtime is a new URL."""
+    version = hashlib.sha256((RUNTIME / "SHA256SUMS").read_bytes()).hexdigest()[:12]
+    url = f"{base}app/static/vendor/onnxruntime-web/{{}}?v={version}"
+    return {"module": url.format(RUNTIME_FILES[0]), "mjs": url.format(RUNTIME_FILES[1]),
+            "wasm": url.format(RUNTIME_FILES[2])}
+
+
 def runtime_problem() -> str:
     """"" when the in-browser runtime can be served, else why not."""
     if not st.get_option("server.enableStaticServing"):
@@ -82,8 +95,8 @@ def runtime_problem() -> str:
 def _published(ref) -> tuple[str, str]:
     """(URL path of the model's current decoder.onnx under /app/static/decoders/, "") or ("", why not).
 
-    The file is copied under its content hash, so a re-saved model gets a new URL and browsers may keep
-    the old one cached."""
+    The file is copied under its content hash, so a re-saved model gets a new URL and browsers keep the old
+    one cached for good (seqgen.ui.assets serves it, gzipped once)."""
     folder = resolve(ref[0])
     path, why = export.export_status(folder)
     if path is None:
@@ -92,11 +105,12 @@ def _published(ref) -> tuple[str, str]:
     name = hashlib.sha256(data).hexdigest()[:20] + ".onnx"
     target = PUBLISHED / name
     try:
-        if not target.is_file():
+        if not target.is_file() or not target.with_name(name + ".gz").is_file():
             PUBLISHED.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_suffix(".tmp")
+            tmp = target.with_name(f".{name}.{os.getpid()}.{threading.get_ident()}.tmp")   # several processes
             shutil.copyfile(path, tmp)
             tmp.replace(target)
+            assets.precompress(target)       # served compressed from now on, never compressed per request
     except OSError as e:
         return "", f"its decoder could not be published for the browser ({e})"
     return f"{_base_url()}app/static/decoders/{name}", ""
@@ -143,14 +157,13 @@ def pad(key: str, *, ref, model_url: str, domain, latent: int, label_names, z, l
     base = _base_url()
     payload = {
         "model_url": model_url, "latent": int(latent), "label": label, "spec": _spec_for(domain),
-        "runtime": {"module": f"{base}app/static/vendor/onnxruntime-web/ort.wasm.min.mjs",
-                    "folder": f"{base}app/static/vendor/onnxruntime-web/"},
+        "runtime": runtime_urls(base),
         "points": points, "labels": labels, "points_key": points_key,
         "label_names": [domain_word(n) for n in label_names or ()], "palette": list(figures.PALETTE),
-        "symbols": list(figures.SYMBOLS), "text": pad_text(domain),
+        "symbols": list(figures.SYMBOLS), "current_colour": figures.CURRENT, "text": pad_text(domain),
         "lim": lim, "step": step, "z": [round(float(z[0]), 2), round(float(z[1]), 2)],
         "marks": [[str(n), float(x), float(y), c] for n, (x, y, _symbol, c) in marks.items()],
-        "send_every_ms": SEND_EVERY_MS,
+        "send_every_ms": SEND_EVERY_MS, "large": presenting(),
     }
     return _component()(key=key, data=payload, on_z_change=on_z_change, on_failed_change=on_failed_change,
                         height="content")

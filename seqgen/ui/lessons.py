@@ -63,7 +63,7 @@ LESSONS: dict[str, Lesson] = {lesson.id: lesson for lesson in (
              state={**_LATENT, "le_z0": 0.0, "le_z1": 0.0}, hide=("le_interp_mode", "le_text", "le_item")),
         Step("latent", N_("Every point is a digit"),
              N_("Move the z₁ slider slowly from left to right, then z₂ up and down. The picture on the left is "
-                "what the decoder makes of the point ✕."),
+                "what the decoder makes of the point ⊕."),
              N_("There are no holes: every point decodes to something that looks like a digit, even far from "
                 "the dots. That is what the KL term in the VAE's loss buys."),
              state={**_LATENT, "le_z0": -2.0, "le_z1": 0.0}, hide=("le_interp_mode", "le_text", "le_item")),
@@ -244,30 +244,45 @@ def frame(pg) -> None:
         st.html("<style>" + "".join(f".st-key-{k}{{display:none !important}}" for k in step.hide) + "</style>")
 
 
+# A phone shows the sidebar only when it is opened, and nothing says to open it: there the step (its text,
+# Back and Next) also sits on top of the page. On a wider screen only the sidebar's copy shows.
+NARROW = 768        # px: Streamlit's own breakpoint, below which the sidebar is collapsed
+PHONE_CSS = (f"<style>@media (min-width: {NARROW}px) {{ .st-key-lesson_banner_top {{ display: none; }} }}"
+             f"@media (max-width: {NARROW - 1}px) {{ .st-key-lesson_banner_top {{ margin-bottom: 0.5rem; }} }}</style>")
+
+
 def banner(lesson: Lesson, index: int, on_page: bool) -> None:
-    """The step's text with Back / Next: in the sidebar, or on top of the page when the sidebar is hidden
-    (an embedded app, ?embed=true)."""
+    """The step's text with Back / Next: in the sidebar, and on top of the page where the sidebar is hidden
+    (a phone, an embedded app with ?embed=true)."""
     try:
         embedded = bool(st.context.is_embedded)
     except Exception:  # noqa: BLE001 - no browser context
         embedded = False
+    if not embedded:
+        with st.sidebar.container(border=True, key="lesson_banner"):
+            _banner_body(lesson, index, on_page, suffix="")
+        st.html(PHONE_CSS)
+    with st.container(border=True, key="lesson_banner" if embedded else "lesson_banner_top"):
+        _banner_body(lesson, index, on_page, suffix="" if embedded else "_top")
+
+
+def _banner_body(lesson: Lesson, index: int, on_page: bool, suffix: str) -> None:
+    """One copy of the banner; `suffix` keeps the keys of its buttons apart from the other copy's."""
     step, n = lesson.steps[index], len(lesson.steps)
-    with (st.container(border=True, key="lesson_banner") if embedded
-          else st.sidebar.container(border=True, key="lesson_banner")):
-        st.markdown(f"**{_(lesson.title)}** · " + _("step {i} of {n}").format(i=index + 1, n=n))
-        st.markdown(f"#### {_(step.title)}")
-        st.markdown(_("**Do:** {text}").format(text=_(step.do)))
-        st.markdown(_("**Notice:** {text}").format(text=_(step.notice)))
-        if not on_page:
-            st.button(_("Back to this step's page"), key="lesson_here", on_click=enter, args=(lesson.id, index),
-                      icon=":material/my_location:")
-        c1, c2 = st.columns(2)
-        c1.button(_("Back"), key="lesson_back", on_click=enter, args=(lesson.id, index - 1),
-                  disabled=index == 0, icon=":material/arrow_back:", use_container_width=True)
-        if index + 1 < n:
-            c2.button(_("Next"), key="lesson_next", on_click=enter, args=(lesson.id, index + 1), type="primary",
-                      icon=":material/arrow_forward:", use_container_width=True)
-        else:
-            c2.button(_("Finish"), key="lesson_finish", on_click=leave, type="primary", icon=":material/check:",
-                      use_container_width=True)
-        st.button(_("Leave the lesson"), key="lesson_leave", on_click=leave, type="tertiary")
+    st.markdown(f"**{_(lesson.title)}** · " + _("step {i} of {n}").format(i=index + 1, n=n))
+    st.markdown(f"#### {_(step.title)}")
+    st.markdown(_("**Do:** {text}").format(text=_(step.do)))
+    st.markdown(_("**Notice:** {text}").format(text=_(step.notice)))
+    if not on_page:
+        st.button(_("Back to this step's page"), key=f"lesson_here{suffix}", on_click=enter, args=(lesson.id, index),
+                  icon=":material/my_location:")
+    c1, c2 = st.columns(2)
+    c1.button(_("Back"), key=f"lesson_back{suffix}", on_click=enter, args=(lesson.id, index - 1),
+              disabled=index == 0, icon=":material/arrow_back:", use_container_width=True)
+    if index + 1 < n:
+        c2.button(_("Next"), key=f"lesson_next{suffix}", on_click=enter, args=(lesson.id, index + 1), type="primary",
+                  icon=":material/arrow_forward:", use_container_width=True)
+    else:
+        c2.button(_("Finish"), key=f"lesson_finish{suffix}", on_click=leave, type="primary", icon=":material/check:",
+                  use_container_width=True)
+    st.button(_("Leave the lesson"), key=f"lesson_leave{suffix}", on_click=leave, type="tertiary")

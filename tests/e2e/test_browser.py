@@ -9,11 +9,11 @@ import os
 import re
 
 import pytest
-from e2e_helpers import REPO, browser_api, img_src, launch, streamlit_server, wait_idle
+from e2e_helpers import REPO, browser_api, img_src, wait_idle
 
 pytestmark = pytest.mark.e2e
 
-expect, sync_playwright = browser_api()  # first visit of a page imports torch and loads plotly's JS on 2 cores
+expect, _ = browser_api()  # first visit of a page imports torch and loads plotly's JS on 2 cores
 
 SHOTS = os.environ.get("SEQGEN_SCREENSHOTS") == "1"
 PAGES = [  # (url path, screenshot name, heading)
@@ -25,20 +25,6 @@ PAGES = [  # (url path, screenshot name, heading)
     ("training", "live_training", "Live training"),
     ("lessons", "lessons", "Lessons"),
 ]
-
-
-@pytest.fixture(scope="module")
-def server():
-    with streamlit_server() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture

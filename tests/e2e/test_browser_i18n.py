@@ -10,7 +10,7 @@ import os
 import re
 
 import pytest
-from e2e_helpers import REPO, browser_api, launch, streamlit_server, wait_idle
+from e2e_helpers import REPO, browser_api, launch, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -45,12 +45,6 @@ VISIBLE_TEXT = """() => {
     for (const t of document.querySelectorAll('.js-plotly-plot .main-svg text')) parts.push(t.textContent);
     return parts.join('\\n');
 }"""
-
-
-@pytest.fixture(scope="module")
-def server():
-    with streamlit_server() as url:
-        yield url
 
 
 @pytest.fixture(scope="module")

@@ -12,29 +12,15 @@ import os
 
 import numpy as np
 import pytest
-from e2e_helpers import REPO, browser_api, launch, streamlit_server, wait_idle
+from e2e_helpers import REPO, browser_api, wait_idle
 from pad_helpers import browser_decode, pad_box, to_screen, wait_pad_frame
 
 pytestmark = pytest.mark.e2e
 
-expect, sync_playwright = browser_api()
+expect, _ = browser_api()
 
 SHOTS = os.environ.get("SEQGEN_SCREENSHOTS") == "1"
 MODELS = ["digits-vae", "names-vae", "melodies-vae"]
-
-
-@pytest.fixture(scope="module")
-def server():
-    with streamlit_server() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -14,7 +14,9 @@ import numpy as np
 import streamlit as st
 
 from .. import compute
-from ..i18n import _, domain_word
+from ..i18n import _, domain_word, ngettext
+
+MAX_DESCRIBED = 12      # a text alternative names this many artifacts of a batch, then "…"
 
 
 class KindView:
@@ -29,6 +31,20 @@ class KindView:
         """One line about an artifact in the session's language: captions and text alternatives."""
         return domain.describe(art)
 
+    def alt(self, domain, arts) -> str:
+        """A picture's text alternative: what one artifact, or each of a batch (the first dozen), is."""
+        arts = list(arts)
+        if len(arts) == 1:
+            return self.describe(domain, arts[0])
+        words = self.describe_all(domain, arts[:MAX_DESCRIBED])
+        more = "; …" if len(arts) > MAX_DESCRIBED else ""
+        return ngettext("{n} {noun}: {each}", "{n} {noun}: {each}", len(arts)).format(
+            n=len(arts), noun=domain_word(domain.item_noun_plural if len(arts) > 1 else domain.item_noun),
+            each="; ".join(words) + more)
+
+    def describe_all(self, domain, arts) -> list[str]:
+        return [self.describe(domain, a) for a in arts]
+
     def one(self, domain, art, key: str, caption: str | None = None, **options) -> None:
         """One artifact, large."""
         raise NotImplementedError
@@ -36,15 +52,17 @@ class KindView:
     def grid(self, domain, grid: dict, caption: str, key: str) -> None:
         """The decodes of an n x n grid of the latent plane (explore.manifold), row by row from the top."""
         st.image(compute.picture_png(domain.name, grid["artifacts"], grid["n"], 3), caption=caption,
-                 output_format="PNG")
+                 output_format="PNG", alt=self.alt(domain, grid["artifacts"]))
 
     def strip(self, domain, arts, key: str) -> None:
         """An interpolation: the artifacts in order."""
-        st.image(compute.picture_png(domain.name, list(arts), len(arts), 4), output_format="PNG")
+        st.image(compute.picture_png(domain.name, list(arts), len(arts), 4), output_format="PNG",
+                 alt=self.alt(domain, arts))
 
     def gallery(self, domain, arts, cols: int, labels, key: str | None) -> None:
         """A batch of samples (the Live training page's preview)."""
-        st.image(compute.picture_png(domain.name, list(arts), cols, 3), output_format="PNG")
+        st.image(compute.picture_png(domain.name, list(arts), cols, 3), output_format="PNG",
+                 alt=self.alt(domain, arts))
 
     def downloads(self, domain, arts: Sequence, stem: str, **options) -> list[tuple[str, bytes, str, str]]:
         """Files for a download button: (label, bytes, file name, MIME type) each."""
@@ -60,6 +78,10 @@ class KindView:
         """A mosaic of artifacts drawn only up to `steps` time steps, the rest greyed out (the replay of
         how a generator wrote them)."""
         return compute.picture_png(domain.name, list(arts), cols, scale)
+
+    def replay_alt(self, domain, arts: Sequence, steps: int) -> str:
+        """The replay picture's text alternative."""
+        return self.alt(domain, arts)
 
     def listen(self, domain, arts: Sequence, key: str, **options) -> None:
         """Players for artifacts that sound (nothing for kinds that are only seen)."""

@@ -22,22 +22,30 @@ class ImageView(KindView):
     renderer = "image.mjs"
 
     def one(self, domain, art, key: str, caption: str | None = None, **options) -> None:
-        st.image(upscale(np.asarray(art, np.uint8), 8), caption=caption, output_format="PNG")
+        st.image(upscale(np.asarray(art, np.uint8), 8), caption=caption, output_format="PNG",
+                 alt=self.describe(domain, art))
 
     def describe(self, domain, art) -> str:
-        guess = compute.recognise(domain.name, art)
-        if guess is None:
-            return domain_word(domain.item_noun)
-        g, conf = guess
-        name = label_names(domain)[g] if domain.label_names else str(g)
-        return _("a {name}, the classifier is {share} sure").format(name=name, share=f"{conf:.0%}")
+        return self.describe_all(domain, [art])[0]
 
-    def grid(self, domain, grid: dict, caption: str, key: str) -> None:
-        st.image(compute.picture_png(domain.name, grid["artifacts"], grid["n"], 3), caption=caption,
-                 output_format="PNG")
+    def describe_all(self, domain, arts) -> list[str]:
+        """What the reference classifier reads in each picture, one batch for all."""
+        guesses = compute.recognise_all(domain.name, tuple(np.asarray(a) for a in arts))
+        if guesses is None:
+            return [domain_word(domain.item_noun)] * len(arts)
+        names = label_names(domain)
+        return [_("a {name}, the classifier is {share} sure").format(name=names[g] if names else str(g),
+                                                                       share=f"{c:.0%}") for g, c in guesses]
 
     def replay_png(self, domain, arts, cols: int, scale: int, steps: int) -> bytes:
         return replay_png(np.stack(arts), cols, scale, steps)
+
+    def replay_alt(self, domain, arts, steps: int) -> str:
+        text = self.alt(domain, arts)
+        if steps < domain.seq_len:
+            text = _("the first {rows} of {total} rows of {pictures}").format(rows=steps, total=domain.seq_len,
+                                                                             pictures=text)
+        return text
 
     def downloads(self, domain, arts, stem: str, **options) -> list[tuple[str, bytes, str, str]]:
         data = replay_png(np.stack(arts), min(10, len(arts)), 4, domain.seq_len)
@@ -76,8 +84,11 @@ def drawing_section(view, ref, ckpt, domain, label, marks: dict, key: str = "own
     c1, c2 = st.columns([1, 1])
     with c1:
         st.markdown(_("**Draw a {noun}**").format(noun=domain_word(domain.item_noun)))
-        result = _canvas(key)
-        st.caption(_("Mouse, finger or pen. The toolbar above the canvas undoes a stroke or clears it (bin)."))
+        with st.container(key=key):
+            result = _canvas(f"{key}_{st.session_state.get(f'{key}_clears', 0)}")   # a new key: an empty canvas
+        st.button(_("Clear the drawing"), key=f"{key}_clear", icon=":material/delete:", on_click=_clear, args=(key,))
+        st.caption(_("Mouse, finger or pen. The canvas's own toolbar, over it while the pointer is there, also "
+                     "undoes a stroke."))
     rgba = None if result is None else result.image_data
     if rgba is None:
         c2.caption(_("Draw on the black square; what the model sees appears here."))
@@ -89,10 +100,14 @@ def drawing_section(view, ref, ckpt, domain, label, marks: dict, key: str = "own
         return
     with c2:
         st.markdown(_("**What the model sees** (28×28, scaled and centred the way MNIST was made)"))
-        st.image(upscale(img, 6), output_format="PNG")
+        st.image(upscale(img, 6), output_format="PNG", alt=view.describe(domain, img))
         _guess_line(domain, img)
     encode_drawing(view, ref, ckpt, domain, img, label, marks)
-    complete_drawing(ref, domain, img, label, key)
+    complete_drawing(view, ref, domain, img, label, key)
+
+
+def _clear(key: str) -> None:
+    st.session_state[f"{key}_clears"] = st.session_state.get(f"{key}_clears", 0) + 1
 
 
 def _guess_line(domain, img) -> None:
@@ -127,7 +142,7 @@ def encode_drawing(view, ref, ckpt, domain, img, label, marks: dict) -> None:
         view.one(domain, enc["reconstruction"], key="own_enc_out", caption=_("decoded from that point"))
 
 
-def complete_drawing(ref, domain, img, label, key: str) -> None:
+def complete_drawing(view, ref, domain, img, label, key: str) -> None:
     st.subheader(_("Finish it"))
     c1, c2 = st.columns(2)
     rows = int(c1.slider(_("Keep the top rows"), 4, domain.seq_len - 4, domain.seq_len // 2, key=f"{key}_rows"))
@@ -135,6 +150,7 @@ def complete_drawing(ref, domain, img, label, key: str) -> None:
     res = compute.complete(ref, img, n, None, 0, rows, label)
     left, right = st.columns([2, 1]) if "grid" in res else (st.container(), None)
     left.image(compute.picture_png(domain.name, _marked(res["artifacts"], rows), 4, 4), output_format="PNG",
+               alt=view.alt(domain, res["artifacts"]),
                caption=ngettext("The top {n} row is yours (above the grey line), kept exactly; the model drew the rest.",
                                 "The top {n} rows are yours (above the grey line), kept exactly; the model drew the rest.",
                                 rows).format(n=rows))

@@ -12,7 +12,7 @@ from seqgen.kinds.melody import Note, pitch_name
 
 from .. import compute, figures, resources
 from ..i18n import N_, _, domain_word, ngettext
-from ..widgets import plain
+from ..widgets import plain, presenting
 from .base import KindView
 
 SAMPLE_RATE = 22050
@@ -34,13 +34,14 @@ class MelodyView(KindView):
         if not notes:
             return _("silence")
         lo, hi = min(n.pitch for n in notes), max(n.pitch for n in notes)
-        return ngettext("{n} note, {low}–{high}", "{n} notes, {low}–{high}", len(notes)).format(
+        return ngettext("a melody of {n} note, {low}–{high}", "a melody of {n} notes, {low}–{high}", len(notes)).format(
             n=len(notes), low=pitch_name(lo), high=pitch_name(hi))
 
     def one(self, domain, art, key: str, caption: str | None = None, tempo: int = DEFAULT_TEMPO,
             instrument: str = "piano", height: int = 240, title: str | None = None, **options) -> None:
         """Piano roll (with a follow-the-notes button when it has a title), audio player, description."""
         notes = tuple(art)
+        height = int(height * 1.5) if presenting() else height
         st.plotly_chart(piano_roll_figure(notes, n_steps=domain.seq_len, height=height, title=title,
                                           tempo=tempo if title else None),
                         key=key, config={"displayModeBar": False})
@@ -55,11 +56,11 @@ class MelodyView(KindView):
         st.caption(text + (f". {caption}" if caption else ""))
 
     def grid(self, domain, grid: dict, caption: str, key: str) -> None:
-        st.image(compute.picture_png(domain.name, grid["artifacts"], grid["n"], 2),
+        st.image(compute.picture_png(domain.name, grid["artifacts"], grid["n"], 2), alt=self.alt(domain, grid["artifacts"]),
                  caption=caption + " " + _("Each tile is a 4-bar piano roll."), output_format="PNG")
 
     def strip(self, domain, arts, key: str) -> None:
-        st.image(compute.picture_png(domain.name, arts, len(arts), 2), output_format="PNG",
+        st.image(compute.picture_png(domain.name, arts, len(arts), 2), output_format="PNG", alt=self.alt(domain, arts),
                  caption=_("Each tile: one piano roll, played in order below"))
         st.audio(melody_wav(one_after_another(arts, domain.seq_len), domain.seq_len * len(arts)),
                  format="audio/wav")
@@ -67,7 +68,7 @@ class MelodyView(KindView):
         st.audio(melody_wav(tuple(arts[step - 1]), domain.seq_len), format="audio/wav")
 
     def gallery(self, domain, arts, cols: int, labels, key: str | None) -> None:
-        st.image(compute.picture_png(domain.name, list(arts), cols, 2), output_format="PNG",
+        st.image(compute.picture_png(domain.name, list(arts), cols, 2), output_format="PNG", alt=self.alt(domain, arts),
                  caption=_("piano rolls: time across, pitch up"))
         st.caption(" · ".join(self.describe(domain, n) for n in list(arts)[:8]))
 
@@ -266,7 +267,7 @@ def _encoded_point(ref, notes) -> None:
         return
     mu = enc["mu"]
     z = (float(mu[0]), float(mu[1]) if len(mu) > 1 else 0.0)
-    st.markdown(_("The encoder puts your start at **z = ({x}, {y})**: the ✕ among the held-out melodies (explore "
+    st.markdown(_("The encoder puts your start at **z = ({x}, {y})**: the ⊕ among the held-out melodies (explore "
                   "the map itself on the *Latent explorer*).").format(x=f"{z[0]:.2f}", y=f"{z[1]:.2f}"))
     fig = figures.latent_map_figure(compute.latent_map_base(ref, 4.0), z)
     fig["layout"]["height"] = 360

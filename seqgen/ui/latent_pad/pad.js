@@ -45,7 +45,8 @@ async function runtime(data) {
   }
   if (!G.ort) {
     G.ort = import(new URL(data.runtime.module, location.origin).href).then((ort) => {
-      ort.env.wasm.wasmPaths = new URL(data.runtime.folder, location.origin).href;
+      ort.env.wasm.wasmPaths = { mjs: new URL(data.runtime.mjs, location.origin).href,
+        wasm: new URL(data.runtime.wasm, location.origin).href };
       ort.env.wasm.numThreads = 1;   // threads need cross-origin isolation, which the app does not ask for
       ort.env.wasm.proxy = false;
       return ort;
@@ -239,14 +240,25 @@ function drawMap(p) {
   const ctx = p.map.getContext("2d");
   ctx.drawImage(p.layer, 0, 0);
   for (const [name, x, y, colour] of p.data.marks) marker(ctx, toPixel(p, [x, y]), colour, name, dpr);
-  const [px, py] = toPixel(p, p.z);
-  ctx.strokeStyle = "#000";
-  ctx.lineWidth = 3 * dpr;
-  const r = 9 * dpr;
-  ctx.beginPath();
-  ctx.moveTo(px - r, py - r); ctx.lineTo(px + r, py + r); ctx.moveTo(px + r, py - r); ctx.lineTo(px - r, py + r);
-  ctx.stroke();
+  currentPoint(ctx, toPixel(p, p.z), p.data.current_colour, dpr);
   p.map.setAttribute("aria-valuetext", `z = (${p.z[0].toFixed(2)}, ${p.z[1].toFixed(2)})`);
+}
+
+/**
+ * The current point: a ring and its cross (⊕) over a white halo, in a colour no class has, so it never looks
+ * like a class's marker (seqgen/ui/figures.py: current_z_shapes draws the same on the server's map).
+ * @param {CanvasRenderingContext2D} ctx @param {number[]} xy @param {string} colour @param {number} dpr
+ */
+function currentPoint(ctx, [x, y], colour, dpr) {
+  const r = 8 * dpr, arm = 13 * dpr;
+  for (const [style, width] of [["#fff", 6 * dpr], [colour, 2.5 * dpr]]) {
+    ctx.strokeStyle = style;
+    ctx.lineWidth = width;
+    ctx.beginPath();
+    ctx.arc(x, y, r, 0, 2 * Math.PI);
+    ctx.moveTo(x - arm, y); ctx.lineTo(x + arm, y); ctx.moveTo(x, y - arm); ctx.lineTo(x, y + arm);
+    ctx.stroke();
+  }
 }
 
 /** @param {CanvasRenderingContext2D} ctx @param {number[]} xy @param {string} colour @param {string} name @param {number} dpr */
@@ -386,6 +398,7 @@ export default function (/** @type {any} */ component) {
   p.data = data;
   p.view.words = data.text;
   p.root.dataset.kind = data.spec.kind;
+  p.root.classList.toggle("pad-large", !!data.large);     // Presenter mode: a projector's larger map
   p.map.setAttribute("aria-label", data.text.aria);
   p.backdropLabel.textContent = " " + data.text.backdrop;
   if (modelChanged) {
