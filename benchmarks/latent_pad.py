@@ -1,7 +1,7 @@
 """The latent pad in headless Chromium: frames while dragging, server load while dragging, bytes on the wire,
 time to the first interactive frame, and the browser's decode against torch's.
 
-    python benchmarks/latent_pad.py [--seconds 5] [--json out.json]
+    python benchmarks/latent_pad.py [--seconds 5] [--throttle 4] [--models digits-vae ...] [--json out.json]
 
 Per model, in a fresh browser context (empty cache):
 - cold load: bytes transferred for the runtime and the model (CDP encodedDataLength, i.e. after gzip) and the
@@ -11,6 +11,9 @@ Per model, in a fresh browser context (empty cache):
   script reruns (rerun requests the browser sent over the websocket) and its CPU time (/proc of the
   `streamlit run` process) over the sweep's wall time;
 - 100 random z decoded in the browser against RNNVAE.decode.
+
+--throttle 4 slows the page's CPU four times during the sweep (Chromium's CPU throttling, as DevTools does to
+stand in for a phone-class CPU); loading is not throttled.
 """
 from __future__ import annotations
 
@@ -83,7 +86,9 @@ def cold_load(browser, base: str, model: str, further: str | None) -> tuple:
     return ctx, page, first_frame, cold, extra
 
 
-def measure_sweep(page, pid: int, seconds: float) -> dict:
+def measure_sweep(page, pid: int, seconds: float, throttle: float = 1.0) -> dict:
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Emulation.setCPUThrottlingRate", {"rate": throttle})
     sent = []
     page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(time.perf_counter())))
     # the websocket already exists: count script runs from the app's own state attribute instead
@@ -97,12 +102,13 @@ def measure_sweep(page, pid: int, seconds: float) -> dict:
     page.wait_for_timeout(1500)            # the release's rerun belongs to the sweep
     wait_idle(page)
     cpu = cpu_seconds(pid) - cpu0
+    cdp.send("Emulation.setCPUThrottlingRate", {"rate": 1})
     frames = np.array(repaint_times(page))
     gaps = np.diff(frames)
     return {"moves": moves, "repaints": int(len(frames)), "fps": round(len(frames) / wall, 1),
             "frame_ms_p50": round(float(np.percentile(gaps, 50)), 1), "frame_ms_p95": round(float(np.percentile(gaps, 95)), 1),
             "server_reruns": int(page.evaluate("() => window.__runs")), "server_cpu_s": round(cpu, 3),
-            "server_cpu_share": round(cpu / (wall + 1.5), 3), "wall_s": round(wall, 2)}
+            "server_cpu_share": round(cpu / (wall + 1.5), 3), "wall_s": round(wall, 2), "cpu_throttle": throttle}
 
 
 def equality(page, model: str) -> str:
@@ -123,6 +129,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--models", nargs="*", default=MODELS)
+    ap.add_argument("--throttle", type=float, default=1.0, help="CPU slowdown during the sweep (4: a phone)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
@@ -137,7 +144,7 @@ def main(argv=None) -> int:
                    "cold_bytes": sum(n for _, n, _ in cold), "cold_files": cold,
                    "further_model": further, "further_bytes": sum(n for _, n, _ in extra or []),
                    "further_files": extra, "equality": equality(page, model)}
-            row.update(measure_sweep(page, pid, args.seconds))
+            row.update(measure_sweep(page, pid, args.seconds, args.throttle))
             report["models"][model] = row
             print(f"{model}: {json.dumps({k: v for k, v in row.items() if not k.endswith('_files')})}", flush=True)
             ctx.close()

@@ -262,6 +262,7 @@ with ui.guard(_("the latent explorer")):
     left, right = st.columns([1, 1.7], gap="large")
     with left:
         model_name, ckpt, ref, domain, label, plane = choose_model(names)
+        latent_pad.preload(ref)
         point_slot = st.container()
     map_slot = right.container()
     data = compute.latent_map(ref) if plane is None else compute.latent_map_on(ref, plane)

@@ -37,6 +37,7 @@ PUBLISHED = STATIC / "decoders"
 RUNTIME_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
 SEND_EVERY_MS = 3000       # while dragging: the URL keeps up now and then, and a sweep costs the server ~1 rerun
 RENDERER_END = "export default renderer;"
+PRELOAD_KEY = "pad_preload"
 
 
 def module_source() -> str:
@@ -62,6 +63,23 @@ def _component():
     read = lambda name: (ASSETS / name).read_text(encoding="utf-8")  # noqa: E731
     return st.components.v2.component("seqgen_latent_pad", html=read("pad.html"), css=read("pad.css"),
                                       js=module_source())
+
+
+@lru_cache(maxsize=1)
+def _preloader():
+    return st.components.v2.component("seqgen_latent_pad_preload", html="<span></span>", js=module_source())
+
+
+def preload(ref) -> None:
+    """Have the browser load the runtime and this model's decoder now, while the rest of the page is made:
+    the pad, mounted further down, then finds its decoder ready (a page keeps one per model)."""
+    url, why = availability(ref)
+    if why:
+        return
+    st.html(f"<style>.st-key-{PRELOAD_KEY} {{ display: none; }}</style>")
+    with st.container(key=PRELOAD_KEY):
+        _preloader()(key=f"{PRELOAD_KEY}_component",
+                     data={"preload": True, "model_url": url, "runtime": runtime_urls(_base_url())})
 
 
 def _base_url() -> str:

@@ -10,7 +10,7 @@ import os
 from contextlib import contextmanager
 
 import pytest
-from e2e_helpers import REPO, browser_api, wait_idle
+from e2e_helpers import CHROME_ARGS, CHROMIUM, REPO, browser_api, wait_idle
 from pad_helpers import to_screen, wait_pad_frame
 
 pytestmark = pytest.mark.e2e
@@ -25,6 +25,18 @@ SCROLL_TO_TOP = """el => { const r = el.getBoundingClientRect(); let p = el.pare
   (p || document.scrollingElement).scrollBy(0, r.top - 120); }"""
 PAGES = {"home": "", "latent": "latent?model=digits-vae", "noise": "noise", "text": "text", "music": "music",
          "training": "training", "lessons": "lessons"}
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    """Chromium as a phone's: sound may start only inside a user gesture."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[*CHROME_ARGS, "--autoplay-policy=user-gesture-required"],
+                              headless=True)
+        yield b
+        b.close()
 
 
 @contextmanager
@@ -91,6 +103,23 @@ def test_a_finger_drags_the_pad_and_the_output_follows_in_view(browser, server):
         assert page.evaluate("() => window.scrollY") == scroll, "the page scrolled while the finger dragged"
         page.wait_for_function("() => new URL(location.href).searchParams.get('z') !== '0.00,0.00'", timeout=15_000)
         expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_a_tap_on_the_melody_pad_plays_it(browser, server):
+    """Phones start sound only inside a touch: lifting the finger off the melody pad plays the melody then."""
+    with device(browser, PHONE) as page:
+        page.goto(server + "/latent?model=melodies-vae&z=0.00,0.00")
+        first = wait_pad_frame(page)
+        canvas = page.locator(".pad-canvas")
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        touch_path(page, [to_screen(box, (1.0, 1.0)), to_screen(box, (1.2, 1.1))])
+        wait_pad_frame(page, after=first["frame"])
+        page.wait_for_function("() => globalThis.__seqgenPadRuntime.audioContext?.state === 'running'",
+                               timeout=10_000)
+        t0 = page.evaluate("() => globalThis.__seqgenPadRuntime.audioContext.currentTime")
+        page.wait_for_timeout(300)
+        assert page.evaluate("() => globalThis.__seqgenPadRuntime.audioContext.currentTime") > t0
 
 
 def test_a_finger_stroke_draws_a_digit_the_guess_reads(browser, server):

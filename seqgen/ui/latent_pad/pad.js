@@ -59,10 +59,13 @@ async function runtime(data) {
 function session(data) {
   const url = new URL(data.model_url, location.origin).href;
   if (!G.sessions.has(url)) {
-    G.sessions.set(url, runtime(data).then(async (ort) => {
-      const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
-      return { ort, run: await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] }) };
-    }));
+    // the decoder downloads while the runtime loads and compiles, not after it
+    const bytes = fetch(url).then(async (r) => {
+      if (!r.ok) throw new Error(`the decoder could not be fetched (HTTP ${r.status})`);
+      return new Uint8Array(await r.arrayBuffer());
+    });
+    G.sessions.set(url, Promise.all([runtime(data), bytes]).then(async ([ort, model]) => (
+      { ort, run: await ort.InferenceSession.create(model, { executionProviders: ["wasm"] }) })));
   }
   return G.sessions.get(url);
 }
@@ -89,18 +92,19 @@ async function decode(data, zs) {
 function setup(root) {
   /** @param {string} sel @returns {any} */
   const q = (sel) => root.querySelector(sel);
-  const p = { root, map: q(".pad-canvas"), zText: q(".pad-z"), legend: q(".pad-legend"), status: q(".pad-status"),
+  const p = { root, map: q(".pad-canvas"), point: q(".pad-point"), zText: q(".pad-z"), legend: q(".pad-legend"), status: q(".pad-status"),
     backdrop: q(".pad-backdrop"), backdropLabel: q(".pad-backdrop-text"),
     view: /** @type {PadView} */ ({ canvas: q(".pad-out"), text: q(".pad-text"), caption: q(".pad-caption"),
       words: {}, fill, audio }),
     /** @type {any} */ data: null, /** @type {Renderer | null} */ renderer: null,
-    z: [0, 0], /** @type {string | null} */ shown: null, busy: false, dragging: false,
+    z: [0, 0], /** @type {string | null} */ shown: null, busy: false, /** @type {any} */ decoded: null, dragging: false,
     /** @type {number[] | null} */ lastSent: null, /** @type {number[] | null} */ lastDataZ: null, lastSendAt: 0,
-    /** @type {HTMLCanvasElement | null} */ layer: null, layerKey: "", /** @type {any} */ grid: null,
+    layerKey: "", /** @type {any} */ grid: null,
     gridBusy: false, frame: 0, ready: false, failed: false, raf: 0, keyTimer: 0, legendKey: "",
     /** @type {(key: string, value: any) => void} */ setStateValue: () => {} };
   p.map.addEventListener("pointerdown", (/** @type {PointerEvent} */ e) => {
     p.dragging = true;
+    p.mapRect = p.map.getBoundingClientRect();   // once per drag: reading it on every move forces a layout
     p.lastSendAt = performance.now();   // the first trip to the server comes on release or after send_every_ms
     p.map.setPointerCapture(e.pointerId);
     p.map.focus();
@@ -110,6 +114,7 @@ function setup(root) {
   const release = () => {
     if (!p.dragging) return;
     p.dragging = false;
+    p.mapRect = null;
     p.z = snap(p, p.z);
     schedule(p);
     send(p);
@@ -147,7 +152,7 @@ function toPixel(p, z) {
 
 /** @param {any} p @param {PointerEvent} e */
 function moveTo(p, e) {
-  const r = p.map.getBoundingClientRect(), lim = p.data.lim;
+  const r = p.mapRect || p.map.getBoundingClientRect(), lim = p.data.lim;
   const fx = (e.clientX - r.left) / r.width, fy = (e.clientY - r.top) / r.height;
   p.z = [Math.min(lim, Math.max(-lim, -lim + 2 * lim * fx)), Math.min(lim, Math.max(-lim, lim - 2 * lim * fy))];
   schedule(p);
@@ -173,25 +178,36 @@ function decodeKey(p, z) {
   return `${z[0]},${z[1]},${p.data.model_url},${p.data.label}`;
 }
 
-/** @param {any} p */
-async function tick(p) {
+/**
+ * One animation frame. The decoder runs off the page's thread (onnxruntime's worker), one decode at a time,
+ * always of the latest point; the point follows the pointer on every frame meanwhile (drawMap moves an
+ * element, no canvas is drawn).
+ * @param {any} p
+ */
+function tick(p) {
   if (!p.root.isConnected || !p.ready) return;
-  drawMap(p);
-  if (p.busy) { schedule(p); return; }
-  const want = p.z.slice();
-  const key = decodeKey(p, want);
-  if (p.shown === key) return;
-  p.busy = true;
-  try {
-    const out = await decode(p.data, [want]);
-    showOutput(p, out, want);
-    p.shown = key;
-  } catch (err) {
-    fail(p, err);
-  } finally {
-    p.busy = false;
+  if (p.decoded) {
+    if (p.decoded.key === decodeKey(p, p.decoded.z)) {     // not a decode of the model shown before
+      showOutput(p, p.decoded.out, p.decoded.z);
+      p.shown = p.decoded.key;
+    }
+    p.decoded = null;
   }
-  if (p.shown !== decodeKey(p, p.z)) schedule(p);
+  drawMap(p);
+  startDecode(p);
+}
+
+/** @param {any} p */
+function startDecode(p) {
+  const want = p.z.slice(), key = decodeKey(p, want);
+  if (p.busy || p.shown === key) {
+    if (!p.busy && p.backdrop.checked && !p.grid && !p.gridBusy) schedule(p);   // the backdrop, after the first frame
+    return;
+  }
+  p.busy = true;
+  decode(p.data, [want]).then((out) => { p.decoded = { out, z: want, key }; })
+    .catch((err) => fail(p, err))
+    .finally(() => { p.busy = false; schedule(p); });
 }
 
 /** @param {any} p @param {ArrayLike<number>} out @param {number[]} z */
@@ -224,41 +240,33 @@ function drawBackdrop(ctx, p, size) {
   }
 }
 
-/** @param {any} p */
+/**
+ * The map: its canvas (the points, the marks, the backdrop) is drawn only when one of those changes; the
+ * current point is an element of its own moved by a CSS transform, so a drag repaints no canvas but the output.
+ * @param {any} p
+ */
 function drawMap(p) {
   const dpr = window.devicePixelRatio || 1, css = p.map.clientWidth || 400, size = Math.round(css * dpr);
   if (p.map.width !== size) { p.map.width = size; p.map.height = size; }
   const want = `${size}|${p.data.points_key}|${p.backdrop.checked}|${p.grid ? p.grid.key : ""}`;
-  if (p.backdrop.checked && (!p.grid || p.grid.key !== p.data.model_url + p.data.label)) {
+  // the backdrop's grid of decodes waits for the first decoded frame, so the pad is usable first
+  if (p.backdrop.checked && p.frame > 0 && (!p.grid || p.grid.key !== p.data.model_url + p.data.label)) {
     if (!p.gridBusy) {
       p.gridBusy = true;
       backdropGrid(p).then((g) => { p.grid = { ...g, key: p.data.model_url + p.data.label }; p.layerKey = ""; })
         .catch((err) => fail(p, err)).finally(() => { p.gridBusy = false; schedule(p); });
     }
   }
-  if (p.layerKey !== want) { p.layer = staticLayer(p, size); p.layerKey = want; }
-  const ctx = p.map.getContext("2d");
-  ctx.drawImage(p.layer, 0, 0);
-  for (const [name, x, y, colour] of p.data.marks) marker(ctx, toPixel(p, [x, y]), colour, name, dpr);
-  currentPoint(ctx, toPixel(p, p.z), p.data.current_colour, dpr);
-  p.map.setAttribute("aria-valuetext", `z = (${p.z[0].toFixed(2)}, ${p.z[1].toFixed(2)})`);
-}
-
-/**
- * The current point: a ring and its cross (⊕) over a white halo, in a colour no class has, so it never looks
- * like a class's marker (seqgen/ui/figures.py: current_z_shapes draws the same on the server's map).
- * @param {CanvasRenderingContext2D} ctx @param {number[]} xy @param {string} colour @param {number} dpr
- */
-function currentPoint(ctx, [x, y], colour, dpr) {
-  const r = 8 * dpr, arm = 13 * dpr;
-  for (const [style, width] of [["#fff", 6 * dpr], [colour, 2.5 * dpr]]) {
-    ctx.strokeStyle = style;
-    ctx.lineWidth = width;
-    ctx.beginPath();
-    ctx.arc(x, y, r, 0, 2 * Math.PI);
-    ctx.moveTo(x - arm, y); ctx.lineTo(x + arm, y); ctx.moveTo(x, y - arm); ctx.lineTo(x, y + arm);
-    ctx.stroke();
+  if (p.layerKey !== want) {
+    const ctx = p.map.getContext("2d");
+    ctx.drawImage(staticLayer(p, size), 0, 0);
+    for (const [name, x, y, colour] of p.data.marks) marker(ctx, toPixel(p, [x, y]), colour, name, dpr);
+    p.layerKey = want;
   }
+  const lim = p.data.lim, x = ((p.z[0] + lim) / (2 * lim)) * css, y = ((lim - p.z[1]) / (2 * lim)) * css;
+  p.point.style.transform = `translate(${x.toFixed(1)}px, ${y.toFixed(1)}px)`;
+  p.point.style.setProperty("--pad-current", p.data.current_colour);
+  p.map.setAttribute("aria-valuetext", `z = (${p.z[0].toFixed(2)}, ${p.z[1].toFixed(2)})`);
 }
 
 /** @param {CanvasRenderingContext2D} ctx @param {number[]} xy @param {string} colour @param {string} name @param {number} dpr */
@@ -351,7 +359,10 @@ function fill(message, vals) {
 function audio() {
   const AC = window.AudioContext || /** @type {any} */ (window).webkitAudioContext;
   if (!AC) return null;
-  return (G.audioContext ||= new AC());
+  // called from a pointer release: a phone lets a page start or resume sound only inside such a gesture
+  const ac = (G.audioContext ||= new AC());
+  if (ac.state === "suspended") ac.resume();
+  return ac;
 }
 
 /** @param {any} p */
@@ -387,6 +398,7 @@ function fail(p, err) {
 
 export default function (/** @type {any} */ component) {
   const { data, parentElement, setStateValue } = component;
+  if (data.preload) { session(data).catch(() => {}); return; }   // latent_pad.preload: load, draw nothing
   const root = parentElement.querySelector(".pad-root");
   let p = PADS.get(root);
   if (!p) { p = setup(root); PADS.set(root, p); }
