@@ -28,6 +28,7 @@ for lang in ("en", "zh_Hans"):
         if t is None or t.fuzzy or not (all(t.string) if isinstance(t.string, tuple) else t.string):
             bad += 1
             print(f"{lang}: {'missing' if t is None else 'fuzzy' if t.fuzzy else 'untranslated'}: {m.id!r}")
+print(f"{bad} untranslated or missing of {sum(1 for m in pot if m.id)} messages (en, zh_Hans)")
 sys.exit(1 if bad else 0)
 PY
     exit
