@@ -168,7 +168,10 @@ def test_screenshots_of_every_page_on_a_phone(browser, server, name):
         page.locator("h1").first.wait_for()
         if name == "latent":
             wait_pad_frame(page)
+            page.locator(".pad-root").scroll_into_view_if_needed()   # the pad, not the page's header
         wait_idle(page, 60_000)
+        expect(page.locator("[data-testid=stSkeleton]")).to_have_count(0, timeout=60_000)   # charts drawn
+        page.wait_for_timeout(500)
         expect(page.get_by_test_id("stException")).to_have_count(0)
         assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"] + 1, "wider than the phone"
         page.screenshot(path=str(REPO / "docs" / f"phone_{name}.png"))
