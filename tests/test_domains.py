@@ -217,6 +217,28 @@ def test_melody_tokens_to_notes():
     assert d.describe([]) == "silence"
 
 
+def _melody(pitches, lengths):
+    starts = np.cumsum([0, *lengths[:-1]])
+    return [Note(p, int(t), n) for p, t, n in zip(pitches, starts, lengths)]
+
+
+@pytest.mark.parametrize("pitches, lengths, key", [
+    ([60, 62, 64, 65, 67, 69, 71, 72], [4, 2, 2, 2, 4, 2, 2, 4], (0, "major")),      # C major scale
+    ([67, 69, 71, 72, 74, 76, 78, 79], [4, 2, 2, 2, 4, 2, 2, 4], (7, "major")),      # G major: F sharp
+    ([57, 60, 64, 57, 59, 60, 62, 64, 57], [4, 2, 2, 4, 2, 2, 2, 2, 6], (9, "minor")),  # A minor, ending on A
+    ([60, 64, 60], [2, 2, 2], None),                                                # two pitch classes: no key
+])
+def test_a_melody_s_key_is_estimated_from_its_notes(pitches, lengths, key):
+    from seqgen.kinds.notes import estimated_key
+    assert estimated_key(_melody(pitches, lengths)) == key
+
+
+def test_a_melody_is_described_with_its_key():
+    d = get_domain("melodies")
+    assert d.describe(_melody([60, 62, 64, 65, 67, 69, 71, 72], [4, 2, 2, 2, 4, 2, 2, 4])) == \
+        "in C major, 8 notes, C4–C5"
+
+
 def test_melody_rejects_bad_notes():
     d = get_domain("melodies")
     with pytest.raises(ValueError, match="outside"):

@@ -141,6 +141,8 @@ def test_a_chinese_name_is_read_through_its_pinyin_and_errors_speak_chinese():
     assert not at.exception
     assert not [e.value for e in at.error]
     assert any("李雷" in c.value and "Lilei" in c.value for c in at.caption), [c.value for c in at.caption]
+    near = at.dataframe[1].value                # the names nearest to Lilei in the latent space, in letters
+    assert len(near) == 10 and all(str(n).isascii() and str(n).isalpha() for n in near.iloc[:, 0])
     at.text_input(key="tx_name").input("R2D2").run()
     assert not at.exception
     assert any("名字只能包含字母" in e.value for e in at.error), [e.value for e in at.error]

@@ -19,7 +19,7 @@ from ..locale import N_, Plural, Sentence
 from ..render import image_grid, upscale
 from .base import Domain
 from .midi import MAX_MIDI_BYTES, Reading, read_melody, too_large
-from .notes import Note, interval_histogram, pitch_class_histogram, pitch_name, share_in_scale
+from .notes import NOTE_NAMES, Note, estimated_key, interval_histogram, pitch_class_histogram, pitch_name, share_in_scale
 
 REST, HOLD = 0, 1
 FIRST_NOTE = 2                         # token of the lowest pitch
@@ -132,7 +132,9 @@ class MelodyDomain(Domain):
         if not notes:
             return "silence"
         lo, hi = min(n.pitch for n in notes), max(n.pitch for n in notes)
-        return f"{len(notes)} notes, {pitch_name(lo)}–{pitch_name(hi)}"
+        key = estimated_key(notes)
+        in_key = f"in {NOTE_NAMES[key[0]]} {key[1]}, " if key else ""
+        return f"{in_key}{len(notes)} notes, {pitch_name(lo)}–{pitch_name(hi)}"
 
     def roll_bitmap(self, tokens) -> np.ndarray:
         """Tokens -> uint8 [pitches, steps] thumbnail: notes white, their onsets brighter, bar lines grey."""

@@ -59,3 +59,24 @@ def share_in_scale(notes_list, scale: frozenset[int]) -> float:
     """Fraction of notes whose pitch class is in `scale`; 0.0 with no notes."""
     pcs = [n.pitch % 12 for m in _flatten(notes_list) for n in m]
     return sum(pc in scale for pc in pcs) / len(pcs) if pcs else 0.0
+
+
+# Krumhansl and Kessler's probe-tone ratings (1982): how well each pitch class, from the tonic up, fits a major
+# and a minor key. A melody's key is the tonic and mode whose profile best correlates with its time on each
+# pitch class (the Krumhansl-Schmuckler key-finding algorithm).
+MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+MIN_PITCH_CLASSES_FOR_A_KEY = 3     # two pitch classes fit many keys equally well
+
+
+def estimated_key(notes) -> tuple[int, str] | None:
+    """(tonic pitch class, "major" or "minor") of one melody, or None when it has too few pitch classes to tell."""
+    durations = np.zeros(12)
+    for n in notes:
+        durations[n.pitch % 12] += n.length
+    if (durations > 0).sum() < MIN_PITCH_CLASSES_FOR_A_KEY:
+        return None
+    fits = [(float(np.corrcoef(durations, np.roll(profile, tonic))[0, 1]), tonic, mode)
+            for mode, profile in (("major", MAJOR_PROFILE), ("minor", MINOR_PROFILE)) for tonic in range(12)]
+    _fit, tonic, mode = max(fits)
+    return tonic, mode

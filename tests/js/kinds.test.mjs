@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import image, { greyRGBA } from "../../seqgen/ui/kinds/image.mjs";
-import melody, { frequency, tokensToNotes } from "../../seqgen/ui/kinds/melody.mjs";
+import melody, { frequency, pitchName, tokensToNotes } from "../../seqgen/ui/kinds/melody.mjs";
 import text, { tokensToText } from "../../seqgen/ui/kinds/text.mjs";
 
 test("every renderer has the methods the pad calls", () => {
@@ -65,4 +65,8 @@ test("text: show() writes the word as text, never markup", () => {
   assert.equal(view.text.textContent, "∅");
   assert.equal(text.show(view, names, [3 + 1, 3 + 14, 2]), "Bo");
   assert.equal(view.text.textContent, "Bo");
+});
+
+test("melody: pitch names match the server's (C4 is MIDI 60)", () => {
+  assert.deepEqual([60, 61, 69, 72, 59].map(pitchName), ["C4", "C#4", "A4", "C5", "B3"]);
 });

@@ -35,6 +35,16 @@ export function frequency(pitch) {
   return 440 * Math.pow(2, (pitch - 69) / 12);
 }
 
+const NOTE_NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
+
+/**
+ * MIDI pitch -> its name with octave, as the server writes it (seqgen.kinds.notes.pitch_name): 60 -> "C4"
+ * @param {number} pitch @returns {string}
+ */
+export function pitchName(pitch) {
+  return `${NOTE_NAMES[pitch % 12]}${Math.floor(pitch / 12) - 1}`;
+}
+
 /**
  * @param {CanvasRenderingContext2D} ctx @param {any} spec @param {Note[]} notes
  * @param {number} x @param {number} y @param {number} w @param {number} h @param {number} alpha
@@ -98,7 +108,9 @@ const renderer = {
     drawRoll(ctx, spec, notes, 0, 0, view.canvas.width, view.canvas.height, 1);
     const forms = view.words.notes;
     view.caption.textContent = view.fill(forms[Math.min(notes.length, forms.length - 1)], { n: notes.length });
-    return view.caption.textContent;
+    if (!notes.length) return view.caption.textContent;
+    const pitches = notes.map((n) => n.pitch);
+    return `${view.caption.textContent} (${pitchName(Math.min(...pitches))}–${pitchName(Math.max(...pitches))})`;
   },
   tile(ctx, spec, out, x, y, w, h) {
     drawRoll(ctx, spec, tokensToNotes(spec, out), x + 2, y + 2, w - 4, h - 4, 0.45);

@@ -9,6 +9,7 @@ import streamlit as st
 
 from seqgen import audio
 from seqgen.kinds.melody import Note, pitch_name
+from seqgen.kinds.notes import NOTE_NAMES, estimated_key
 
 from .. import compute, figures, resources
 from ..i18n import N_, _, domain_word, ngettext
@@ -29,13 +30,20 @@ class MelodyView(KindView):
     renderer = "melody.mjs"
 
     def describe(self, domain, art) -> str:
-        """The number of notes and their range, in the session's language (note names stay as they are)."""
+        """Its key (estimated from the notes), the number of notes and their range, in the session's language
+        (note names stay as they are)."""
         notes = list(art)
         if not notes:
             return _("silence")
         lo, hi = min(n.pitch for n in notes), max(n.pitch for n in notes)
-        return ngettext("a melody of {n} note, {low}–{high}", "a melody of {n} notes, {low}–{high}", len(notes)).format(
+        span = ngettext("{n} note, {low}–{high}", "{n} notes, {low}–{high}", len(notes)).format(
             n=len(notes), low=pitch_name(lo), high=pitch_name(hi))
+        key = estimated_key(notes)
+        if key is None:
+            return _("a melody of {notes}").format(notes=span)
+        tonic, mode = NOTE_NAMES[key[0]], key[1]
+        in_key = _("{tonic} major").format(tonic=tonic) if mode == "major" else _("{tonic} minor").format(tonic=tonic)
+        return _("a melody in {key}, {notes}").format(key=in_key, notes=span)
 
     def one(self, domain, art, key: str, caption: str | None = None, tempo: int = DEFAULT_TEMPO,
             instrument: str = "piano", height: int = 240, title: str | None = None, **options) -> None:
