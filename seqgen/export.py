@@ -15,6 +15,7 @@ was made from (`weights_sha256`), so a stale export is recognised and never show
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import logging
@@ -56,6 +57,8 @@ def to_onnx_bytes(vae, digest: str = "") -> bytes:
     output "out"."""
     import onnx
 
+    if vae.device.type != "cpu":        # traced on the CPU: the graph then holds no device, and browsers are CPUs
+        vae = copy.deepcopy(vae).cpu()
     graph = DecoderGraph(vae).eval()
     z = torch.zeros(1, vae.cfg.latent)
     args = (z, torch.zeros(1, dtype=torch.long)) if vae.cfg.conditional else (z,)

@@ -15,6 +15,7 @@ def test_train_on_the_gpu_writes_a_checkpoint_that_loads_on_the_cpu(tmp_path):
     ckpt = seqgen.load(tmp_path / "gpu")
     assert ckpt.info["train"]["device"] == "cuda"
     assert ckpt.model.decode(torch.zeros(1, 2)).shape == (1, 28, 28)
+    assert (tmp_path / "gpu" / "decoder.onnx").is_file()        # the browser's decoder, traced on the CPU
 
 
 def test_bf16_autocast_on_the_gpu_keeps_the_loss_finite(tmp_path):
@@ -25,7 +26,9 @@ def test_bf16_autocast_on_the_gpu_keeps_the_loss_finite(tmp_path):
 def test_sample_and_eval_on_the_gpu(tmp_path):
     assert main(["sample", "digits-gan", "-n", "4", "--out", str(tmp_path), "--device", "cuda"]) == 0
     assert main(["sample", "names-vae", "-n", "4", "--out", str(tmp_path), "--device", "cuda"]) == 0
+    assert main(["sample", "melodies-vae", "-n", "4", "--out", str(tmp_path), "--device", "cuda"]) == 0
     assert main(["eval", "digits-vae", "--quick", "-n", "100", "--device", "cuda"]) == 0
+    assert main(["eval", "names-vae", "--quick", "-n", "100", "--device", "cuda"]) == 0
 
 
 def test_each_process_takes_the_gpu_of_its_local_rank():

@@ -166,6 +166,15 @@ def test_python_m_seqgen_train_uses_one_process_per_core_unless_told():
     assert processes_for(TrainConfig(batch_size=64, processes=3, threads=1), cores=2) == 3
 
 
+def test_on_gpus_train_starts_one_process_per_gpu_not_per_core():
+    """A 16-core machine with one GPU: a second process would find no GPU of its own (cuda:1)."""
+    from seqgen.cli.train import processes_for
+    from seqgen.models import TrainConfig
+    assert processes_for(TrainConfig(batch_size=64, device="cuda"), cores=16, gpus=1) == 1
+    assert processes_for(TrainConfig(batch_size=256, device="cuda"), cores=16, gpus=4) == 4
+    assert processes_for(TrainConfig(batch_size=64, device="cpu"), cores=16, gpus=0) == 2
+
+
 def test_train_and_live_runs_count_only_the_cores_this_process_may_run_on(monkeypatch):
     """Under `taskset -c 0` or a container's cpuset the machine has more cores than the process may use:
     `train` must not start a process per machine core, nor the app train a live run per machine core."""

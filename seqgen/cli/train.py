@@ -104,20 +104,24 @@ def _build(args, processes):
 MIN_EXAMPLES_PER_PROCESS = 32   # below this an LSTM step is mostly overhead, and more processes stop paying
 
 
-def processes_for(train_cfg, cores: int | None = None) -> int:
+def processes_for(train_cfg, cores: int | None = None, gpus: int | None = None) -> int:
     """How many processes `python -m seqgen train` starts: --processes if given; one when --threads is given
-    alone (the commands in the model cards); else one per core it may run on (`seqgen.devices.usable_cores`),
-    as long as each gets 32 examples of every batch. Processes of one thread each beat one process of several
-    threads on this kind of model (see benchmarks/README.md, "Training on every core"): they need no spinning
-    OpenMP threads, so they stay fast when something else runs beside them."""
+    alone (the commands in the model cards); one per GPU when it trains on GPUs (each process takes the GPU of
+    its local rank); else one per core it may run on (`seqgen.devices.usable_cores`); in the last two cases
+    only as long as each gets 32 examples of every batch. On a CPU, processes of one thread each beat one
+    process of several threads on this kind of model (see benchmarks/README.md, "Training on every core"):
+    they need no spinning OpenMP threads, so they stay fast when something else runs beside them."""
     if train_cfg.processes:
         return train_cfg.processes
     if train_cfg.threads:
         return 1
-    from ..devices import usable_cores
+    from ..devices import resolve_device, usable_cores
 
-    cores = cores or usable_cores()
-    return max(1, min(cores, train_cfg.batch_size // MIN_EXAMPLES_PER_PROCESS))
+    if gpus is None:
+        import torch
+        gpus = torch.cuda.device_count() if resolve_device(train_cfg.device).type == "cuda" else 0
+    workers = gpus or cores or usable_cores()
+    return max(1, min(workers, train_cfg.batch_size // MIN_EXAMPLES_PER_PROCESS))
 
 
 def _launch(args, n: int, target: Path) -> int:

@@ -78,6 +78,8 @@ def pick_tokens(logits: torch.Tensor, temperature: float, generator: torch.Gener
     if temperature <= 0:
         return logits.argmax(-1)
     probs = torch.softmax(logits / temperature, dim=-1)
+    if generator is not None and generator.device != probs.device:   # a seeded CPU generator, a model on a GPU
+        return torch.multinomial(probs.to(generator.device), 1, generator=generator).squeeze(-1).to(probs.device)
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
 
 

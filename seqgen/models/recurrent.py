@@ -88,7 +88,8 @@ class Stepper:
     one fused torch.lstm_cell / gru_cell call per layer, with the weights fetched and the state kept per
     layer once, not per step: much cheaper than the same maths written as separate tensor ops
     (benchmarks/README.md has the figures). With `exportable` it is written as those separate ops (the same
-    gates in the same order), which the ONNX export traces into a graph the browser can run.
+    gates in the same order), which the ONNX export traces into a graph the browser can run; so it is on a
+    GPU when the bias is per row, which CUDA's fused cells do not take.
     """
 
     def __init__(self, rec: Recurrent, state: State, w_x: torch.Tensor, bias: torch.Tensor, exportable: bool = False):
@@ -109,7 +110,8 @@ class Stepper:
         for layer, (w_ih, w_hh, b_ih, b_hh) in enumerate(self.weights):
             if layer == 0 and bias is not None:
                 b_ih = bias
-            if self.exportable:
+            # CUDA's fused cells take only a shared [G*H] bias; a per-row one (z folded in) is spelled out there
+            if self.exportable or (b_ih.dim() == 2 and b_ih.is_cuda):
                 gx = b_ih if inp is None else F.linear(inp, w_ih) + b_ih
                 self._spelled_out(layer, gx, F.linear(self.h[layer], w_hh, b_hh))
             else:

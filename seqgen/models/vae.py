@@ -33,8 +33,8 @@ class RNNVAE(SeqModel):
 
     # encoder -----------------------------------------------------------------------------------
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x (tokens [B, T] or rows [B, T, F]) -> mu, logvar, each [B, latent]."""
-        outputs, state = self.encoder(self.inputs(x))
+        """x (tokens [B, T] or rows [B, T, F], on any device) -> mu, logvar, each [B, latent] on the model's."""
+        outputs, state = self.encoder(self.inputs(x.to(self.device)))
         mu, logvar = self.to_stats(final_features(outputs, state, True)).chunk(2, dim=-1)
         return mu, logvar.clamp(-12, 8)
 
@@ -65,6 +65,7 @@ class RNNVAE(SeqModel):
         """
         cfg = self.cfg
         z = z.to(self.device, torch.float32)
+        label = None if label is None else label.to(self.device)
         if not cfg.autoregressive and not (cfg.discrete and temperature > 0):
             logits, hidden = self.decode_logits(z, None, label)   # nothing is fed back: one fused call
             seq = torch.sigmoid(logits) if not cfg.discrete else logits.argmax(-1)
