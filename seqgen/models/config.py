@@ -19,6 +19,7 @@ GENERATIVE = ("vae", "gan")
 CELLS = ("lstm", "gru")
 BF16_MODES = ("auto", "on", "off")
 WEIGHT_PRECISIONS = ("float32", "float16")
+RECONSTRUCTION_TARGETS = ("binary", "soft")
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 GRADIENT_EXCHANGES = ("auto", "shared-memory", "backend")
 
@@ -100,6 +101,10 @@ class ModelConfig:
     beta: float = setting(1.0, "weight of the KL term", min=0.0, families=("vae",))
     free_bits: float = setting(0.0, "KL floor per latent dimension (nats) below which KL is not penalised",
                                min=0.0, families=("vae",), live=dict(min=0.0, max=3.0, step=0.25))
+    reconstruction_target: str = setting("binary", "what a continuous VAE's reconstruction is scored against: "
+                                         "binary (the data thresholded at 0.5, the MNIST benchmark) or soft (the "
+                                         "values themselves, for graded data such as spectrograms)",
+                                         choices=RECONSTRUCTION_TARGETS, families=("vae",), continuous_only=True)
     word_dropout: float = setting(0.0, "chance of hiding the previous token from an autoregressive decoder "
                                   "(forces use of z)", min=0.0, below=1.0, families=("vae",), discrete_only=True,
                                   live=dict(min=0.0, max=0.7, step=0.05))

@@ -124,14 +124,21 @@ class RNNVAE(SeqModel):
         return self.decode(mu, label)
 
     # training ----------------------------------------------------------------------------------
+    def reconstruction_targets(self, x: torch.Tensor) -> torch.Tensor:
+        """What a continuous reconstruction is scored against. "binary": the data thresholded at 0.5, a
+        Bernoulli likelihood (the standard MNIST VAE benchmark). "soft": the values themselves (cross-entropy
+        with soft targets), for data whose grey levels carry the content, such as spectrograms; its figures
+        then include the data's own entropy, so they are not comparable with binary ones."""
+        return x if self.cfg.reconstruction_target == "soft" else (x > 0.5).float()
+
     def _terms(self, x, y, word_dropout=0.0, sample_z=True):
         mu, logvar = self.encode(x)
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if sample_z else mu
         logits, _ = self.decode_logits(z, x, y if self.cfg.conditional else None, word_dropout)
         if self.cfg.discrete:
             recon, n_tokens = token_loss(logits, x, self.cfg.pad_id)
-        else:  # Bernoulli likelihood of the binarised image (the standard MNIST VAE benchmark)
-            target = (x > 0.5).float()
+        else:
+            target = self.reconstruction_targets(x)
             recon = F.binary_cross_entropy_with_logits(logits, target, reduction="none").sum((1, 2))
             n_tokens = torch.full_like(recon, float(self.cfg.seq_len * self.cfg.n_features))
         kl_dims = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)  # [B, latent]
@@ -164,7 +171,8 @@ class RNNVAE(SeqModel):
         if self.cfg.discrete:
             log_px = -token_loss(logits, xk, self.cfg.pad_id)[0]
         else:
-            log_px = -F.binary_cross_entropy_with_logits(logits, (xk > 0.5).float(), reduction="none").sum((1, 2))
+            target = self.reconstruction_targets(xk)
+            log_px = -F.binary_cross_entropy_with_logits(logits, target, reduction="none").sum((1, 2))
         log_pz = (-0.5 * z.pow(2)).sum(-1)
         log_qz = (-0.5 * eps.pow(2) - 0.5 * logvar).reshape(k * b, -1).sum(-1)  # log(2pi) terms cancel
         log_w = (log_px + log_pz - log_qz).view(k, b)
