@@ -21,8 +21,11 @@ def image_grid(images: np.ndarray, cols: int | None = None, pad: int = 2, value:
 
 
 def upscale(image: np.ndarray, factor: int) -> np.ndarray:
-    """Nearest-neighbour upscaling so 28-pixel images stay crisp in a browser."""
-    return np.kron(np.asarray(image), np.ones((factor, factor), dtype=np.uint8)) if factor > 1 else image
+    """Nearest-neighbour upscaling so 28-pixel images stay crisp in a browser; greyscale [H, W] or colour
+    [H, W, C] (only the two picture axes grow)."""
+    if factor <= 1:
+        return image
+    return np.asarray(image).repeat(factor, axis=0).repeat(factor, axis=1)
 
 
 def png_bytes(image: np.ndarray) -> bytes:
