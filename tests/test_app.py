@@ -75,7 +75,7 @@ def sliders(at):
     assert not at.exception, at.exception
     return at
 
-@pytest.mark.parametrize("model", ["digits-vae", "names-vae", "melodies-vae"])
+@pytest.mark.parametrize("model", ["digits-vae", "names-vae", "melodies-vae", "spoken-vae"])
 def test_each_latent_slider_changes_the_decoded_output(model):
     at = sliders(open_page("latent"))
     at.selectbox(key="le_model").set_value(model).run()
@@ -366,3 +366,14 @@ def test_melody_interpolation_lets_you_hear_one_step():
     after = [a.proto.url for a in at.get("audio")]
     assert not at.exception and len(after) == len(before)
     assert sum(a != b for a, b in zip(before, after)) == 1    # only the chosen step's player changed
+
+
+def test_spoken_digits_gan_shows_spectrograms_and_one_wav_in_both_languages():
+    for lang in ("en", "zh"):
+        at = open_page("noise")
+        at.query_params["lang"] = lang
+        at.selectbox(key="ni_model").set_value("spoken-gan").run()
+        assert not at.exception and not errors(at), (lang, errors(at))
+        assert image_urls(at)
+        sounds = [a for a in at.get("audio")]
+        assert sounds, "no player for the spoken digits"

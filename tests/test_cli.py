@@ -175,7 +175,7 @@ MODEL_DEFAULTS = {"n_labels": 0, "pad_id": None, "cell": "lstm", "hidden": 256, 
                   "conditional": False, "autoregressive": False, "beta": 1.0, "free_bits": 0.0, "word_dropout": 0.0,
                   "step_noise": 8, "feature_matching": 0.0, "label_smoothing": 0.0, "aux_classifier": 1.0,
                   "gumbel_tau": 0.5, "instance_noise": 0.0, "mle_weight": 0.0, "mode_seeking": 0.0,
-                  "minibatch_std": False}
+                  "minibatch_std": False, "reconstruction_target": "binary"}
 # "data" defaults to the bundled data every shipped model used
 TRAIN_DEFAULTS = {"steps": 2000, "max_minutes": None, "batch_size": 64, "lr": 0.002, "lr_d": None, "d_steps": 1,
                   "mle_steps": 0, "kl_anneal_steps": 0, "grad_clip": 5.0, "seed": 0, "eval_every": 200, "bf16": "auto",

@@ -90,6 +90,16 @@ def test_image_completions_keep_the_rows(name):
     assert all(np.array_equal(a[:10], img[:10]) for a in res["artifacts"])
 
 
+@pytest.mark.parametrize("name", ["spoken-vae", "spoken-gan"])
+def test_spoken_completions_keep_the_frames(name):
+    ckpt = seqgen.load(name)
+    d = explore.domain_of(ckpt)
+    said = d.to_artifact(d.dataset("test")[0][5])
+    res = explore.complete(ckpt, said, 3, seed=1, length=12)
+    assert len(res["artifacts"]) == 3
+    assert all(np.array_equal(a[:12], said[:12]) for a in res["artifacts"])
+
+
 @pytest.mark.parametrize("name", ["names-vae", "names-vae-32", "names-gan", "names-lm"])
 def test_name_completions_start_with_the_letters(name):
     res = explore.complete(seqgen.load(name), "Mar", 8, 1.0, seed=3)

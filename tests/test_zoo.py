@@ -9,8 +9,9 @@ import seqgen
 from seqgen import evaluation, metrics
 from seqgen.checkpoints import SHIPPED_DIR
 
-ZOO = ["digits-vae", "digits-gan", "fashion-vae", "fashion-gan", "names-vae", "names-gan", "melodies-vae", "melodies-gan"]
-REFERENCES = ["digits-classifier", "fashion-classifier", "names-lm"]
+ZOO = ["digits-vae", "digits-gan", "fashion-vae", "fashion-gan", "names-vae", "names-gan", "melodies-vae", "melodies-gan",
+       "spoken-vae", "spoken-gan"]
+REFERENCES = ["digits-classifier", "fashion-classifier", "names-lm", "spoken-classifier"]
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +77,20 @@ def test_names_vae_uses_its_latent(models):
 def test_melodies_stay_in_key(models, name):
     figures = evaluation.quick(models[name].model, n=100)
     assert figures["in_scale_samples"] >= 0.85
+
+
+def test_spoken_classifier_is_a_trustworthy_judge(models):
+    x, y = seqgen.get_domain("spoken").dataset("test")
+    assert models["spoken-classifier"].model.evaluate(x, y)["accuracy"] >= 0.97
+
+
+def test_spoken_gan_says_the_requested_digit(models):
+    figures = evaluation.quick(models["spoken-gan"].model, n=200)
+    assert figures["requested_digit_accuracy"] >= 0.8
+
+
+def test_spoken_vae_plane_says_most_digits(models):
+    d = seqgen.get_domain("spoken")
+    figures = d.quick_metrics(models["spoken-vae"].model, n=200, seed=0)
+    assert figures["grid_digits_present"] >= 8
+    assert figures["reconstruction_recognised"] >= 0.8     # the card's figure is 86 % (the bar of 90 % is missed)

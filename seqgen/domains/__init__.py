@@ -16,6 +16,7 @@ BUILTIN = {
     "fashion": ("fashion", "FashionDomain"),
     "names": ("names", "NamesDomain"),
     "melodies": ("melodies", "MelodiesDomain"),
+    "spoken": ("spoken", "SpokenDigitsDomain"),
 }
 _instances: dict[str, Domain] = {}
 

@@ -8,6 +8,7 @@ its domains subclass; `seqgen.kinds.base.Domain` is the contract they all fulfil
     image   ImageDomain    rows of pixels          (digits, fashion)
     text    TextDomain     letters                 (names)
     melody  MelodyDomain   notes on a 16th grid    (melodies)
+    sound   SoundDomain    spectrogram frames      (spoken)
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ BASES = {
     "image": ("image", "ImageDomain"),
     "text": ("text", "TextDomain"),
     "melody": ("melody", "MelodyDomain"),
+    "sound": ("sound", "SoundDomain"),
 }
 
 

@@ -170,6 +170,18 @@ class Domain(ABC):
         return ckpt.model
 
 
+def classifier_guesses(domain: Domain, artifacts: Sequence) -> list[tuple[int, float]] | None:
+    """The domain's reference classifier's label guess and its confidence for each artifact; None without one."""
+    clf = domain.reference()
+    if clf is None:
+        return None
+    x = torch.stack([domain.from_artifact(a) for a in artifacts])
+    with torch.inference_mode():
+        p = torch.softmax(clf(x).float(), -1)
+    conf, guess = p.max(-1)
+    return [(int(g), float(c)) for g, c in zip(guess, conf)]
+
+
 def check_split(split: str) -> str:
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")

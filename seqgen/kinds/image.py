@@ -19,7 +19,7 @@ from ..locale import N_, Sentence
 from ..models import ModelConfig, build_model
 from ..models.reference import train_classifier
 from ..render import image_grid, png_bytes, upscale
-from .base import Domain
+from .base import Domain, classifier_guesses
 
 SIZE = 28
 MAX_DRAWING_SIDE = 2048     # larger pictures are refused before any pixel is decoded or resampled
@@ -227,14 +227,7 @@ class ImageDomain(Domain):
 
     def recognise(self, artifacts) -> list[tuple[int, float]] | None:
         """The reference classifier's guess and its confidence for each image, or None without one."""
-        clf = self.reference()
-        if clf is None:
-            return None
-        x = torch.stack([self.from_artifact(a) for a in artifacts])
-        with torch.inference_mode():
-            p = torch.softmax(clf(x).float(), -1)
-        conf, guess = p.max(-1)
-        return [(int(g), float(c)) for g, c in zip(guess, conf)]
+        return classifier_guesses(self, artifacts)
 
     def describe(self, artifact) -> str:
         a = np.asarray(artifact)

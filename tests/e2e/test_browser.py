@@ -135,3 +135,30 @@ def test_music_audio_is_a_wav(page):
     assert r.ok and body[:4] == b"RIFF" and body[8:12] == b"WAVE", (r.status, body[:12])
     expect(page.locator(".st-key-mu_roll .js-plotly-plot")).to_be_visible()
     screenshot(page, "music")
+
+
+def test_spoken_digits_from_noise_play_as_one_wav(page):
+    """The spoken-digits GAN on the noise page: spectrogram tiles, and one WAV of every sample in turn that
+    soundfile reads at the domain's rate, as long as the samples and the gaps between them."""
+    import io
+
+    import soundfile as sf
+
+    import seqgen
+    open_page(page, "noise", "Noise → image & sound")
+    box = page.locator(".st-key-ni_model input")
+    box.click()
+    box.fill("spoken-gan")
+    page.keyboard.press("Enter")
+    wait_idle(page)
+    n = int(page.locator(".st-key-ni_n [data-testid=stSliderThumbValue]").inner_text())
+    audio = page.locator(".st-key-ni_listen_player audio").first
+    expect(audio).to_have_attribute("src", re.compile(r".+"))
+    src = audio.get_attribute("src")
+    body = page.request.get(src if src.startswith("http") else page.base_url + src).body()
+    wave, rate = sf.read(io.BytesIO(body))
+    domain = seqgen.get_domain("spoken")
+    assert rate == domain.sample_rate
+    assert len(wave) == n * domain.window_samples + (n - 1) * int(0.25 * rate), (len(wave), n)
+    assert page.get_by_role("img", name=re.compile("classifier")).count() >= 1
+    expect(page.get_by_test_id("stException")).to_have_count(0)

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 expect, _ = browser_api()
 
 SHOTS = os.environ.get("SEQGEN_SCREENSHOTS") == "1"
-MODELS = ["digits-vae", "names-vae", "melodies-vae"]
+MODELS = ["digits-vae", "names-vae", "melodies-vae", "spoken-vae"]
 
 
 @pytest.fixture
@@ -108,3 +108,52 @@ def test_the_classic_sliders_are_one_toggle_away(page):
         wait_pad_frame(page)
         wait_idle(page)
         page.screenshot(path=str(REPO / "docs" / "latent_pad_melodies.png"), full_page=False)
+
+
+# Records every sound the page starts: its samples, rate and length (the pad plays through Web Audio).
+RECORD_SOUNDS_JS = """() => {
+  window.__played = [];
+  const start = AudioBufferSourceNode.prototype.start;
+  AudioBufferSourceNode.prototype.start = function (...args) {
+    const b = this.buffer;
+    window.__played.push({rate: b.sampleRate, samples: Array.from(b.getChannelData(0))});
+    return start.apply(this, args);
+  };
+}"""
+
+
+def test_a_spoken_digit_plays_when_the_finger_lets_go_and_says_what_the_picture_shows(page):
+    """Drag the spoken-digits pad: the spectrogram repaints while dragging; on release the browser's own
+    Griffin-Lim plays it, and what it plays is heard (by the reference classifier, through the same
+    spectrogram front end as a microphone) as the digit the decoded spectrogram shows."""
+    import torch
+
+    import seqgen
+    page.add_init_script(RECORD_SOUNDS_JS)
+    first = open_pad(page, "spoken-vae")
+    assert first["ready"] and not first["failed"], first
+    box = pad_box(page)
+    page.mouse.move(*to_screen(box, (-1.0, -1.0)))
+    page.mouse.down()
+    frame = first["frame"]
+    for i in range(1, 4):
+        page.mouse.move(*to_screen(box, (-1.0 + 0.5 * i, -1.0 + 0.4 * i)))
+        frame = wait_pad_frame(page, after=frame, timeout=10_000)["frame"]
+    assert page.evaluate("() => window.__played.length") == 0, "it played before the finger let go"
+    page.mouse.up()
+    page.wait_for_function("() => window.__played.length === 1", timeout=10_000)
+    played = page.evaluate("() => window.__played[0]")
+    domain = seqgen.get_domain("spoken")
+    wave = np.array(played["samples"], np.float32)
+    assert played["rate"] == domain.sample_rate and len(wave) == domain.window_samples
+    assert 0.05 < np.sqrt((wave ** 2).mean()) and np.abs(wave).max() <= 0.9 + 1e-6
+    page.wait_for_function("() => new URL(location.href).searchParams.get('z') !== '0.00,0.00'", timeout=15_000)
+    z = torch.tensor([[float(v) for v in url_z(page).split(",")]])
+    assert z[0].tolist() == pytest.approx([0.5, 0.2], abs=0.1)
+    decoded = seqgen.load("spoken-vae").model.eval().decode(z)[0]
+    heard = torch.from_numpy(domain.mel_from_wave(wave, played["rate"]))
+    clf = domain.reference()
+    said = domain.meaning(clf.predict(torch.stack([decoded, heard])))
+    assert said[0] == said[1], f"the picture shows {int(said[0])}, the sound says {int(said[1])}"
+    wait_idle(page)
+    expect(page.get_by_test_id("stException")).to_have_count(0)

@@ -14,7 +14,7 @@ import importlib
 
 from .base import KindView
 
-VIEWS = {"image": "image", "text": "text", "melody": "melody"}   # kind -> module in this package
+VIEWS = {"image": "image", "text": "text", "melody": "melody", "sound": "sound"}   # kind -> module in this package
 
 
 def view(domain) -> KindView:
