@@ -23,7 +23,9 @@ from .base import DATA_DIR, SPLIT_SEED
 
 ENGLISH = (N_("zero"), N_("one"), N_("two"), N_("three"), N_("four"), N_("five"), N_("six"), N_("seven"), N_("eight"),
            N_("nine"))
-MANDARIN = ("líng 零", "yī 一", "èr 二", "sān 三", "sì 四", "wǔ 五", "liù 六", "qī 七", "bā 八", "jiǔ 九")
+# Mandarin labels keep their pinyin for English readers; Chinese readers see the character first.
+MANDARIN = (N_("líng 零"), N_("yī 一"), N_("èr 二"), N_("sān 三"), N_("sì 四"), N_("wǔ 五"), N_("liù 六"), N_("qī 七"),
+            N_("bā 八"), N_("jiǔ 九"))
 PER_LABEL = {"train": 108, "val": 18, "test": 18}
 BUNDLED_FILE = DATA_DIR / "spoken.npz"
 FULL_FILE = "spoken-full.npz"
