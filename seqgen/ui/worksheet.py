@@ -87,7 +87,7 @@ def question_html(q: Question, lang: str) -> str:
     t = translations(lang).gettext
     body = [f'<div class="question"><b>{html.escape(t(N_("Question:")))}</b> '
             f"{html.escape(q.prompt.in_language(lang))}"]
-    if q.kind == "choice":
+    if q.choices:                     # a choice question; a point question has none
         body += [f'<div class="choice">{html.escape(c.in_language(lang))}</div>' for c in q.choices]
     else:
         body.append('<div class="map"><span style="left:1mm;bottom:1mm">z₁ →</span>'
