@@ -69,5 +69,5 @@ for lesson in lessons.all_lessons().values():
             st.image(qr_png(url), caption=_("Link for students: {url}").format(url=plain(url, 200)), width=180,
                      alt=_("QR code of the link {url}").format(url=url))
 
-st.caption(_("Lessons are files in the lessons/ folder, both languages side by side: change the words or add a "
-             "step there (docs/LESSONS.md shows how). A file with a mistake is named above with its line."))
+st.caption(_("Lessons are files in the `lessons/` folder, both languages side by side: change the words or add a "
+             "step there (`docs/LESSONS.md` shows how). A file with a mistake is named above with its line."))

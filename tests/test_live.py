@@ -223,7 +223,7 @@ def test_save_name_validation(tmp_path, monkeypatch):
 
 
 def test_live_configs_for_every_domain_and_family():
-    assert LIVE == [(d, f) for d in ("digits", "fashion", "names", "melodies") for f in ("vae", "gan")]
+    assert LIVE == [(d, f) for d in ("digits", "fashion", "names", "melodies", "spoken") for f in ("vae", "gan")]
     for domain, family in LIVE:
         mcfg, tcfg, values = build_configs(domain, family)
         assert mcfg.hidden <= 128 and tcfg.batch_size == 64                     # smaller than the shipped models

@@ -111,7 +111,7 @@ def test_the_classic_sliders_are_one_toggle_away(page):
 
 
 # Records every sound the page starts: its samples, rate and length (the pad plays through Web Audio).
-RECORD_SOUNDS_JS = """() => {
+RECORD_SOUNDS_JS = """(() => {
   window.__played = [];
   const start = AudioBufferSourceNode.prototype.start;
   AudioBufferSourceNode.prototype.start = function (...args) {
@@ -119,7 +119,7 @@ RECORD_SOUNDS_JS = """() => {
     window.__played.push({rate: b.sampleRate, samples: Array.from(b.getChannelData(0))});
     return start.apply(this, args);
   };
-}"""
+})();"""
 
 
 def test_a_spoken_digit_plays_when_the_finger_lets_go_and_says_what_the_picture_shows(page):
