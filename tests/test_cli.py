@@ -321,3 +321,17 @@ def test_unexpected_errors_are_one_line_too(out, capsys, monkeypatch):
     assert main(["list"]) == 1
     line = _one_line_error(capsys)
     assert "unexpected RuntimeError: something odd?second line" in line
+
+
+def test_a_label_is_given_by_its_name_one_word_of_it_or_its_number():
+    from seqgen.cli.common import label_index
+    spoken, digits = seqgen_domain("spoken"), seqgen_domain("digits")
+    assert label_index(spoken, "七") == label_index(spoken, "qī") == label_index(spoken, "17") == 17
+    assert label_index(spoken, "Seven") == 7 and label_index(digits, "7") == 7
+    with pytest.raises(ValueError, match="--label must be one of"):
+        label_index(spoken, "eleven")
+
+
+def seqgen_domain(name):
+    from seqgen.domains import get_domain
+    return get_domain(name)

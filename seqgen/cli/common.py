@@ -31,8 +31,14 @@ def add_output_arguments(s) -> None:
 
 
 def label_index(domain, label: str) -> int:
-    """A label given by name (any case) -> its index. ValueError lists the domain's labels."""
+    """A label given by name (any case, or any one word of it: "七" or "qī" for "qī 七") or by its number in the
+    list -> its index. ValueError lists the domain's labels."""
     names = [n.lower() for n in domain.label_names]
     if label.lower() in names:
         return names.index(label.lower())
+    words = [i for i, n in enumerate(names) if label.lower() in n.split()]
+    if len(words) == 1:
+        return words[0]
+    if label.isdigit() and int(label) < len(names):
+        return int(label)
     raise ValueError(_("--label must be one of {labels}").format(labels=", ".join(domain.label_names)))
