@@ -250,10 +250,12 @@ def test_class_runs_are_published_by_the_teacher_and_read_by_anyone(backend, clo
     store.publish_run(new.code, new.secret, ClassRun("run-1", "running", "", 10, 500,
                                                      curves={"step": [1, 2, 3], "loss": [0.9, float("inf"), 0.7]},
                                                      samples_png=picture))
-    assert store.versions(new.code).version == version + 1          # followers redraw the run
+    assert store.versions(new.code).version == version + 1          # a new run: followers show it
     (run,) = store.class_runs(new.code)
     assert (run.run_id, run.step, run.samples_png, run.curves["loss"]) == ("run-1", 10, picture, (0.9, None, 0.7))
     assert run.updated == clock()
+    store.publish_run(new.code, new.secret, ClassRun("run-1", "running", "", 11, 500))
+    assert store.versions(new.code).version == version + 1          # its snapshots: the view polls them
     clock.advance(1)
     store.publish_run(new.code, new.secret, ClassRun("run-1", "done", "Finished.", 500, 500))
     clock.advance(1)

@@ -175,7 +175,8 @@ return {'ok'}
     # ARGV 4 run id, 5 meta JSON, 6 picture ('' for none), 7 runs per class
     "publish_run": """
 local bad = live() if bad then return {bad} end
-if redis.call('HEXISTS', K.runs, ARGV[4]) == 0 then
+local fresh = redis.call('HEXISTS', K.runs, ARGV[4]) == 0
+if fresh then
   while redis.call('ZCARD', K.runorder) >= tonumber(ARGV[7]) do
     local oldest = redis.call('ZRANGE', K.runorder, 0, 0)[1]
     redis.call('HDEL', K.runs, oldest)
@@ -186,7 +187,7 @@ if redis.call('HEXISTS', K.runs, ARGV[4]) == 0 then
 end
 redis.call('HSET', K.runs, ARGV[4], ARGV[5])
 if ARGV[6] ~= '' then redis.call('HSET', K.runpng, ARGV[4], ARGV[6]) else redis.call('HDEL', K.runpng, ARGV[4]) end
-changed(1, 0)
+if fresh then changed(1, 0) else changed(0, 0) end
 return {'ok'}
 """,
     # ARGV 4 grace after the end

@@ -350,7 +350,9 @@ class SQLiteStore(BaseStore):
             c.execute("INSERT INTO runs (code, run_id, first_published, meta, samples_png) VALUES (?, ?, ?, ?, ?) "
                       "ON CONFLICT (code, run_id) DO UPDATE SET meta = excluded.meta, samples_png = excluded.samples_png",
                       (code, run_id, now, meta_json, png))
-            self._changed(c, code, now, version=1)
+            # only a new run is news for every follower's page; its later snapshots are read by the class-run
+            # view's own poll, so 30 pages do not rerun at every snapshot
+            self._changed(c, code, now, version=1 if known is None else 0)
 
     def _run_rows(self, code) -> list[tuple[str, bytes | None]]:
         rows = self._conn().execute("SELECT meta, samples_png FROM runs WHERE code = ? ORDER BY first_published, run_id",

@@ -2,6 +2,10 @@
 
     GET {base}/class/events?code=K7QX3M                  students: `event: version` whenever it changes
     GET {base}/class/events?code=K7QX3M&feed=teacher     also `event: activity` (answers, joins, drawings, ...)
+    GET {base}/class/events?code=K7QX3M&student=ID&following=1
+                                                         a student's stream: while it is open it is the
+                                                         student's heartbeat (presence), so an idle follower
+                                                         costs no script rerun to stay counted
 
 A stream opens with `retry: 3000` and the current counters, then sends an event each time they change, an
 `event: ended` once the teacher ends the class, and `event: gone` (then closes) when the class is deleted. A
@@ -196,13 +200,36 @@ class ClassEvents:
         except ClassError as e:
             status = {"unknown_class": 404, "unavailable": 503}.get(e.reason, 400)
             return await _plain(send, status, str(e))
+        student = request.query_params.get("student")
+        following = request.query_params.get("following", "1") != "0"
+        if student is not None:
+            try:                # a stream for a student id that is not in the class is refused at once
+                await asyncio.to_thread(hub.store.heartbeat, code, student, following)
+            except ClassError as e:
+                status = {"unknown_class": 404, "unavailable": 503}.get(e.reason, 403)
+                return await _plain(send, status, str(e))
         subscriber = hub.subscribe(code, feed, _server_closing(receive))
         if subscriber is None:
             return await _plain(send, 503, str(refused("unavailable")), retry_after=RETRY_MS // 1000)
+        beating = None if student is None else asyncio.ensure_future(
+            _heartbeats(hub.store, code, student, following))
         try:
             await _stream(subscriber, receive, send, hub.store.settings.keepalive_s)
         finally:
             hub.unsubscribe(code, subscriber)
+            if beating is not None:
+                beating.cancel()
+
+
+async def _heartbeats(store: BaseStore, code: str, student: str, following: bool) -> None:
+    """A student's presence while their stream is open: a heartbeat a third of the presence timeout apart."""
+    every = store.settings.presence_timeout_s / 3
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await asyncio.to_thread(store.heartbeat, code, student, following)
+        except ClassError:          # the class ended or the store is busy: the stream itself says so
+            pass
 
 
 async def _stream(subscriber: Subscriber, receive, send, keepalive_s: float) -> None:
