@@ -42,8 +42,9 @@ def map_figure(ref, traces: list[dict]) -> dict:
     from . import compute
     base = compute.latent_map_base(ref, LIM) if ref is not None else {"data": [], "layout": {}}
     data = [{**t, "opacity": 0.25, "hoverinfo": "skip", "showlegend": False} for t in base["data"]]
-    layout = {**base.get("layout", {}), "height": 420, "showlegend": True,
-              "margin": {"l": 10, "r": 10, "t": 10, "b": 10}}
+    layout = dict(base.get("layout", {}))
+    # a square map in a wide column: the plot narrows (constrain) rather than the x range widening
+    layout.update(height=460, showlegend=True, xaxis={**layout.get("xaxis", {}), "constrain": "domain"})
     return {"data": data + traces, "layout": layout}
 
 
