@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from e2e_helpers import REPO, browser_api, launch, streamlit_server, wait_idle
+from e2e_helpers import REPO, browser_api, launch, streamlit_server, stroke, wait_idle
 
 expect, sync_playwright = browser_api(60_000)
 pytestmark = pytest.mark.e2e
@@ -44,15 +44,6 @@ def nav(page, title: str) -> None:
 def click(page, key: str) -> None:
     page.locator(f".st-key-{key} button").first.click()
     wait_idle(page, 60_000)
-
-
-def stroke(page, box, points) -> None:
-    x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
-    page.mouse.move(x0 + points[0][0] * w, y0 + points[0][1] * h)
-    page.mouse.down()
-    for fx, fy in points[1:]:
-        page.mouse.move(x0 + fx * w, y0 + fy * h, steps=8)
-    page.mouse.up()
 
 
 def class_flow(browser, base: str, students: list, shot: bool = False) -> list:
