@@ -279,7 +279,8 @@ def frame(pg) -> None:
     if who_am_i == "teacher":
         here = page_id(pg)
         if here != CLASS_PAGE:          # the console is the teacher's own page: the class stays where it was
-            push(teacher_stage(here))
+            # a step just entered opens its page on this run (lessons.frame): push that page, not this one
+            push(teacher_stage(st.session_state.get(lessons.GOTO_KEY) or here))
         teacher_sidebar()
     elif who_am_i == "student":
         student_frame(pg)
