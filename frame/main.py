@@ -77,6 +77,9 @@ def pictures() -> None:
                            "pages."), None)
     card(c6, "lessons", _("Guided tours for a class: each step says what to do and what to notice, with a link and "
                           "a QR code for students."), None)
+    c7, _c8, _c9 = st.columns(3)
+    card(c7, "class", _("Teach a class: every student's screen follows yours, and their answers and drawings "
+                        "gather on your screen."), None)
 
 
 def card(column, page_id: str, blurb: str, picture: str | None, alt: str = "") -> None:
