@@ -9,10 +9,13 @@ older pages-folder mode, and a deep link such as /training first shows "Page not
 (https://github.com/streamlit/streamlit/issues/8860). st.App is Streamlit's supported way to name the
 script `streamlit run` serves. frame/static links to static/, the files Streamlit serves at /app/static/;
 the latent pad's runtime and decoders among them are served by seqgen.ui.assets instead, compressed once and
-cached by browsers for good.
+cached by browsers for good. seqgen.classroom adds /class/events, the stream that tells a class's browsers the
+teacher moved on (docs/CLASSROOM.md).
 """
 import streamlit as st
 
+from seqgen import classroom
 from seqgen.ui import assets
 
-app = st.App("frame/main.py", routes=assets.routes(st.get_option("server.baseUrlPath") or ""))
+BASE_URL = st.get_option("server.baseUrlPath") or ""
+app = st.App("frame/main.py", routes=[*assets.routes(BASE_URL), *classroom.routes(BASE_URL)])

@@ -1,7 +1,8 @@
 """The frame around every page of the seqgen app (started by app.py: `streamlit run app.py`).
 
 It runs on every rerun of every page: page config, the session's language (seqgen.ui.i18n), navigation over
-the files in pages/ (listed once, in seqgen.ui.pages), presenter mode, the lesson banner (seqgen.ui.lessons),
+the files in pages/ (listed once, in seqgen.ui.pages), presenter mode, class mode (seqgen.ui.classroom: the
+teacher leads, students follow), the lesson banner (seqgen.ui.lessons),
 then the page. Widgets keep their values across page switches through persist_state="session".
 
 Nothing the page loads leaves the machine: the tab icon is an emoji (Streamlit draws it as an inline SVG;
@@ -76,6 +77,9 @@ def pictures() -> None:
                            "pages."), None)
     card(c6, "lessons", _("Guided tours for a class: each step says what to do and what to notice, with a link and "
                           "a QR code for students."), None)
+    c7, _c8, _c9 = st.columns(3)
+    card(c7, "class", _("Teach a class: every student's screen follows yours, and their answers and drawings "
+                        "gather on your screen."), None)
 
 
 def card(column, page_id: str, blurb: str, picture: str | None, alt: str = "") -> None:
@@ -161,6 +165,9 @@ st.html(APP_CSS)
 language_switch()
 st.sidebar.caption(_("seqgen: recurrent GANs and VAEs on digits, names and melodies. Everything runs locally."))
 presenter_mode()
+if st.session_state.get("class_code") or "class" in st.query_params or "teacher" in st.query_params:
+    from seqgen.ui import classroom  # before the lessons: following the teacher may enter a lesson step
+    classroom.frame(pg)
 if st.session_state.get("lesson_id") or "lesson" in st.query_params:
     from seqgen.ui import lessons
     lessons.frame(pg)

@@ -62,6 +62,7 @@ from .storage import (
     _swap_in,
     _Swapped,
     atomic_write_bytes,
+    user_dir,
 )
 
 FORMAT = "seqgen-checkpoint"
@@ -73,11 +74,6 @@ MAX_PARAMETERS = MAX_WEIGHTS_BYTES // 4
 MAX_CONFIG_BYTES = 1024 * 1024         # a config with every metric is a few kB
 READ_ATTEMPTS = 5
 DOMAIN_FIELDS = ("discrete", "seq_len", "n_features", "n_labels", "pad_id")
-
-
-def user_dir() -> Path:
-    """Where models trained in the app are saved (SEQGEN_USER_MODELS overrides)."""
-    return Path(os.environ.get("SEQGEN_USER_MODELS", REPO_ROOT / "user_models"))
 
 
 @dataclass

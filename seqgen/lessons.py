@@ -56,6 +56,11 @@ class Question:
     point: tuple[float, float] | None = None    # kind "point": where on the map the answer lies
     model: str | None = None                    # kind "point": the model whose map is clicked
 
+    @property
+    def is_choice(self) -> bool:
+        """A multiple-choice question (else: a point on the map)."""
+        return self.kind == "choice"
+
 
 @dataclass(frozen=True)
 class Step:

@@ -3,7 +3,8 @@
 The machinery under seqgen.checkpoints (whose docstring tells the whole design): fsynced and atomic
 writes, the per-name lock, the atomic exchange of two folders, the clean-up after saves that died, reading
 files through one directory handle, and bounded parsing of JSON and safetensors headers. Nothing here knows
-what a model is.
+what a model is. `user_dir()` is the one folder every app process and the CLI share for what they save (the
+models trained in the app, the class-mode store).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import time
 import uuid
 from pathlib import Path
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
 STALE_SECONDS = 300                    # another name's temporary folder this old, and unlocked, is abandoned
 MAX_JSON_DEPTH = 16
 MAX_HEADER_BYTES = 1024 * 1024         # safetensors header: one short JSON entry per tensor
@@ -32,6 +34,13 @@ class CheckpointError(ValueError):
 
 class _Swapped(Exception):
     """The folder being read was replaced by a concurrent save; read the new one."""
+
+
+def user_dir() -> Path:
+    """The folder shared by every process of one deployment: models trained in the app are saved there, and
+    class mode keeps its SQLite store there (SEQGEN_USER_MODELS overrides; scripts/serve.py --user-models sets
+    it for all its processes)."""
+    return Path(os.environ.get("SEQGEN_USER_MODELS", REPO_ROOT / "user_models"))
 
 
 def _shorten(text: str, limit: int = 80) -> str:

@@ -22,5 +22,6 @@ PAGES = {
     "music": AppPage("../pages/4_music.py", N_("Music"), ":material/music_note:", "music"),
     "training": AppPage("../pages/5_live_training.py", N_("Live training"), ":material/model_training:", "training"),
     "lessons": AppPage("../pages/6_lessons.py", N_("Lessons"), ":material/school:", "lessons"),
+    "class": AppPage("../pages/7_class.py", N_("Class"), ":material/co_present:", "class"),
 }
 HOME_TITLE = N_("Home")

@@ -170,3 +170,30 @@ def classroom_safe(words, on: bool | None = None) -> list[str]:
     """`words` with the offensive ones replaced by a visible mark (on by default in classroom mode)."""
     on = classroom() if on is None else on
     return [_("(hidden by the classroom filter)") if on and is_unsuitable(w) else w for w in words]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def qr_png(text: str) -> bytes:
+    """A QR code of `text` (a link for students) as PNG bytes; segno is pure Python, nothing is fetched."""
+    import io
+
+    import segno
+    buf = io.BytesIO()
+    segno.make(text, error="m").save(buf, kind="png", scale=6, border=2)
+    return buf.getvalue()
+
+
+def base_url(page_path: str = "") -> str:
+    """The app's address as this browser reached it, without the page's own `page_path` (a class needs the
+    server's network address, not localhost, in the links it hands out); "" outside a browser."""
+    from urllib.parse import urlsplit
+    try:
+        parts = urlsplit(st.context.url or "")
+    except Exception:  # noqa: BLE001 - no browser context
+        return ""
+    if not parts.scheme or not parts.netloc:
+        return ""
+    path = parts.path.rstrip("/")
+    if page_path and path.endswith(page_path):
+        path = path.rsplit("/", 1)[0]
+    return f"{parts.scheme}://{parts.netloc}{path.rstrip('/')}"

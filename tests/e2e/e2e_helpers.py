@@ -102,3 +102,13 @@ def img_src(page, key: str) -> str | None:
     """src of the first <img> inside the keyed container (None while it is not there)."""
     loc = page.locator(f".st-key-{key} img").first
     return loc.get_attribute("src") if loc.count() else None
+
+
+def stroke(page, box, points) -> None:
+    """Press, drag through the points (fractions of the canvas box), release: as a hand with a mouse would."""
+    x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
+    page.mouse.move(x0 + points[0][0] * w, y0 + points[0][1] * h)
+    page.mouse.down()
+    for fx, fy in points[1:]:
+        page.mouse.move(x0 + fx * w, y0 + fy * h, steps=8)
+    page.mouse.up()

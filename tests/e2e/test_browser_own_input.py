@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from e2e_helpers import REPO, browser_api, launch, streamlit_server, wait_idle
+from e2e_helpers import REPO, browser_api, launch, streamlit_server, stroke, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -26,16 +26,6 @@ def page():
         wait_idle(pg, 60_000)
         yield pg
         browser.close()
-
-
-def stroke(page, box, points) -> None:
-    """Press, drag through the points (fractions of the canvas), release: as a hand with a mouse would."""
-    x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
-    page.mouse.move(x0 + points[0][0] * w, y0 + points[0][1] * h)
-    page.mouse.down()
-    for fx, fy in points[1:]:
-        page.mouse.move(x0 + fx * w, y0 + fy * h, steps=8)
-    page.mouse.up()
 
 
 def test_drawing_a_seven_shows_the_point_and_the_completions(page):

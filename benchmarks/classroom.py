@@ -1,0 +1,289 @@
+"""Class mode at the protocol level, on loopback only: what a class of 30 costs the store and the event stream.
+
+    python benchmarks/classroom.py                      # SQLite, Redis (a redis-server on a loopback port), nginx
+    python benchmarks/classroom.py --stores sqlite --idle-seconds 600    # the 10-minute memory check
+
+Figures (each bounded in count and time):
+1. step change -> 30 students: the teacher's set_state, until each student's stream has the new version and
+   the student has read the class's state (what the page's rerun reads first); p50 / p95 / max, errors.
+2. 30 answers -> the teacher: 30 students answer at once; from the last answer sent until the teacher's stream
+   has said `activity` and answers() holds all 30.
+3. 30 idle followers: 30 open student streams (their presence heartbeats included) served by a uvicorn in a
+   child process; that process's CPU (utime + stime from /proc) over --idle-seconds, as % of one core, and its
+   resident memory at the start and the end.
+4. a class run watched by 30 vs 1: a live digits GAN trains in this process while its snapshots are published
+   to the store once a second and 1 or 30 watchers read them every 2 s (a student's class-run view); steps/s.
+
+What this leaves out: the Streamlit side of a follower (a rerun of the page after each step change, a few tens
+of ms of CPU per student per change, not per second) and the browser's drawing.
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from classroom_helpers import EventStream, free_port, redis_server, serve_asgi  # noqa: E402
+
+from seqgen.classroom import Settings, Stage, open_store  # noqa: E402
+
+STUDENTS = 30
+CHANGES = 20
+
+
+def _app(url: str):
+    from starlette.applications import Starlette
+
+    from seqgen import classroom
+    return Starlette(routes=classroom.routes("", open_store(url)))
+
+
+def percentile(values, q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+# ------------------------------------------------------------------------------------------------ 1 and 2
+def step_changes(url: str, base: str) -> dict:
+    store = open_store(url)
+    new = store.create_class()
+    joined = [store.join(new.code) for _ in range(STUDENTS)]
+    latencies, errors, sent = [], [], {}
+    ready = threading.Barrier(STUDENTS + 1)
+
+    def student(me):
+        try:
+            with EventStream(f"{base}/class/events?code={new.code}&student={me.student_id}&following=1",
+                             timeout=30) as s:
+                first = s.until("version")
+                seen = int(first.data)
+                ready.wait(30)
+                while seen < first_version + CHANGES:
+                    event = s.until("version")
+                    seen = int(event.data)
+                    store.state(new.code)                     # what the follower's rerun reads
+                    if seen in sent:
+                        latencies.append(time.perf_counter() - sent[seen])
+        except Exception as e:  # noqa: BLE001 - counted, shown
+            errors.append(repr(e))
+
+    first_version = store.versions(new.code).version
+    with ThreadPoolExecutor(STUDENTS) as pool:
+        futures = [pool.submit(student, me) for me in joined]
+        ready.wait(30)
+        for step in range(1, CHANGES + 1):
+            t = time.perf_counter()
+            state = store.set_state(new.code, new.secret, Stage(page="latent", step=step))
+            sent[state.version] = t
+            time.sleep(0.5)
+        for f in futures:
+            f.result(60)
+    return {"p50": statistics.median(latencies), "p95": percentile(latencies, 0.95), "max": max(latencies),
+            "n": len(latencies), "errors": len(errors)}
+
+
+def answers_to_teacher(url: str, base: str) -> dict:
+    from seqgen.classroom import Question
+    store = open_store(url, Settings(answer_burst=3))
+    new = store.create_class(Stage(page="latent", question=Question("point", "Where?", answer=(1.4, 0.25))))
+    joined = [store.join(new.code) for _ in range(STUDENTS)]
+    with EventStream(f"{base}/class/events?code={new.code}&feed=teacher", timeout=30) as teacher:
+        teacher.until("activity")
+        start = time.perf_counter()
+        with ThreadPoolExecutor(STUDENTS) as pool:
+            list(pool.map(lambda me: store.answer(new.code, me.student_id, (1.0, 0.2)), joined))
+        last_sent = time.perf_counter()
+        while True:
+            teacher.until("activity")
+            if len(store.answers(new.code, new.secret).items) == STUDENTS:
+                break
+        done = time.perf_counter()
+    return {"sending": last_sent - start, "after_last": done - last_sent}
+
+
+# ------------------------------------------------------------------------------------------------ 3
+def _serve_forever(url: str, port: int) -> None:
+    import uvicorn
+    uvicorn.run(_app(url), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+
+
+def _cpu_and_rss(pid: int) -> tuple[float, int]:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu = (int(fields[11]) + int(fields[12])) / ticks
+    rss = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    return cpu, rss
+
+
+def idle_followers(url: str, seconds: float) -> dict:
+    port = free_port()
+    proc = mp.get_context("spawn").Process(target=_serve_forever, args=(url, port), daemon=True)
+    proc.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        store = open_store(url)
+        new = store.create_class()
+        while True:
+            try:
+                EventStream(f"{base}/class/events?code={new.code}", timeout=2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        joined = [store.join(new.code) for _ in range(STUDENTS)]
+        streams = [EventStream(f"{base}/class/events?code={new.code}&student={me.student_id}&following=1",
+                               timeout=seconds + 60) for me in joined]
+        for s in streams:
+            s.until("version")
+        time.sleep(2)                              # connections settled
+        cpu0, rss0 = _cpu_and_rss(proc.pid)
+        t0 = time.monotonic()
+        time.sleep(seconds)
+        cpu1, rss1 = _cpu_and_rss(proc.pid)
+        elapsed = time.monotonic() - t0
+        presence = store.presence(new.code, new.secret)
+        for s in streams:
+            s.close()
+        return {"cpu_pct": 100 * (cpu1 - cpu0) / elapsed, "rss0_mb": rss0 / 2**20, "rss1_mb": rss1 / 2**20,
+                "seconds": elapsed, "following": presence.following}
+    finally:
+        proc.terminate()                           # only the server this benchmark started
+        proc.join(10)
+
+
+# ------------------------------------------------------------------------------------------------ 4
+def class_run(url: str, watchers: int, seconds: float) -> float:
+    from seqgen.training.live import TrainingRun, get_manager, live_defaults
+    from seqgen.ui import class_views
+
+    store = open_store(url)
+    new = store.create_class()
+    knobs = {**live_defaults("digits", "gan"), "steps": 100_000}
+    run = TrainingRun("digits", "gan", knobs, manager=get_manager(), client=f"bench-{watchers}")
+    run.start()
+    class_views.publish(run, new.code, new.secret)
+    stop = threading.Event()
+
+    def watch():
+        while not stop.wait(class_views.RUN_POLL_S):
+            store.class_runs(new.code)
+
+    threads = [threading.Thread(target=watch, daemon=True) for _ in range(watchers)]
+    for t in threads:
+        t.start()
+    while run.snapshot().step < 20:                 # built and training
+        time.sleep(0.2)
+    s0, t0 = run.snapshot().step, time.perf_counter()
+    time.sleep(seconds)
+    s1, t1 = run.snapshot().step, time.perf_counter()
+    stop.set()
+    run.stop()
+    run.join(30)
+    store.end_class(new.code, new.secret)
+    return (s1 - s0) / (t1 - t0)
+
+
+# ------------------------------------------------------------------------------------------------ nginx
+def through_nginx(args) -> None:
+    """Figures 1-3 through nginx and 2 app processes (`streamlit run app.py` each, scripts/serve.py) sharing the
+    SQLite store in their user folder; the streams land on both processes (each request without a route
+    cookie gets a random route)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("serve", Path(__file__).resolve().parents[1] / "scripts" / "serve.py")
+    serve = importlib.util.module_from_spec(spec)
+    sys.modules["serve"] = serve
+    spec.loader.exec_module(serve)
+    with tempfile.TemporaryDirectory(prefix="seqgen-class-nginx-") as root:
+        models = Path(root) / "user_models"
+        models.mkdir()
+        url = f"sqlite:///{models / '.classroom.sqlite3'}"
+        port = serve.free_loopback_ports(1)[0]
+        with serve.Deployment(processes=2, port=port, run_dir=Path(root) / "run", user_models=models,
+                              max_live_runs=2) as d:
+            print(f"== SQLite store through nginx, 2 app processes ({d.url})", flush=True)
+            store = open_store(url)
+            probe = store.create_class()
+            upstreams = set()
+            for _ in range(8):
+                with EventStream(f"{d.url}/class/events?code={probe.code}", timeout=30) as s:
+                    upstreams.add(s.headers.get("x-seqgen-upstream", ""))
+            r = step_changes(url, d.url)
+            print(f"step change -> {STUDENTS} students: p50 {r['p50'] * 1000:.0f} ms, p95 {r['p95'] * 1000:.0f} ms, "
+                  f"max {r['max'] * 1000:.0f} ms over {r['n']} deliveries, {r['errors']} errors; streams on "
+                  f"{len(upstreams - {''})} processes", flush=True)
+            r = answers_to_teacher(url, d.url)
+            print(f"{STUDENTS} answers -> teacher: on the teacher's stream and read {r['after_last'] * 1000:.0f} ms "
+                  "after the last one", flush=True)
+            new = store.create_class()
+            joined = [store.join(new.code) for _ in range(STUDENTS)]
+            streams = [EventStream(f"{d.url}/class/events?code={new.code}&student={me.student_id}&following=1",
+                                   timeout=args.idle_seconds + 60) for me in joined]
+            for s in streams:
+                s.until("version")
+            time.sleep(2)
+            pids = [proc.pid for proc, _log in d.children.values()]
+            before = [_cpu_and_rss(pid) for pid in pids]
+            t0 = time.monotonic()
+            time.sleep(args.idle_seconds)
+            after = [_cpu_and_rss(pid) for pid in pids]
+            elapsed = time.monotonic() - t0
+            cpu = sum(a[0] - b[0] for a, b in zip(after, before))
+            print(f"{STUDENTS} idle followers: {100 * cpu / elapsed:.2f} % of one core over {elapsed:.0f} s (both app "
+                  f"processes and nginx), RSS {sum(b[1] for b in before) / 2**20:.0f} -> "
+                  f"{sum(a[1] for a in after) / 2**20:.0f} MB", flush=True)
+            for s in streams:
+                s.close()
+
+
+# ------------------------------------------------------------------------------------------------ main
+def bench(name: str, url: str, args) -> None:
+    print(f"== {name} store ({url.split('?')[0]})", flush=True)
+    with serve_asgi(_app(url)) as base:
+        r = step_changes(url, base)
+        print(f"step change -> {STUDENTS} students: p50 {r['p50'] * 1000:.0f} ms, p95 {r['p95'] * 1000:.0f} ms, "
+              f"max {r['max'] * 1000:.0f} ms over {r['n']} deliveries, {r['errors']} errors", flush=True)
+        r = answers_to_teacher(url, base)
+        print(f"{STUDENTS} answers -> teacher: sent in {r['sending'] * 1000:.0f} ms, on the teacher's stream and "
+              f"read {r['after_last'] * 1000:.0f} ms after the last one", flush=True)
+    r = idle_followers(url, args.idle_seconds)
+    print(f"{STUDENTS} idle followers: {r['cpu_pct']:.2f} % of one core over {r['seconds']:.0f} s, RSS "
+          f"{r['rss0_mb']:.1f} -> {r['rss1_mb']:.1f} MB, {r['following']} counted as following", flush=True)
+    if args.run_seconds > 0:
+        one = class_run(url, 1, args.run_seconds)
+        many = class_run(url, STUDENTS, args.run_seconds)
+        print(f"class run: {one:.1f} steps/s watched by 1, {many:.1f} steps/s watched by {STUDENTS} "
+              f"({100 * many / one:.0f} %)", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--stores", default="sqlite,redis,nginx",
+                    help="any of sqlite, redis, nginx (SQLite behind nginx with 2 app processes); default all")
+    ap.add_argument("--idle-seconds", type=float, default=60.0, help="how long the idle followers are watched")
+    ap.add_argument("--run-seconds", type=float, default=20.0, help="training window per watcher count (0: skip)")
+    args = ap.parse_args()
+    stores = args.stores.split(",")
+    with tempfile.TemporaryDirectory(prefix="seqgen-class-bench-") as folder:
+        if "sqlite" in stores:
+            bench("SQLite", f"sqlite:///{folder}/class.sqlite3", args)
+        if "redis" in stores:
+            with redis_server() as url:
+                bench("Redis", url, args)
+    if "nginx" in stores:
+        through_nginx(args)
+
+
+if __name__ == "__main__":
+    main()

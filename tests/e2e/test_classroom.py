@@ -1,0 +1,184 @@
+"""A class in real browsers: a teacher and three students, each in a browser context of their own (their own
+cookies and session), doing issue 23's acceptance flow; then the same behind nginx with two app processes, the
+students spread over both (the x-seqgen-upstream header of their answers, chosen by their route cookie).
+
+    python -m pytest -q tests/e2e/test_classroom.py                       # one app process
+    python -m pytest -q -m slow tests/e2e/test_classroom.py               # also the nginx one
+    SEQGEN_SCREENSHOTS=1 python -m pytest -q tests/e2e/test_classroom.py  # also docs/class_teacher.png
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from e2e_helpers import REPO, browser_api, launch, streamlit_server, stroke, wait_idle
+
+expect, sync_playwright = browser_api(60_000)
+pytestmark = pytest.mark.e2e
+if importlib.util.find_spec("streamlit_drawable_canvas") is None:
+    pytest.skip("pip install -r requirements.txt (the drawing canvas)", allow_module_level=True)
+
+SHOTS = os.environ.get("SEQGEN_SCREENSHOTS") == "1"
+VIEW = {"width": 1300, "height": 1000}
+
+
+def open_app(context, url: str):
+    page = context.new_page()
+    page.goto(url)
+    page.get_by_test_id("stSidebarNavLink").first.wait_for(timeout=90_000)
+    wait_idle(page, 90_000)
+    return page
+
+
+def nav(page, title: str) -> None:
+    """In-app navigation (the session, and with it the class, stays)."""
+    page.get_by_test_id("stSidebarNavLink").filter(has_text=title).first.click()
+    wait_idle(page, 60_000)
+
+
+def click(page, key: str) -> None:
+    page.locator(f".st-key-{key} button").first.click()
+    wait_idle(page, 60_000)
+
+
+def class_flow(browser, base: str, students: list, shot: bool = False) -> list:
+    """The acceptance flow; `students` are browser contexts. -> every student page."""
+    teacher_ctx = browser.new_context(viewport=VIEW)
+    teacher = open_app(teacher_ctx, base + "/class")
+    click(teacher, "class_start_btn")
+    code = teacher.locator(".st-key-class_code_big h1").inner_text().strip()
+    assert len(code) == 6
+    assert "teacher=" not in teacher.url
+
+    pages = []
+    for i, context in enumerate(students):
+        page = open_app(context, f"{base}/class?class={code}")
+        expect(page.locator(".st-key-class_join input").first).to_have_value(code)
+        page.locator(".st-key-class_join input").nth(1).fill(f"Kid {i + 1}")
+        click(page, "class_join_btn")
+        expect(page.get_by_text("You are in class").first).to_be_visible()
+        pages.append(page)
+    expect(teacher.locator(".st-key-class_presence")).to_contain_text("3 students")
+
+    # the teacher moves to step 3; every student's screen shows step 3
+    nav(teacher, "Lessons")
+    click(teacher, "lesson_start_latent-space")
+    click(teacher, "lesson_next")
+    click(teacher, "lesson_next")
+    for page in pages:
+        expect(page.locator(".st-key-lesson_banner")).to_contain_text("step 3 of", timeout=30_000)
+        expect(page.locator(".st-key-class_question")).to_be_visible()
+
+    # one breaks away and comes back
+    click(pages[0], "class_break_away")
+    expect(pages[0].get_by_text("You are exploring on your own").first).to_be_visible()
+    click(pages[0], "class_back")
+    expect(pages[0].get_by_text("your screen follows the teacher").first).to_be_visible()
+    expect(pages[0].locator(".st-key-lesson_banner")).to_contain_text("step 3 of")
+
+    # all three answer the map question; the teacher's console shows three points
+    for i, page in enumerate(pages):
+        page.locator(".st-key-class_question input").fill(f"{0.8 + 0.6 * i:.2f}, {0.25 - 0.3 * i:.2f}")
+        page.locator(".st-key-class_question input").press("Enter")
+        wait_idle(page)
+        click(page, "class_point_send")
+        expect(page.get_by_text("Your answer is in").first).to_be_visible()
+    nav(teacher, "Class")
+    expect(teacher.locator(".st-key-class_answer_count")).to_contain_text("3 answers", timeout=30_000)
+    points = teacher.evaluate("() => { const p = document.querySelector('.st-key-class_answer_map .js-plotly-plot');"
+                              " return p ? p.data[p.data.length - 1].x.length : -1; }")
+    assert points == 3
+    if shot:
+        wait_idle(teacher)
+        teacher.locator(".st-key-class_answer_map").scroll_into_view_if_needed()
+        teacher.screenshot(path=str(REPO / "docs" / "class_teacher.png"), full_page=False)
+    click(teacher, "class_reveal_btn")
+    for page in pages:
+        expect(page.locator(".st-key-class_reveal")).to_be_visible(timeout=30_000)
+
+    # a drawing reaches the teacher's class map
+    artist = pages[1]
+    nav(artist, "Class")
+    canvas = artist.locator(".st-key-class_draw canvas").last
+    canvas.scroll_into_view_if_needed()
+    expect(canvas).to_be_visible()
+    box = canvas.bounding_box()
+    stroke(artist, box, [(0.25, 0.2), (0.5, 0.2), (0.75, 0.2)])
+    stroke(artist, box, [(0.75, 0.2), (0.62, 0.5), (0.5, 0.85)])
+    expect(artist.get_by_text("what the model sees").first).to_be_visible()
+    click(artist, "class_send_drawing")
+    expect(artist.get_by_text("Your drawing is on the teacher's map").first).to_be_visible()
+    expect(teacher.locator(".st-key-class_drawings_map .js-plotly-plot")).to_be_visible(timeout=30_000)
+
+    # the class run: its samples on a student's screen
+    click(teacher, "class_run_start")
+    expect(artist.locator(".st-key-class_run img").first).to_be_visible(timeout=120_000)
+    click(teacher, "lt_stop")
+    teacher.locator(".st-key-class_end_confirm label").click()
+    wait_idle(teacher)
+    click(teacher, "class_end")
+    teacher_ctx.close()
+    return pages
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    with sync_playwright() as p:
+        browser = launch(p)
+        yield browser
+        browser.close()
+
+
+def test_a_teacher_and_three_students(chromium):
+    with streamlit_server(timeout=90) as base:
+        contexts = [chromium.new_context(viewport=VIEW) for _ in range(3)]
+        try:
+            class_flow(chromium, base, contexts, shot=SHOTS)
+        finally:
+            for c in contexts:
+                c.close()
+
+
+@pytest.mark.slow
+def test_the_same_class_over_two_app_processes_behind_nginx(chromium):
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if nginx is None:
+        pytest.skip("nginx is not installed (apt-get install nginx)")
+    spec = importlib.util.spec_from_file_location("serve", REPO / "scripts" / "serve.py")
+    serve = importlib.util.module_from_spec(spec)
+    sys.modules["serve"] = serve        # dataclasses look their module up while the class is made
+    spec.loader.exec_module(serve)
+    with tempfile.TemporaryDirectory(prefix="seqgen-class-") as root:
+        port = serve.free_loopback_ports(1)[0]
+        with serve.Deployment(processes=2, port=port, run_dir=Path(root) / "run",
+                              user_models=Path(root) / "user_models", max_live_runs=2) as d:
+            upstream: dict = {}
+            contexts = []
+            # students whose route cookies land on both processes (each new browser gets a random route)
+            for _ in range(12):
+                context = chromium.new_context(viewport=VIEW)
+                seen = set()
+                context.on("response", lambda r, seen=seen: seen.add(r.headers.get("x-seqgen-upstream", "")))
+                page = context.new_page()
+                page.goto(d.url + "/_stcore/health")
+                page.close()
+                target = next(iter(seen - {""}), "")
+                if len(contexts) < 3 and (len({upstream.get(id(c)) for c in contexts} | {target}) > 1
+                                          or len(contexts) < 2):
+                    upstream[id(context)] = target
+                    contexts.append(context)
+                else:
+                    context.close()
+                if len(contexts) == 3 and len(set(upstream.values())) == 2:
+                    break
+            assert len(set(upstream.values())) == 2, upstream           # students on both processes
+            try:
+                class_flow(chromium, d.url, contexts)
+            finally:
+                for c in contexts:
+                    c.close()

@@ -1,0 +1,184 @@
+"""Class mode in the app (AppTest): a teacher and students in one class, and every bad input of issue 23's
+item 8 answered with a sentence, never a traceback, without disturbing the class."""
+from __future__ import annotations
+
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from st_helpers import PAGES, app, open_page
+from streamlit.testing.v1 import AppTest
+
+from seqgen.classroom import ClassError, get_store
+
+
+@pytest.fixture(autouse=True)
+def class_store(tmp_path, monkeypatch):
+    """Each test its own SQLite store file (get_store opens one per SEQGEN_CLASS_STORE)."""
+    monkeypatch.setenv("SEQGEN_CLASS_STORE", f"sqlite:///{tmp_path / 'class.sqlite3'}")
+    yield tmp_path / "class.sqlite3"
+    get_store().close()
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for kind in ("markdown", "caption", "error", "warning", "success", "info", "text")
+             for e in at.get(kind)]
+    return "\n".join(str(p) for p in parts).replace("\\", "")     # plain() escapes markdown characters
+
+
+def teacher_app() -> tuple[AppTest, str]:
+    at = open_page("class")
+    at.button(key="class_start_btn").click().run()
+    assert not at.exception, at.exception
+    return at, at.session_state["class_code"]
+
+
+def student_app(code: str, nickname: str = "") -> AppTest:
+    at = open_page("class")
+    at.text_input(key="class_join_code").input(code)
+    at.text_input(key="class_join_nick").input(nickname)
+    at.button(key="class_join_btn").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_the_class_follows_the_teacher_and_the_student_link_cannot_lead():
+    teacher, code = teacher_app()
+    assert code in texts(teacher)
+    student = student_app(code, "Lin")
+    assert "You are in class" in texts(student)
+    teacher.switch_page(PAGES["lessons"]).run()
+    teacher.button(key="lesson_start_latent-space").click().run()
+    teacher.button(key="lesson_next").click().run()
+    teacher.button(key="lesson_next").click().run()
+    assert teacher.session_state["lesson_step"] == 2
+    student.run()
+    assert student.session_state["lesson_step"] == 2           # step 3 on the student's screen too
+    assert "Question" in texts(student)
+    # a student's own Next is breaking away; the class stays where the teacher put it
+    student.button(key="lesson_next").click().run()
+    assert get_store().state(code).stage.step == 2
+    assert "exploring on your own" in texts(student)
+    student.button(key="class_back").click().run()
+    student.run()
+    assert student.session_state["lesson_step"] == 2 and student.session_state["class_following"]
+    # the student's Class page offers no teacher action
+    student.switch_page(PAGES["class"]).run()
+    keys = {b.key for b in student.button}
+    assert not keys & {"class_end", "class_reveal_btn", "class_show_map", "class_stop_all"}
+    assert get_store().versions(code).ended is False
+
+
+def test_a_teacher_link_leaves_the_address_bar_and_a_forged_one_is_refused():
+    new = get_store().create_class()
+    at = app()
+    at.query_params.update({"class": new.code, "teacher": new.secret})
+    at.run()
+    assert not at.exception
+    assert at.session_state["class_secret"] == new.secret
+    assert "teacher" not in at.query_params and at.query_params.get("class") in (new.code, [new.code])
+    forged = app()
+    forged.query_params.update({"class": new.code, "teacher": new.secret[:-2] + "xx"})
+    forged.run()
+    assert not forged.exception
+    assert "class_secret" not in forged.session_state
+    assert "teacher" not in forged.query_params
+    forged.switch_page(PAGES["class"]).run()
+    assert "Only the teacher of this class can do that." in texts(forged)
+
+
+def test_wrong_and_expired_codes_get_a_sentence(class_store):
+    at = open_page("class")
+    at.text_input(key="class_join_code").input("K7QX3M").run()
+    at.button(key="class_join_btn").click().run()
+    assert not at.exception and "There is no class with the code K7QX3M" in texts(at)
+    at.text_input(key="class_join_code").input("<b>hi</b>")
+    at.button(key="class_join_btn").click().run()
+    assert not at.exception and "is not a class code" in texts(at)
+    new = get_store().create_class()
+    with sqlite3.connect(class_store) as db:                # an hour idle: the class expired
+        db.execute("UPDATE classes SET expires_at = 0 WHERE code = ?", (new.code,))
+    at.text_input(key="class_join_code").input(new.code.lower())
+    at.button(key="class_join_btn").click().run()
+    assert not at.exception and f"There is no class with the code {new.code}" in texts(at)
+    ended = get_store().create_class()
+    get_store().end_class(ended.code, ended.secret)
+    at.text_input(key="class_join_code").input(ended.code)
+    at.button(key="class_join_btn").click().run()
+    assert not at.exception and "This class has ended." in texts(at)
+
+
+@pytest.mark.parametrize("nickname, sentence", [("<img src=x onerror=alert(1)>", "A nickname cannot contain"),
+                                                ("[me](http://x)", "A nickname cannot contain"),
+                                                ("f u c k", "Please choose another nickname."),
+                                                ("x" * 30, "A nickname has at most 20 characters.")])
+def test_a_nickname_with_markup_or_an_offensive_word_is_refused(nickname, sentence):
+    new = get_store().create_class()
+    at = student_app(new.code, nickname)
+    assert sentence in texts(at)
+    assert "class_student" not in at.session_state
+    assert get_store().presence(new.code, new.secret).joined == 0
+
+
+def test_an_answer_flood_is_slowed_down_and_the_last_answer_counts():
+    teacher, code = teacher_app()
+    student = student_app(code)
+    teacher.switch_page(PAGES["lessons"]).run()
+    teacher.button(key="lesson_start_latent-space").click().run()
+    teacher.button(key="lesson_next").click().run()
+    teacher.button(key="lesson_next").click().run()
+    student.run()
+    for x in range(6):
+        student.text_input(key="class_point_text").input(f"{x / 10:.1f}, 0.2")
+        student.button(key="class_point_send").click().run()
+        assert not student.exception
+    assert "Not so fast" in texts(student)
+    answers = get_store().answers(code, teacher.session_state["class_secret"])
+    assert len(answers.items) == 1 and answers.items[0].value[1] == pytest.approx(0.2)
+
+
+def _send_drawing_script(code: str, student_id: str, payload: bytes) -> None:
+    import streamlit as st
+
+    from seqgen.ui import classroom
+    st.session_state.update({classroom.CODE_KEY: code, classroom.STUDENT_KEY: student_id})
+    classroom.send_drawing(payload)
+    classroom.show_note()
+
+
+@pytest.mark.parametrize("payload, sentence", [(b"\x89PNG\r\n\x1a\n" + b"\0" * 40_000, "kB; a 28x28 drawing"),
+                                               (b"GIF89a garbage", "must be a 28x28 greyscale picture"),
+                                               (b"\x89PNG\r\n\x1a\nnot really", "not a readable PNG")])
+def test_an_oversized_or_garbage_drawing_gets_a_sentence(payload, sentence):
+    new = get_store().create_class()
+    me = get_store().join(new.code)
+    at = AppTest.from_function(_send_drawing_script, args=(new.code, me.student_id, payload), default_timeout=30)
+    at.run()
+    assert not at.exception
+    assert sentence in texts(at)
+    assert get_store().drawings(new.code, new.secret) == []
+    get_store().submit_drawing(new.code, me.student_id, np.zeros((28, 28), np.uint8))   # the class still works
+    assert len(get_store().drawings(new.code, new.secret)) == 1
+
+
+def test_two_hundred_joins_at_once_fill_the_cap_and_the_rest_hear_it_is_full(monkeypatch, tmp_path):
+    monkeypatch.setenv("SEQGEN_CLASS_STORE", f"sqlite:///{tmp_path / 'capped.sqlite3'}")
+    monkeypatch.setenv("SEQGEN_CLASS_MAX_STUDENTS", "30")
+    store = get_store()
+    new = store.create_class()
+
+    def one(i):
+        try:
+            return store.join(new.code)
+        except ClassError as e:
+            return e.reason
+
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(one, range(200)))
+    assert sum(1 for r in results if not isinstance(r, str)) == 30
+    assert {r for r in results if isinstance(r, str)} == {"full"}
+    at = student_app(new.code)
+    assert "This class is full: it has room for 30 students." in texts(at)
+    assert store.presence(new.code, new.secret).joined == 30
+    store.close()
