@@ -30,7 +30,8 @@ serve.py, systemd) would hang. uvicorn asks each unfinished response to end by t
 keep-alive off (`RequestResponseCycle.keep_alive`, the object behind `receive`); the hub looks for that every
 SHUTDOWN_CHECK_S and ends those streams without an event, so browsers reconnect to whichever process serves
 next. Behind nginx the response carries `X-Accel-Buffering: no`, and
-deploy/nginx/seqgen.conf.template gives /class/events an unbuffered location with a long read timeout.
+deploy/nginx/seqgen.conf.template's one location (read timeout 1 h) carries the stream unbuffered because of
+that header; the keep-alive comments keep it well inside the timeout.
 """
 from __future__ import annotations
 

@@ -38,6 +38,7 @@ from .widgets import parse_z, plain, snap
 CODE_KEY, SECRET_KEY, STUDENT_KEY = "class_code", "class_secret", "class_student"
 SEAT_KEY, NICK_KEY, FOLLOW_KEY = "class_seat", "class_nick", "class_following"
 APPLIED_KEY, PUSHED_KEY, NOTE_KEY = "class_applied", "class_pushed", "class_note"
+PENDING_KEY = "class_pending_page"
 JOIN_CODE_KEY, JOIN_NICK_KEY, POINT_TEXT_KEY = "class_join_code", "class_join_nick", "class_point_text"
 CLASS_PAGE = "class"
 LIM = 4.0                     # the latent explorer's plane: a point answer lies within it
@@ -46,15 +47,18 @@ MAP_KEY = "class_map"         # Stage.settings entry: the class's drawings, show
 STAGE_SETTING = r"[a-z][a-z0-9_]{0,63}"
 
 LISTEN_JS = """
-const STREAMS = new WeakMap();
+// One stream per listener per browser tab, kept across page switches: a page switch mounts a new component,
+// and a stream per mount would pile up against the browser's six connections per server.
+const STREAMS = (window.__seqgenClassStreams ??= new Map());
+const RETRY_MS = 2500;
+const CLOSE_UNUSED_MS = 5000;
 export default function (component) {
-  const { data, parentElement, setTriggerValue } = component;
-  let s = STREAMS.get(parentElement);
-  if (!s || s.url !== data.url) {
-    if (s) s.source.close();
-    s = { url: data.url, source: new EventSource(data.url), seen: {} };
-    STREAMS.set(parentElement, s);
-    s.source.onopen = () => { parentElement.dataset.connected = "true"; };
+  const { data, setTriggerValue } = component;
+  let s = STREAMS.get(data.key);
+  if (s && s.url !== data.url) { s.source.close(); STREAMS.delete(data.key); s = undefined; }
+  if (!s) {
+    s = { url: data.url, source: new EventSource(data.url), seen: {}, known: {}, mounts: 0 };
+    STREAMS.set(data.key, s);
     for (const name of data.events) {
       s.source.addEventListener(name, (e) => {
         const value = Number(e.data);
@@ -62,9 +66,29 @@ export default function (component) {
       });
     }
   }
-  s.fire = (name, value) => setTriggerValue(name, value);
+  s.mounts += 1;
+  clearTimeout(s.closing);
+  // A rerun asked for while the page is switching can be lost: until a rerun has drawn the page with the
+  // version the stream announced (data.known), ask again every RETRY_MS.
+  s.known = data.known;
+  s.fire = (name, value) => {
+    setTriggerValue(name, value);
+    clearTimeout(s.timer);
+    if (name in s.known) {
+      s.timer = setTimeout(() => { if (STREAMS.get(data.key) === s && value > (s.known[name] ?? -1)) s.fire(name, value); },
+                           RETRY_MS);
+    }
+  };
   for (const [name, value] of Object.entries(data.known)) s.seen[name] = Math.max(s.seen[name] ?? -1, value);
-  return () => { s.source.close(); STREAMS.delete(parentElement); };
+  return () => {
+    s.mounts -= 1;
+    if (s.mounts > 0) return;
+    s.closing = setTimeout(() => {
+      if (s.mounts > 0) return;
+      clearTimeout(s.timer); s.source.close();
+      if (STREAMS.get(data.key) === s) STREAMS.delete(data.key);
+    }, CLOSE_UNUSED_MS);
+  };
 }
 """
 
@@ -106,7 +130,8 @@ def show_note() -> None:
 
 def forget() -> None:
     """Leave whatever class this session was in (the store is not told: a seat frees itself when silent)."""
-    for key in (CODE_KEY, SECRET_KEY, STUDENT_KEY, SEAT_KEY, NICK_KEY, FOLLOW_KEY, APPLIED_KEY, PUSHED_KEY):
+    for key in (CODE_KEY, SECRET_KEY, STUDENT_KEY, SEAT_KEY, NICK_KEY, FOLLOW_KEY, APPLIED_KEY, PUSHED_KEY,
+                PENDING_KEY):
         st.session_state.pop(key, None)
     if "class" in st.query_params:
         del st.query_params["class"]
@@ -236,6 +261,8 @@ def _lost(error: ClassError) -> None:
 def apply(stage: Stage, here: str | None) -> None:
     """Bring this student's session to the class's stage: the lesson step (its state, its page) or the page."""
     st.session_state[APPLIED_KEY] = stage.to_json()
+    if stage.page in PAGES and stage.page != here:
+        st.session_state[PENDING_KEY] = stage.page        # until this session has drawn that page
     if stage.lesson and stage.lesson in lessons.all_lessons():
         lessons.enter(stage.lesson, stage.step)
         if stage.page in PAGES:
@@ -263,6 +290,7 @@ def moved_away(stage: Stage, here: str | None) -> bool:
 
 def set_following(following: bool) -> None:
     st.session_state[FOLLOW_KEY] = following
+    st.session_state.pop(PENDING_KEY, None)
     if following:
         st.session_state[APPLIED_KEY] = None          # the next run brings the class's stage back
     try:
@@ -309,8 +337,21 @@ def student_frame(pg) -> None:
     here = page_id(pg)
     following = bool(st.session_state.get(FOLLOW_KEY, True))
     if following:
+        # The class, not the address bar, says where a follower is: a rerun the stream asked for can carry the
+        # browser's previous ?step= (sent before the last run's new one arrived), which the lesson frame would
+        # otherwise take for a lesson link and go back to.
+        st.session_state[lessons.MEMO_KEY] = (st.query_params.get("lesson"), st.query_params.get("step"))
+        pending = st.session_state.get(PENDING_KEY)
+        if pending == here:
+            st.session_state.pop(PENDING_KEY, None)
         if st.session_state.get(APPLIED_KEY) != state.stage.to_json():
             apply(state.stage, here)
+        elif pending in PAGES and pending != here:
+            # a rerun the stream asked for overtook the page switch the stage asked for: switch again
+            if state.stage.lesson:
+                st.session_state[lessons.GOTO_KEY] = pending
+            else:
+                st.switch_page(PAGES[pending].file)
         elif moved_away(state.stage, here):
             set_following(False)
             following = False
@@ -345,7 +386,8 @@ def listen(feed: str, known: dict, following: bool = True, key: str = "class_lis
     st.html(f"<style>.st-key-{key} {{ display: none; }}</style>")
     callbacks = {f"on_{name}_change": on_change or _rerun_app for name in events}
     with st.container(key=key):
-        _listener()(key=f"{key}_component", data={"url": url, "events": events, "known": known}, **callbacks)
+        _listener()(key=f"{key}_component", data={"url": url, "events": events, "known": known,
+                                                            "key": key}, **callbacks)
 
 
 # ------------------------------------------------------------------------------------------------ the bar
