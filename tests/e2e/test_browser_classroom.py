@@ -2,9 +2,9 @@
 cookies and session), doing issue 23's acceptance flow; then the same behind nginx with two app processes, the
 students spread over both (the x-seqgen-upstream header of their answers, chosen by their route cookie).
 
-    python -m pytest -q tests/e2e/test_classroom.py                       # one app process
-    python -m pytest -q -m slow tests/e2e/test_classroom.py               # also the nginx one
-    SEQGEN_SCREENSHOTS=1 python -m pytest -q tests/e2e/test_classroom.py  # also docs/class_teacher.png
+    python -m pytest -q tests/e2e/test_browser_classroom.py                       # one app process
+    python -m pytest -q -m slow tests/e2e/test_browser_classroom.py               # also the nginx one
+    SEQGEN_SCREENSHOTS=1 python -m pytest -q tests/e2e/test_browser_classroom.py  # also docs/class_teacher.png
 """
 from __future__ import annotations
 
