@@ -17,7 +17,7 @@ expect, _ = browser_api(45_000)
 axe_api = pytest.importorskip("axe_playwright_python.sync_playwright", reason="pip install -r requirements-test.txt")
 
 PAGES = {"home": "", "latent": "latent?model=digits-vae", "noise": "noise", "text": "text", "music": "music",
-         "training": "training", "lessons": "lessons"}
+         "training": "training", "lessons": "lessons", "class": "class"}
 BLOCKING = ("serious", "critical")
 
 

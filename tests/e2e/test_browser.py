@@ -24,6 +24,7 @@ PAGES = [  # (url path, screenshot name, heading)
     ("music", "music", "Music: new chorale melodies"),
     ("training", "live_training", "Live training"),
     ("lessons", "lessons", "Lessons"),
+    ("class", "class", "Class"),
 ]
 
 

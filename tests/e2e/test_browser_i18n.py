@@ -25,6 +25,7 @@ PAGES = [  # (url path, screenshot name, Chinese heading)
     ("music", "music", "音乐：新的众赞歌旋律"),
     ("training", "live_training", "实时训练"),
     ("lessons", "lessons", "课程"),
+    ("class", "class", "课堂"),
 ]
 # Latin-script words that stay as they are in the Chinese interface: model and data names, abbreviations
 # Chinese ML courses use as they are, the language switch's own "English", the README's section title.

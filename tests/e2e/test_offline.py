@@ -12,7 +12,7 @@ pytestmark = pytest.mark.e2e
 
 _, sync_playwright = browser_api(None)
 
-PATHS = ["", "latent", "noise", "text", "music", "training", "lessons", "?lesson=rnn-steps&lang=zh",
+PATHS = ["", "latent", "noise", "text", "music", "training", "lessons", "class", "?lesson=rnn-steps&lang=zh",
          "latent?lang=zh&present=1"]
 
 
