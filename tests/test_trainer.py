@@ -37,6 +37,30 @@ def test_same_seed_same_run():
     assert runs[0] == runs[1]
 
 
+@pytest.mark.parametrize("family", ["vae", "gan"])
+def test_the_learning_rate_cools_down_over_the_last_steps(family):
+    domain = ToyRows()
+    model = build_model(ModelConfig.for_domain(domain, family, hidden=16, embed=8))
+    trainer = Trainer(model, domain, TrainConfig(steps=10, lr=1e-2, lr_d=2e-2 if family == "gan" else None,
+                                                 lr_cooldown=4, eval_every=100))
+    seen = []
+    for _ in range(10):
+        trainer.run_steps(1)
+        seen.append([opt.param_groups[0]["lr"] for opt in trainer.optimizers.values()])
+    first = seen[0]
+    assert seen[:7] == [first] * 7                       # steps 1-6 at the full rate, the cooldown starts at 6
+    for before, after in zip(seen[6:], seen[7:]):
+        assert all(a < b for a, b in zip(after, before))  # then falls every step, every optimiser
+    assert [round(lr / f, 6) for lr, f in zip(seen[-1], first)] == [round(1 - 0.9 * 3 / 4, 6)] * len(first)
+
+
+def test_no_cooldown_keeps_the_rate():
+    model, domain = vae()
+    trainer = Trainer(model, domain, TrainConfig(steps=5, lr=3e-3, eval_every=100))
+    trainer.run_steps(5)
+    assert trainer.optimizers["model"].param_groups[0]["lr"] == 3e-3
+
+
 def test_nan_stops_with_clear_message():
     model, domain = vae()
     with pytest.raises(TrainingDiverged, match="learning rate"):

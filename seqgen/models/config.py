@@ -188,6 +188,8 @@ class TrainConfig:
                              discrete_only=True)
     kl_anneal_steps: int = setting(0, "steps over which beta ramps linearly from 0", min=0, families=("vae",),
                                    flags=("--kl-anneal",), live=dict(min=0, max=5000, step=50))
+    lr_cooldown: int = setting(0, "last steps over which every learning rate falls linearly to a tenth of its "
+                               "value (0: constant); settles the weights the early stopping keeps", min=0)
     grad_clip: float = setting(5.0, "largest gradient norm a step may take; bigger gradients are scaled down to it",
                                above=0.0, live=dict(options=(0.5, 1.0, 2.0, 5.0, 10.0, 100.0)))
     seed: int = setting(0, "random seed of the weights and the batches")

@@ -167,6 +167,7 @@ class Trainer:
             torch.manual_seed(train.seed + 1_000_003 * self.processes.rank)
         self.parallel = DataParallel(self.model, self.processes) if self.processes.active else None
         self.optimizers = self.model.configure_optimizers(train)
+        self._base_lrs = [[group["lr"] for group in opt.param_groups] for opt in self.optimizers.values()]
         self.last_state: resume.TrainingState | None = None
         self._stop_requested = self._out_of_time = False   # what the processes agreed after the last step
         x, y = domain.training_data(train.data)
@@ -251,6 +252,7 @@ class Trainer:
         for _ in range(n):
             t0 = time.perf_counter()
             x, y = self._next_batch()
+            self._set_learning_rates()
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
                 stats = self.model.train_step(x, y, self.step, self.optimizers, self.train, **parallel)
             stats = self._agree(stats)
@@ -268,6 +270,20 @@ class Trainer:
             self._emit(Event("step", self.step, self.elapsed, stats))
             if self.step % self.train.eval_every == 0 and self.processes.is_main:
                 self._eval_event()
+
+    def learning_rate_factor(self) -> float:
+        """1 until the cooldown's first step, then falling linearly to 0.1 at the last step (nanoGPT's floor)."""
+        cooldown, steps = self.train.lr_cooldown, self.train.steps
+        start = steps - cooldown
+        if cooldown <= 0 or self.step < start:
+            return 1.0
+        return 1.0 - 0.9 * min(1.0, (self.step - start) / cooldown)
+
+    def _set_learning_rates(self) -> None:
+        factor = self.learning_rate_factor()
+        for opt, base in zip(self.optimizers.values(), self._base_lrs):
+            for group, lr in zip(opt.param_groups, base):
+                group["lr"] = lr * factor
 
     def _agree(self, stats: dict[str, float]) -> dict[str, float]:
         """Under torchrun: the step's figures averaged over the processes (so all see the same NaN, and the
