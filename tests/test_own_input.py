@@ -56,6 +56,61 @@ def test_bad_drawings_get_a_sentence(picture, words):
         digits.from_drawing(picture)
 
 
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header says width x height, with one tiny compressed block of pixels: the shape of a
+    decompression bomb (a few bytes that would decode to gigabytes), built without decoding anything."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+            + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("data, words", [
+    (png_header_only(13_300, 13_300), "far larger"),             # under Pillow's default bomb limit
+    (png_header_only(100_000, 100_000), "far larger"),
+    (png_header_only(1121, 10), "1121×10 pixels"),
+    (png_header_only(2000, 2000), "2000×2000 pixels"),
+    (b"not a png at all", "could not be read"),
+    (b"GIF89a" + bytes(40), "could not be read"),                 # the canvas sends PNG only
+    (b"\0" * 30_000_000, "30 MB"),
+])
+def test_canvas_pictures_are_refused_from_their_header(data, words):
+    from seqgen.kinds.image import decode_picture
+    with pytest.raises(ValueError, match=words):
+        decode_picture(data, "The drawing", largest_side=1120, formats=("PNG",))
+
+
+def test_a_canvas_picture_is_decoded_once_per_content(monkeypatch):
+    import io
+
+    from seqgen.kinds import image as image_kind
+    from seqgen.ui.kinds.image import drawing_seen
+
+    buf = io.BytesIO()
+    Image.fromarray(canvas_of(digits.to_artifact(digits.dataset("test")[0][0]), (0, 0), size=280)).save(buf, "PNG")
+    decoded = []
+    real = image_kind.decode_picture
+    monkeypatch.setattr("seqgen.ui.kinds.image.decode_picture", lambda *a, **k: decoded.append(1) or real(*a, **k))
+    drawing_seen.clear()
+    first, again = drawing_seen("digits", buf.getvalue()), drawing_seen("digits", buf.getvalue())
+    assert first.shape == (28, 28) and np.array_equal(first, again) and len(decoded) == 1
+    refused = drawing_seen("digits", png_header_only(13_300, 13_300))
+    assert isinstance(refused, ValueError) and "far larger" in str(refused)
+
+
+def test_a_picture_that_is_not_a_regular_file_is_refused(tmp_path):
+    import os
+
+    from seqgen.kinds.image import read_picture
+    os.mkfifo(tmp_path / "drawing.png")
+    with pytest.raises(ValueError, match="not a regular file"):
+        read_picture(tmp_path / "drawing.png")
+
+
 def test_fashion_items_fill_the_whole_box():
     assert digits.drawing_box == 20
     assert seqgen.get_domain("fashion").drawing_box == 28

@@ -7,6 +7,7 @@ classes are called.
 """
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -57,26 +58,37 @@ def _stroke_width(mask: np.ndarray) -> float:
 
 def read_picture(path: str | Path) -> np.ndarray:
     """A picture file -> RGBA array, refused before decoding when it is too large or not a picture."""
-    from PIL import Image, UnidentifiedImageError
-
     p = Path(path)
-    name = p.name[:80]
+    if not p.is_file():
+        raise ValueError(Sentence("{name} is not a regular file; give a PNG or JPEG drawing.", name=p.name[:80]))
     if p.stat().st_size > MAX_PICTURE_BYTES:
         raise ValueError(Sentence("{name} is {mb} MB; a drawing of one item is a few kB. Scale it down first.",
-                                  name=name, mb=f"{p.stat().st_size / 1e6:.0f}"))
+                                  name=p.name[:80], mb=f"{p.stat().st_size / 1e6:.0f}"))
+    return decode_picture(p.read_bytes(), p.name[:80])
+
+
+def decode_picture(data: bytes, name: str, largest_side: int = MAX_DRAWING_SIDE,
+                   formats: tuple[str, ...] | None = None) -> np.ndarray:
+    """Encoded picture bytes -> RGBA array. The size is read from the header and refused before a pixel is
+    decoded, so a small file that inflates to gigabytes (a decompression bomb) costs nothing."""
+    from PIL import Image, UnidentifiedImageError
+
+    if len(data) > MAX_PICTURE_BYTES:
+        raise ValueError(Sentence("{name} is {mb} MB; a drawing of one item is a few kB. Scale it down first.",
+                                  name=name, mb=f"{len(data) / 1e6:.0f}"))
     # Pillow refuses to open (not just decode) pictures over twice this, before reading their pixels
-    Image.MAX_IMAGE_PIXELS = (2 * MAX_DRAWING_SIDE) ** 2
+    Image.MAX_IMAGE_PIXELS = (2 * largest_side) ** 2
     try:
-        with Image.open(p) as im:          # reads the header only: the size is known before decoding
+        with Image.open(io.BytesIO(data), formats=formats) as im:   # reads the header only
             w, h = im.size
-            if max(w, h) > MAX_DRAWING_SIDE:
+            if max(w, h) > largest_side:
                 raise ValueError(Sentence("{name} is {w}×{h} pixels; the largest accepted is {side}×{side}. Scale it "
-                                          "down first.", name=name, w=w, h=h, side=MAX_DRAWING_SIDE))
+                                          "down first.", name=name, w=w, h=h, side=largest_side))
             return np.asarray(im.convert("RGBA"))
     except Image.DecompressionBombError:
         raise ValueError(Sentence("{name} is far larger than {side}×{side} pixels, the largest accepted. Scale it "
-                                  "down first.", name=name, side=MAX_DRAWING_SIDE)) from None
-    except (UnidentifiedImageError, OSError) as e:
+                                  "down first.", name=name, side=largest_side)) from None
+    except (UnidentifiedImageError, OSError, SyntaxError) as e:   # Pillow raises SyntaxError on some broken files
         raise ValueError(Sentence("{name} could not be read as a picture ({error}); give a PNG or JPEG drawing.",
                                   name=name, error=type(e).__name__)) from None
 

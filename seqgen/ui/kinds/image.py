@@ -5,6 +5,9 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from seqgen.domains import get_domain
+from seqgen.kinds.image import decode_picture
+from seqgen.locale import Sentence
 from seqgen.render import image_grid, png_bytes, upscale
 
 from .. import compute
@@ -89,14 +92,16 @@ def drawing_section(view, ref, ckpt, domain, label, marks: dict, key: str = "own
         st.button(_("Clear the drawing"), key=f"{key}_clear", icon=":material/delete:", on_click=_clear, args=(key,))
         st.caption(_("Mouse, finger or pen. The canvas's own toolbar, over it while the pointer is there, also "
                      "undoes a stroke."))
-    rgba = None if result is None else result.image_data
-    if rgba is None:
+    try:
+        png = None if result is None else result.image_bytes
+    except ValueError:      # the browser sent something that is not a base64 data URL
+        png = b""
+    if png is None:
         c2.caption(_("Draw on the black square; what the model sees appears here."))
         return
-    try:
-        img = domain.from_drawing(np.asarray(rgba))
-    except ValueError as e:
-        c2.info(plain(e, 300), icon=":material/draw:")
+    img = drawing_seen(domain.name, png)
+    if isinstance(img, ValueError):
+        c2.info(plain(img, 300), icon=":material/draw:")
         return
     with c2:
         st.markdown(_("**What the model sees** (28×28, scaled and centred the way MNIST was made)"))
@@ -104,6 +109,18 @@ def drawing_section(view, ref, ckpt, domain, label, marks: dict, key: str = "own
         _guess_line(domain, img)
     encode_drawing(view, ref, ckpt, domain, img, label, marks)
     complete_drawing(view, ref, domain, img, label, key)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def drawing_seen(domain_name: str, png: bytes) -> np.ndarray | ValueError:
+    """The canvas's PNG -> what the model sees, or the error that refuses it. Remembered per picture, so a rerun
+    decodes nothing twice; the size is read from the PNG header before any pixel is decoded (the canvas is
+    CANVAS_PX wide, times the screen's pixel ratio)."""
+    try:
+        rgba = decode_picture(png, Sentence("The drawing"), largest_side=4 * CANVAS_PX, formats=("PNG",))
+        return get_domain(domain_name).from_drawing(rgba)
+    except ValueError as e:
+        return e
 
 
 def _clear(key: str) -> None:
