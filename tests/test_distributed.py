@@ -24,9 +24,15 @@ def torchrun(*args, timeout=240) -> subprocess.CompletedProcess:
                            *map(str, args)], cwd=REPO, capture_output=True, text=True, timeout=timeout)
 
 
+def failure_report(stderr: str) -> str:
+    """What the processes themselves printed (their errors come before torchrun's own report)."""
+    own = [line for line in stderr.splitlines() if "torch/distributed/elastic" not in line]
+    return "\n".join(own[:60] + ["..."] + own[-20:]) if len(own) > 80 else "\n".join(own)
+
+
 def run_worker(tmp_path, family: str, mode: str = "", exchange: str = "auto") -> tuple[dict, dict]:
     done = torchrun(HERE / "distributed_worker.py", tmp_path, family, mode, exchange)
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode == 0, failure_report(done.stderr)
     return tuple(json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1))
 
 

@@ -111,30 +111,14 @@ def test_collapse_preset_differs_only_in_live_knobs():
 @pytest.mark.slow
 def test_collapse_preset_collapses_across_classes():
     """A short run of digits-gan-collapse: several digit labels come out as one picture (the base preset's
-    samples keep one picture per label)."""
-    import torch
+    samples keep one picture per label). The two runs train in two processes at once."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
-    from seqgen.domains import get_domain
-    from seqgen.models import build_model
-    from seqgen.presets import configure
-    from seqgen.training.trainer import Trainer
+    from collapse_probe import distinct_classes
 
-    def distinct_classes(preset, steps=400):
-        model_cfg, train_cfg, _ = configure(preset)
-        train_cfg.steps, train_cfg.eval_every = steps, steps
-        torch.manual_seed(0)
-        model = build_model(model_cfg)
-        Trainer(model, get_domain("digits"), train_cfg, device="cpu").run_steps(steps)
-        model.eval()
-        s = (model.sample(10, label=torch.arange(10), generator=torch.Generator().manual_seed(1)) > 0.5).flatten(1)
-        d = torch.cdist(s.float(), s.float(), p=1) / s.shape[1]
-        return int((d + torch.eye(10) > 0.05).all(1).sum())   # labels whose picture no other label shares
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)     # one thread: the same run on every machine
-    try:
-        collapsed, healthy = distinct_classes("digits-gan-collapse"), distinct_classes("digits-gan-live")
-    finally:
-        torch.set_num_threads(threads)
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        collapsed, healthy = pool.map(distinct_classes, ["digits-gan-collapse", "digits-gan-live"])
     assert collapsed <= 3 and collapsed < healthy, (collapsed, healthy)
 
 

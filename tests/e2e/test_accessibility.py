@@ -68,6 +68,8 @@ def test_the_pad_is_reached_and_moved_by_keyboard(browser, server):
         page.keyboard.press("ArrowRight")
         page.keyboard.press("ArrowUp")
         state = wait_pad_frame(page, after=first["frame"])
+        if state["z"] != "0.05,0.05":       # a frame may be drawn between the two presses
+            state = wait_pad_frame(page, after=state["frame"])
         assert state["z"] == "0.05,0.05"
         page.wait_for_function("() => new URL(location.href).searchParams.get('z') === '0.05,0.05'", timeout=15_000)
         assert pad.get_attribute("aria-valuetext") == "z = (0.05, 0.05)"
