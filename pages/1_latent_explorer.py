@@ -121,7 +121,7 @@ def pad_or_why(ref, plane=None) -> tuple[str, str]:
                                                    "sliders ask the server for every point."))
     if why:
         st.info(_("The drag pad is not available here: {why}. The sliders decode on the server instead.").format(
-            why=why), icon=":material/swipe:")
+            why=widgets.plain(why, 300)), icon=":material/swipe:")
     return ("", why) if (why or classic) else (url, "")
 
 

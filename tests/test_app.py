@@ -377,3 +377,14 @@ def test_spoken_digits_gan_shows_spectrograms_and_one_wav_in_both_languages():
         assert image_urls(at)
         sounds = [a for a in at.get("audio")]
         assert sounds, "no player for the spoken digits"
+
+
+def test_a_failure_the_browser_reports_is_shown_as_text():
+    """The pad's failure reason comes from the browser, so a student can forge it: it is shown as the
+    characters it is, never as markdown (an image link in it would make every viewer's browser fetch it)."""
+    at = open_page("latent")
+    at.session_state["le_pad_failed"] = "![x](http://198.51.100.7/p.png) **bold**"
+    at.run()
+    assert not at.exception
+    shown = [i.value for i in at.info if "drag pad is not available" in i.value]
+    assert shown and "\\!\\[x\\]" in shown[0] and "\\*\\*bold" in shown[0], shown
