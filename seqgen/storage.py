@@ -241,7 +241,8 @@ def _read_member(dfd: int, path: Path, member: str, limit: int) -> bytes | None:
 
     Raises _Swapped when the file is gone because a save swapped the folder away while we read it."""
     try:
-        fd = os.open(member, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dfd)
+        # O_NONBLOCK: opening a FIFO put there in the file's place returns at once instead of waiting for a writer
+        fd = os.open(member, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=dfd)
     except FileNotFoundError:
         if _swapped(dfd, path):
             raise _Swapped() from None

@@ -452,3 +452,27 @@ def test_kill_9_mid_save_keeps_a_loadable_version_and_the_next_save_cleans_up(tm
     checkpoints.save(model, path, {"rev": "after"})
     assert checkpoints.load(path).info["rev"] == "after"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
+def test_a_fifo_in_place_of_the_weights_is_refused_at_once(saved):
+    """A FIFO named model.safetensors would block a plain open() until someone writes to it: the session
+    that lists or opens the model must get an error instead of hanging."""
+    import os
+    import threading
+    (saved / "model.safetensors").unlink()
+    os.mkfifo(saved / "model.safetensors")
+    outcome = []
+
+    def open_it():
+        try:
+            checkpoints.load(saved)
+        except CheckpointError as e:
+            outcome.append(str(e))
+    worker = threading.Thread(target=open_it, daemon=True)
+    worker.start()
+    worker.join(20)
+    if worker.is_alive():     # unblock the reader so the test run can end, then fail
+        with open(saved / "model.safetensors", "wb"):
+            pass
+        pytest.fail("opening a FIFO as the weights blocked")
+    assert outcome and "not a regular file" in outcome[0]
