@@ -59,6 +59,17 @@ def test_tempo_changes_do_not_move_notes():
     assert [(n.pitch, n.start) for n in r.notes] == [(72, 0), (74, 4)]
 
 
+def test_a_file_timed_in_seconds_is_read_at_120_beats_a_minute():
+    """SMPTE timing (25 frames a second, 40 ticks a frame: 1,000 ticks a second, 500 a beat at 120 bpm)."""
+    melody = [(60, 0, 1), (62, 1, 1), (64, 2, 0.5), (65, 2.5, 0.5), (67, 3, 2)]
+    division = -(25 << 8) + 40                     # the header's signed 16-bit division: 0xE728
+    r = read_melody(midi_bytes([notes_track(melody, tpb=500)], tpb=division))
+    assert [(n.pitch, n.start, n.length) for n in r.notes] == [(60, 0, 4), (62, 4, 4), (64, 8, 2), (65, 10, 2),
+                                                               (67, 12, 8)]
+    assert any("SMPTE" in c and "120 beats" in c for c in r.changes)
+    assert not any("empty bar" in c for c in r.changes)
+
+
 def test_drums_are_left_out_and_a_shift_into_the_key_is_reported():
     melody = notes_track([(62, 0, 1), (64, 1, 1), (66, 2, 1), (67, 3, 1)])       # D major
     drums = notes_track([(36, 0, 0.5), (38, 1, 0.5)], channel=9)
@@ -81,6 +92,7 @@ def test_range_bars_and_length_are_fixed_and_said():
     (b"this is a text file", "not a MIDI file"),
     (b"MThd\x00\x00\x00\x06\x00\x01\x00\x05", "could not be read"),
     (b"MThd" + b"\x00" * (MAX_MIDI_BYTES + 1), "Export only the melody"),
+    (b"MThd\x00\x00\x00\x06\x00\x00\x00\x00\x00\x00", "no time unit"),
 ])
 def test_bad_files_get_a_sentence(data, words):
     with pytest.raises(ValueError, match=words):
@@ -103,3 +115,20 @@ def test_downloads_are_written_with_mido_and_carry_the_instrument():
     msgs = list(f.tracks[0])
     assert [m.program for m in msgs if m.type == "program_change"] == [73]
     assert read_melody(data).notes[0].pitch == 60
+
+
+def test_the_page_reads_a_file_once_whatever_the_reruns(monkeypatch):
+    """The verdict on an uploaded file, a reading or a refusal, is remembered per file's bytes."""
+    from seqgen.kinds.melody import MelodyDomain
+    from seqgen.ui.kinds.melody import midi_reading
+
+    calls = []
+    real = MelodyDomain.from_midi
+    monkeypatch.setattr(MelodyDomain, "from_midi", lambda self, data: calls.append(1) or real(self, data))
+    midi_reading.clear()
+    good = midi_bytes([notes_track([(72, 0, 1), (74, 1, 1)])])
+    first, again = midi_reading("melodies", good), midi_reading("melodies", good)
+    assert [n.pitch for n in first.notes] == [n.pitch for n in again.notes] == [72, 74]
+    refused = [midi_reading("melodies", b"not midi") for _ in range(3)]
+    assert all(isinstance(r, ValueError) and "not a MIDI file" in str(r) for r in refused)
+    assert len(calls) == 2

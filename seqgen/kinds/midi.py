@@ -31,8 +31,27 @@ def too_large(size: int) -> Sentence:
                     "melody track.", mb=f"{size / 1e6:.1f}", limit=f"{MAX_MIDI_BYTES / 1e6:g}")
 
 
-def _raw_notes(data: bytes) -> tuple[list[tuple[float, float, int]], bool]:
-    """(start beat, end beat, pitch) of every pitched note, and whether the file had drum notes."""
+SMPTE_BEATS_PER_SECOND = 2     # a file timed in seconds is read at 120 beats a minute
+
+
+def _ticks_per_beat(division: int | None) -> tuple[float, bool]:
+    """The header's time division -> (ticks per beat, whether the file is timed in seconds). A negative division
+    is SMPTE timing: its top byte is minus the frames a second, its low byte the ticks per frame."""
+    if not division:
+        raise ValueError(Sentence("This MIDI file's header gives no time unit. Export it again from your music "
+                                  "program."))
+    if division > 0:
+        return float(division), False
+    frames, ticks_per_frame = -(division >> 8), division & 0xFF
+    if not (frames > 0 and ticks_per_frame):
+        raise ValueError(Sentence("This MIDI file's header gives no time unit. Export it again from your music "
+                                  "program."))
+    return frames * ticks_per_frame / SMPTE_BEATS_PER_SECOND, True
+
+
+def _raw_notes(data: bytes) -> tuple[list[tuple[float, float, int]], bool, bool]:
+    """(start beat, end beat, pitch) of every pitched note, whether the file had drum notes, and whether it is
+    timed in seconds (SMPTE) rather than beats."""
     import mido
 
     if len(data) > MAX_MIDI_BYTES:
@@ -47,7 +66,7 @@ def _raw_notes(data: bytes) -> tuple[list[tuple[float, float, int]], bool]:
                                   "program.", error=type(e).__name__)) from None
     if f.type == 2:
         raise ValueError(Sentence("This is a type-2 MIDI file (independent patterns); export it as type 0 or 1."))
-    tpb = f.ticks_per_beat or 480
+    tpb, in_seconds = _ticks_per_beat(f.ticks_per_beat)
     out, drums, count = [], False, 0
     for track in f.tracks:
         tick, sounding = 0, {}
@@ -70,7 +89,7 @@ def _raw_notes(data: bytes) -> tuple[list[tuple[float, float, int]], bool]:
                 if tick > start:
                     out.append((start / tpb, tick / tpb, msg.note))
         out += [(s / tpb, tick / tpb, note) for (_, note), s in sounding.items() if tick > s]
-    return out, drums
+    return out, drums, in_seconds
 
 
 def _max_voices(raw) -> int:
@@ -113,7 +132,7 @@ def read_melody(data: bytes, domain) -> Reading:
     the file."""
     bar, steps = domain.steps_per_bar, domain.seq_len
     low, high = domain.min_pitch, domain.max_pitch
-    raw, drums = _raw_notes(bytes(data))
+    raw, drums, in_seconds = _raw_notes(bytes(data))
     if not raw:
         raise ValueError(Sentence("This MIDI file has only drums: upload a file with a melody on a pitched "
                                   "instrument.") if drums else
@@ -124,6 +143,9 @@ def read_melody(data: bytes, domain) -> Reading:
                                   "with chords of up to {most} notes are fine). Export only the melody track.",
                                   n=voices, most=MAX_VOICES))
     changes = []
+    if in_seconds:
+        changes.append(Sentence("The file times its notes in seconds (SMPTE), not beats: read at {bpm} beats a "
+                                "minute.", bpm=60 * SMPTE_BEATS_PER_SECOND))
     if drums:
         changes.append(Sentence("Left out the drums."))
     notes, dropped = _top_voice(raw, domain.steps_per_beat)

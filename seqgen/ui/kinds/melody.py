@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from seqgen import audio
+from seqgen.domains import get_domain
 from seqgen.kinds.melody import Note, pitch_name
 from seqgen.kinds.notes import NOTE_NAMES, estimated_key
 
@@ -250,15 +251,24 @@ def _from_grid(domain, key: str) -> list[Note]:
     return notes
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def midi_reading(domain_name: str, data: bytes):
+    """A MIDI file's reading, or the error that refuses it, remembered per file: a file of 300,000 events
+    costs seconds to refuse, and every rerun of the page would pay that again."""
+    try:
+        return get_domain(domain_name).from_midi(data)
+    except ValueError as e:
+        return e
+
+
 def _from_midi(domain, key: str) -> list[Note]:
     up = st.file_uploader(_("A MIDI file (.mid)"), type=["mid", "midi"], key=f"{key}_file")
     if up is None:
         st.caption(_("The top voice is taken, moved onto the sixteenth-note grid and into the models' key and range."))
         return []
-    try:
-        reading = domain.from_midi(up.getvalue())
-    except ValueError as e:
-        st.error(plain(e, 300), icon=":material/music_off:")
+    reading = midi_reading(domain.name, up.getvalue())
+    if isinstance(reading, ValueError):
+        st.error(plain(reading, 300), icon=":material/music_off:")
         return []
     for line in reading.changes:
         st.caption(plain(line, 200))
