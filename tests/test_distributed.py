@@ -209,3 +209,53 @@ def test_the_command_line_starts_its_processes_itself(tmp_path):
     assert again.returncode == 2 and "Traceback" not in again.stderr     # checked before any process starts
     assert again.stderr.strip().splitlines() == ["error: A model named 'auto' already exists; pass --force to "
                                                  "replace it, or pick another name."]
+
+
+@pytest.fixture(scope="module")
+def four_steps(tmp_path_factory):
+    """A checkpoint and its training state after 4 steps (its folder: copy it before changing it)."""
+    out = tmp_path_factory.mktemp("four-steps")
+    assert main(["train", *TINY, "--threads", "1", "--out", str(out), "--steps", "4", "--name", "run"]) == 0
+    return out / "run"
+
+
+def _tampered(meta=None, tensors=None):
+    def change(state):
+        state.meta.update(meta or {})
+        for key, value in (tensors or {}).items():
+            if value is None:
+                state.tensors.pop(key)
+            else:
+                state.tensors[key] = value
+    return change
+
+
+@pytest.mark.parametrize("change, words", [
+    (_tampered({"step": -1}), "step -1"),
+    (_tampered({"step": 10**12}), "step 1000000000000"),
+    (_tampered({"step": 3.5}), "step 3.5"),
+    (_tampered({"elapsed": float("nan")}), "training time nan"),
+    (_tampered({"cursor": 10**6}), "position 1000000"),
+    (_tampered({"optimizers": {"g": {"param_groups": [], "scalars": {}}}}), "optimisers ['g']"),
+    (_tampered({"optimizers": None}), "optimiser states are missing"),
+    (_tampered({"validation": "many"}), "validation rows"),
+    (_tampered({"best": [1]}), "best validation row"),
+    (_tampered({"rng_numpy": [1]}), "random generator states"),
+    (_tampered(tensors={"rng.torch": None}), "rng.torch is missing"),
+    (lambda state: state.tensors["order"].fill_(10**6), "examples the training data does not have"),
+    (_tampered(tensors={"weights.encoder.rnn.weight_ih_l0": torch.zeros(3)}), "RuntimeError"),
+    (_tampered(tensors={"order": torch.zeros(3, 3, dtype=torch.int64)}), "batch order is missing"),
+])
+def test_a_tampered_training_state_is_refused_with_a_sentence(four_steps, tmp_path, capsys, change, words):
+    import shutil
+
+    from seqgen.training import resume
+    args = [*TINY, "--threads", "1", "--out", str(tmp_path)]
+    shutil.copytree(four_steps, tmp_path / "run")
+    state = resume.read(tmp_path / "run")
+    change(state)
+    resume.write(state, tmp_path / "run")
+    assert main(["train", *args, "--steps", "8", "--name", "run", "--resume"]) == 2
+    err = _error(capsys)
+    assert "damaged" in err and words in err, err
+    assert seqgen.load(tmp_path / "run").info["steps"] == 4      # the checkpoint is left as it was

@@ -93,9 +93,51 @@ def read(checkpoint: Path) -> TrainingState:
             header = f.metadata() or {}
         if header.get("format") != FORMAT:
             raise ValueError(f"{path} is not a seqgen training state")
-        return TrainingState(load(path.read_bytes()), json.loads(header["meta"]))
+        state = TrainingState(load(path.read_bytes()), json.loads(header["meta"]))
     except (SafetensorError, KeyError, json.JSONDecodeError):
         raise ValueError(f"{path} is damaged (truncated or from another program); it cannot be resumed") from None
+    why = _what_is_wrong(state)
+    if why:
+        raise ValueError(f"{path} is damaged ({why}); it cannot be resumed")
+    return state
+
+
+MAX_STEP = 10**9
+
+
+def _what_is_wrong(state: TrainingState) -> str | None:
+    """Why the state cannot be a run's (every field a resume uses, its type and range), or None."""
+    meta, tensors = state.meta, state.tensors
+    if not isinstance(meta, dict):
+        return "its description is not a table"
+    step, elapsed, cursor = meta.get("step"), meta.get("elapsed"), meta.get("cursor")
+    if not (isinstance(step, int) and not isinstance(step, bool) and 0 <= step <= MAX_STEP):
+        return f"step {step!r} is not a whole number from 0 to {MAX_STEP:,}"
+    if not (isinstance(elapsed, (int, float)) and np.isfinite(elapsed) and elapsed >= 0):
+        return f"training time {elapsed!r} is not a number of seconds"
+    order = tensors.get("order")
+    if order is None or order.ndim != 1 or order.dtype != torch.int64:
+        return "the batch order is missing or not a list of example numbers"
+    if not (isinstance(cursor, int) and not isinstance(cursor, bool) and 0 <= cursor <= len(order)):
+        return f"the position {cursor!r} in the batch order is outside it"
+    for key in ("rng.batches", "rng.torch"):
+        if key not in tensors or tensors[key].dtype != torch.uint8 or tensors[key].ndim != 1:
+            return f"the random generator state {key} is missing"
+    optimizers = meta.get("optimizers")
+    if not isinstance(optimizers, dict) or not all(
+            isinstance(o, dict) and isinstance(o.get("param_groups"), list) and isinstance(o.get("scalars"), dict)
+            for o in optimizers.values()):
+        return "the optimiser states are missing"
+    if not isinstance(meta.get("validation"), list) or not all(isinstance(r, dict) for r in meta["validation"]):
+        return "the validation rows are missing"
+    if not (meta.get("best") is None or isinstance(meta["best"], dict)):
+        return "the best validation row is not a row"
+    if not isinstance(meta.get("model"), dict):
+        return "the model settings are missing"
+    if not (isinstance(meta.get("rng_python"), list) and isinstance(meta.get("rng_numpy"), list)
+            and len(meta["rng_numpy"]) == 5):
+        return "the random generator states are missing"
+    return None
 
 
 def restore(trainer, state: TrainingState, best_weights: dict[str, torch.Tensor]) -> None:
@@ -104,6 +146,22 @@ def restore(trainer, state: TrainingState, best_weights: dict[str, torch.Tensor]
     if meta["model"] != trainer.model.cfg.to_dict():
         raise ValueError("the checkpoint's model settings differ from this command's; resume with the same "
                          "model settings (training settings such as --steps may change)")
+    if set(meta["optimizers"]) != set(trainer.optimizers):
+        raise ValueError(f"the saved training state is damaged (optimisers {sorted(meta['optimizers'])}, this "
+                         f"model has {sorted(trainer.optimizers)}); it cannot be resumed")
+    order = state.tensors["order"]
+    if len(order) and (int(order.min()) < 0 or int(order.max()) >= len(trainer.x)):
+        raise ValueError("the saved training state is damaged (its batch order names examples the training data "
+                         "does not have); it cannot be resumed")
+    try:
+        _apply(trainer, state, best_weights)
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as e:
+        raise ValueError(f"the saved training state is damaged ({type(e).__name__}); it cannot be "
+                         "resumed") from None
+
+
+def _apply(trainer, state: TrainingState, best_weights: dict[str, torch.Tensor]) -> None:
+    meta = state.meta
     weights = {k[len("weights."):]: v for k, v in state.tensors.items() if k.startswith("weights.")}
     trainer.model.load_state_dict(weights)
     for name, opt in trainer.optimizers.items():
