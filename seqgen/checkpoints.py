@@ -94,8 +94,9 @@ class Checkpoint:
 
 
 def save(model, path: str | Path, info: dict | None = None, card: str | None = None,
-         replace: bool = True) -> Path:
-    """Write model + config (+ card) to folder `path` atomically (see the module docstring).
+         replace: bool = True, extra_files: dict[str, bytes] | None = None) -> Path:
+    """Write model + config (+ card, + extra_files such as the training state) to folder `path` atomically
+    (see the module docstring): all of them or none.
 
     replace=False: CheckpointError if a checkpoint of that name exists, even one saved a moment ago by
     another process. Any failure to write (a full disk, no permission) is a CheckpointError that names the
@@ -123,6 +124,8 @@ def save(model, path: str | Path, info: dict | None = None, card: str | None = N
             _fsync_write(tmp / "config.json", config)
             if card is not None:
                 _fsync_write(tmp / "README.md", card.encode())
+            for member, data in (extra_files or {}).items():
+                _fsync_write(tmp / member, data)
             _fsync_dir(tmp)
             previous = _swap_in(tmp, path, replace)
             tmp = None

@@ -259,3 +259,29 @@ def test_a_tampered_training_state_is_refused_with_a_sentence(four_steps, tmp_pa
     err = _error(capsys)
     assert "damaged" in err and words in err, err
     assert seqgen.load(tmp_path / "run").info["steps"] == 4      # the checkpoint is left as it was
+
+
+def test_a_full_disk_while_saving_leaves_the_last_good_run_whole(four_steps, tmp_path, capsys, monkeypatch):
+    """The training state goes into the folder in the same step as the weights: a disk that fills up while
+    either is written leaves the previous checkpoint and its state as they were, and --resume still works."""
+    import errno
+    import shutil
+
+    from seqgen import checkpoints, storage
+    shutil.copytree(four_steps, tmp_path / "run")
+    before = {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir()}
+    real = storage._fsync_write
+
+    def full_disk(path, data):
+        if path.name == "training_state.safetensors":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(path, data)
+    monkeypatch.setattr(checkpoints, "_fsync_write", full_disk)
+    args = [*TINY, "--threads", "1", "--out", str(tmp_path)]
+    assert main(["train", *args, "--steps", "8", "--name", "run", "--resume"]) != 0
+    assert "No space left on device" in _error(capsys)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir()} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]    # no half-written folder left
+    monkeypatch.setattr(checkpoints, "_fsync_write", real)
+    assert main(["train", *args, "--steps", "8", "--name", "run", "--resume"]) == 0
+    assert seqgen.load(tmp_path / "run").info["steps"] == 8

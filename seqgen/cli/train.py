@@ -190,8 +190,8 @@ def cmd_train(args) -> int:
         if not processes.is_main:
             return 0
         info = _card_info(args, preset, trainer, result, earlier_seconds + time.time() - t0, first_step)
-        path = save_trained(model, target, info, replace=args.force or args.resume)
-        resume.write(trainer.last_state, path)
+        path = save_trained(model, target, info, replace=args.force or args.resume,   # the state with the weights
+                            extra_files={resume.FILE: resume.to_bytes(trainer.last_state)})
     finally:
         processes.leave(wait_for_the_others=together)
     shown = {k: round(v, 4) for k, v in info["validation"].items()
