@@ -78,10 +78,16 @@ def png_header_only(width: int, height: int) -> bytes:
     (b"GIF89a" + bytes(40), "could not be read"),                 # the canvas sends PNG only
     (b"\0" * 30_000_000, "30 MB"),
 ])
-def test_canvas_pictures_are_refused_from_their_header(data, words):
+def test_canvas_pictures_are_refused_from_their_header(data, words, monkeypatch):
+    """The guard on benchmarks/hostile_pictures.py's figures: no pixel of a refused picture is decoded."""
+    from PIL import ImageFile
+
     from seqgen.kinds.image import decode_picture
+    loads = []
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: loads.append(1))
     with pytest.raises(ValueError, match=words):
         decode_picture(data, "The drawing", largest_side=1120, formats=("PNG",))
+    assert not loads
 
 
 def test_a_canvas_picture_is_decoded_once_per_content(monkeypatch):
