@@ -6,8 +6,10 @@
 
 It renders deploy/nginx/seqgen.conf.template into the run folder, starts N `streamlit run app.py` processes on
 free loopback ports (all saving trained models to one folder, each with its share of --max-live-runs), waits
-until each answers /_stcore/health, starts nginx on --address:--port and prints the URL. Ctrl-C or SIGTERM
-stops everything; so does any of the processes exiting. docs/SERVING.md explains each piece.
+until each answers /_stcore/health, starts nginx on --address:--port and prints the URL. An app process
+that dies is started again on its port (nginx sends its students to the others meanwhile); nginx exiting,
+or app processes dying more than 5 times in 5 minutes, stops everything, as Ctrl-C or SIGTERM do.
+docs/SERVING.md explains each piece.
 """
 from __future__ import annotations
 
@@ -34,6 +36,9 @@ STREAMLIT_DEFAULT_UPLOAD_MB = 200   # what Streamlit allows when .streamlit/conf
 UPLOAD_FRAMING_KIB = 64             # multipart boundary and part headers around the largest allowed file
 START_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 10.0
+# An app process that dies is started again on its port; one that keeps dying is a fault to report instead.
+RESTARTS_ALLOWED = 5
+RESTART_WINDOW_S = 300.0
 # nginx reads these paths unquoted (and expands $ in some): refuse anything else rather than escape it.
 SAFE_PATH = re.compile(r"^[\w./+,:@-]+$")
 PLACEHOLDER = re.compile(r"@([A-Z_]+)@")
@@ -166,6 +171,8 @@ class Deployment:
     app_ports: list[int] = field(default_factory=list, init=False)
     live_runs: list[int] = field(default_factory=list, init=False)
     children: dict[str, tuple[subprocess.Popen, Path]] = field(default_factory=dict, init=False)
+    restarts: list[tuple[float, str]] = field(default_factory=list, init=False)   # (when, which app process)
+    app_commands: dict[str, tuple[list[str], str, dict]] = field(default_factory=dict, init=False)
 
     @property
     def url(self) -> str:
@@ -195,8 +202,10 @@ class Deployment:
         conf = self._write_config(listen)
         self._check_config(nginx, conf)
         for port, runs in zip(self.app_ports, self.live_runs):
-            self._spawn(f"app process on port {port}", app_command(port, self.streamlit_args), f"app-{port}.log",
-                        cwd=self.app_dir, env=self._app_env(runs))
+            name = f"app process on port {port}"
+            self.app_commands[name] = (app_command(port, self.streamlit_args), f"app-{port}.log",
+                                       {"cwd": self.app_dir, "env": self._app_env(runs)})
+            self._spawn_app(name)
         self._wait_for("app processes", lambda: all(healthy(p) for p in self.app_ports))
         self._spawn("nginx", [*self._nginx_base(nginx, conf), "-g", "daemon off;"], "nginx.out")
         self._wait_for("nginx", lambda: accepting(self.address, self.port))
@@ -241,10 +250,14 @@ class Deployment:
             proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, preexec_fn=die_with_parent, **kw)
         self.children[name] = (proc, log)
 
+    def _spawn_app(self, name: str) -> None:
+        cmd, log_name, kw = self.app_commands[name]
+        self._spawn(name, cmd, log_name, **kw)
+
     def _wait_for(self, what: str, ready, timeout: float = START_TIMEOUT_S) -> None:
         deadline = time.monotonic() + timeout
         while not ready():
-            self.check_children()
+            self.check_children(restart=False)
             if time.monotonic() > deadline:
                 raise ServeError(f"{what} did not answer within {timeout:g} s (logs in {self.run_dir}/logs)")
             time.sleep(0.2)
@@ -253,16 +266,28 @@ class Deployment:
         """Each child's name (nginx, app process on port P) -> its pid (nginx: the master)."""
         return {name: proc.pid for name, (proc, _) in self.children.items()}
 
-    def check_children(self) -> None:
-        """ServeError naming the first child that exited, with the last line of its log."""
-        for name, (proc, log) in self.children.items():
-            if proc.poll() is not None:
-                if name == "nginx":
-                    log = self.run_dir / "logs" / "error.log"
+    def check_children(self, restart: bool = True) -> None:
+        """Start again an app process that exited (restart=True), on its own port: nginx sends its students to
+        the other processes meanwhile, and their browsers reconnect. ServeError when nginx exited, when an app
+        process exits while starting, or when app processes died more than RESTARTS_ALLOWED times within
+        RESTART_WINDOW_S (a fault a restart does not cure), with the last line of the log."""
+        for name, (proc, log) in list(self.children.items()):
+            if proc.poll() is None:
+                continue
+            if name == "nginx":
+                log = self.run_dir / "logs" / "error.log"
+            now = time.monotonic()
+            self.restarts = [(t, n) for t, n in self.restarts if now - t < RESTART_WINDOW_S]
+            if not restart or name == "nginx" or len(self.restarts) >= RESTARTS_ALLOWED:
                 raise ServeError(f"{name} exited with code {proc.returncode}: {tail_of(log)} (log: {log})")
+            self.restarts.append((now, name))
+            print(f"serve.py: {name} exited with code {proc.returncode} ({tail_of(log)}); starting it again",
+                  file=sys.stderr, flush=True)
+            self._spawn_app(name)
 
     def wait(self, poll_s: float = 0.5) -> None:
-        """Block until a child exits (ServeError) or the caller is interrupted."""
+        """Block until nginx exits or an app process keeps dying (ServeError), or the caller is interrupted;
+        app processes that exit are started again."""
         while True:
             self.check_children()
             time.sleep(poll_s)

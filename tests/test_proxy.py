@@ -290,3 +290,66 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return False
+
+
+async def _a_browser_on(base: str, upstream: str | None, avoid: str | None = None) -> Browser:
+    """A fresh browser whose route lands on `upstream` (or anywhere but `avoid`)."""
+    for _ in range(64):
+        browser = Browser(base)
+        await browser.tab("noise").fetch("/", timeout=TIMEOUT)
+        landed = browser.seen[-1][2]
+        if (upstream is None or landed == upstream) and landed != avoid:
+            return browser
+    raise AssertionError(f"no route landed on {upstream}")
+
+
+def _app_pids_by_port(serve_pid: int) -> dict[int, int]:
+    out = {}
+    for pid in map(int, subprocess.run(["pgrep", "-P", str(serve_pid)], capture_output=True, text=True).stdout.split()):
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        if b"--server.port" in args:
+            out[int(args[args.index(b"--server.port") + 1])] = pid
+    return out
+
+
+@needs_nginx
+@pytest.mark.slow
+def test_a_killed_app_process_is_started_again_and_the_others_keep_serving(tmp_path):
+    port = serve.free_loopback_ports(1)[0]
+    proc = subprocess.Popen([sys.executable, str(REPO / "scripts" / "serve.py"), "--processes", "2", "--port",
+                             str(port), "--run-dir", str(tmp_path / "run")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert f"http://127.0.0.1:{port}" in line, (line, proc.stderr.read() if proc.poll() is not None else "")
+        base = f"http://127.0.0.1:{port}"
+        pids = _app_pids_by_port(proc.pid)
+        assert len(pids) == 2, pids
+
+        async def scenario() -> float:
+            student = await _a_browser_on(base, None)
+            survivor = int(student.seen[-1][2].rsplit(":", 1)[1])
+            victim = next(p for p in pids if p != survivor)
+            await _visit(student)                          # a whole visit before the kill
+            os.kill(pids[victim], signal.SIGKILL)
+            killed_at = time.monotonic()
+            await _visit(student)                          # and one while the other process is down
+            while not serve.healthy(victim):
+                assert time.monotonic() - killed_at < 30, "the killed process was not started again"
+                await asyncio.sleep(0.1)
+            back_after = time.monotonic() - killed_at
+            newcomer = await _a_browser_on(base, f"127.0.0.1:{victim}")   # the restarted process serves
+            await _visit(newcomer)
+            assert {status for b in (student, newcomer) for _, status, _ in b.seen} <= {200, 101}
+            assert student.upstreams == {f"127.0.0.1:{survivor}"}
+            return back_after
+
+        back_after = asyncio.run(asyncio.wait_for(scenario(), 6 * TIMEOUT))
+        print(f"the killed process answered again after {back_after:.1f} s")
+        assert back_after <= 10.0, f"the killed process answered again after {back_after:.1f} s"
+        assert proc.poll() is None, "serve.py stopped"
+        assert len(_app_pids_by_port(proc.pid)) == 2
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    assert "starting it again" in proc.stderr.read()
