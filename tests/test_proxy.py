@@ -353,3 +353,60 @@ def test_a_killed_app_process_is_started_again_and_the_others_keep_serving(tmp_p
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
     assert "starting it again" in proc.stderr.read()
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _forged_upload(base: str, jar: dict, session_id: str, n: int) -> int:
+    """One upload PUT of 900 KiB for session_id, as a script with the browser's cookies sends it; -> status."""
+    import urllib.error
+    import urllib.request
+    import uuid
+    boundary = uuid.uuid4().hex
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f{n}.bin\"\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n").encode() + os.urandom(900 * 1024) + \
+        f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(
+        f"{base}/_stcore/upload_file/{session_id}/{uuid.uuid4()}", data=body, method="PUT",
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}", "Cookie": st_client.cookie_header(jar),
+                 "X-Xsrftoken": jar.get("_streamlit_xsrf", "")})
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            return response.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+@needs_nginx
+def test_an_upload_flood_from_one_client_is_refused_by_nginx(deployment):
+    """A student's script with a live session sends 60 uploads of 900 KiB at once (Streamlit keeps each in
+    memory until the session ends, widget or not): nginx lets the first 10 or so through and refuses the
+    rest, so the app process grows by about 10 files, not 60."""
+    async def session() -> tuple[Browser, st_client.Session]:
+        browser = await _a_browser_on(deployment.url, None)
+        tab = browser.tab("noise")
+        await tab.fetch("/_stcore/health", timeout=TIMEOUT)      # sets the XSRF cookie, as the page's own calls do
+        _clean(await tab.open(timeout=TIMEOUT), "noise page load")
+        return browser, tab
+
+    async def scenario():
+        browser, tab = await session()
+        try:
+            port = int(browser.seen[-1][2].rsplit(":", 1)[1])
+            pid = deployment.children[f"app process on port {port}"][0].pid
+            assert "_streamlit_xsrf" in browser.jar, browser.jar
+            before = _rss_mib(pid)
+            statuses = Counter([await asyncio.to_thread(_forged_upload, deployment.url, browser.jar,
+                                                        tab.session_id, n) for n in range(60)])
+            return statuses, _rss_mib(pid) - before
+        finally:
+            await tab.close()
+
+    statuses, grown = asyncio.run(asyncio.wait_for(scenario(), 3 * TIMEOUT))
+    assert 1 <= statuses[204] <= 12 and statuses[429] == 60 - statuses[204], statuses
+    assert grown <= 20, f"the app process grew by {grown:.0f} MiB"
