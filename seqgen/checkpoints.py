@@ -94,9 +94,13 @@ class Checkpoint:
 
 
 def save(model, path: str | Path, info: dict | None = None, card: str | None = None,
-         replace: bool = True, extra_files: dict[str, bytes] | None = None) -> Path:
+         replace: bool = True, extra_files: dict[str, bytes] | None = None, owner: str | None = None) -> Path:
     """Write model + config (+ card, + extra_files such as the training state) to folder `path` atomically
     (see the module docstring): all of them or none.
+
+    owner: who saves it (the app's browser identity; None from the command line, the machine's operator).
+    It is recorded in config.json, and a save with an owner replaces only a model recorded with the same one:
+    a student cannot overwrite a classmate's model, nor one trained on the command line.
 
     replace=False: CheckpointError if a checkpoint of that name exists, even one saved a moment ago by
     another process. Any failure to write (a full disk, no permission) is a CheckpointError that names the
@@ -108,7 +112,9 @@ def save(model, path: str | Path, info: dict | None = None, card: str | None = N
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     weights = st_save(state, metadata={"format": FORMAT})
     doc = {"format": FORMAT, "version": VERSION, "model": model.cfg.to_dict(),
-           **{k: v for k, v in (info or {}).items() if k not in ("format", "version", "model")}}
+           **{k: v for k, v in (info or {}).items() if k not in ("format", "version", "model", "owner")}}
+    if owner is not None:
+        doc["owner"] = owner
     doc["file_bytes"] = len(weights)
     doc["parameters"] = sum(v.numel() for v in state.values())
     config = (json.dumps(doc, indent=2) + "\n").encode()
@@ -119,6 +125,9 @@ def save(model, path: str | Path, info: dict | None = None, card: str | None = N
             _clean_up(path.parent, name)
             if not replace and (path.exists() or path.is_symlink()):
                 raise _Exists()
+            if owner is not None and path.is_dir() and _owner_of(path) != owner:
+                raise CheckpointError(Sentence("A model named {name} was saved by someone else, so it cannot be "
+                                               "replaced from here; pick another name.", name=repr(name)))
             tmp = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=path.parent))
             _fsync_write(tmp / "model.safetensors", weights)
             _fsync_write(tmp / "config.json", config)
@@ -142,6 +151,16 @@ def save(model, path: str | Path, info: dict | None = None, card: str | None = N
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
     return path
+
+
+def _owner_of(path: Path) -> str | None:
+    """Who saved the model at `path` (see save), or None when nobody is recorded or it cannot be read."""
+    try:
+        doc, _ = _read_version(path, weights=False)
+    except (CheckpointError, OSError):
+        return None
+    owner = doc.get("owner")
+    return owner if isinstance(owner, str) else None
 
 
 def update_info(path: str | Path, info_updates: dict, card: str | None = None) -> None:

@@ -476,3 +476,18 @@ def test_a_fifo_in_place_of_the_weights_is_refused_at_once(saved):
             pass
         pytest.fail("opening a FIFO as the weights blocked")
     assert outcome and "not a regular file" in outcome[0]
+
+
+def test_only_the_owner_replaces_a_model_saved_from_the_app(tmp_path, model):
+    target = tmp_path / "mine"
+    checkpoints.save(model, target, {"command": "live"}, owner="browser:aaa")
+    assert checkpoints.read_info(target)[2]["owner"] == "browser:aaa"
+    with pytest.raises(CheckpointError, match="saved by someone else"):
+        checkpoints.save(model, target, {"command": "live, again"}, owner="browser:bbb")
+    assert checkpoints.read_info(target)[2]["command"] == "live"            # left as it was
+    checkpoints.save(model, target, {"command": "live, again"}, owner="browser:aaa")
+    assert checkpoints.read_info(target)[2]["command"] == "live, again"
+    checkpoints.save(model, target, {"command": "cli", "owner": "browser:bbb"})   # the operator's command line
+    assert "owner" not in checkpoints.read_info(target)[2]                   # info cannot name an owner
+    with pytest.raises(CheckpointError, match="saved by someone else"):     # nor can the app replace its model
+        checkpoints.save(model, target, {"command": "live"}, owner="browser:aaa")

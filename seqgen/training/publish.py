@@ -7,7 +7,7 @@ from ..locale import N_, Sentence
 
 
 def save_trained(model, target: str | Path, info: dict, replace: bool = True,
-                 extra_files: dict[str, bytes] | None = None) -> Path:
+                 extra_files: dict[str, bytes] | None = None, owner: str | None = None) -> Path:
     """Write `model` and its card (seqgen.cards) to folder `target`; -> the checkpoint's path.
 
     When info["train"] asks for weight_precision "float16", the model's weights are rounded to float16 values
@@ -15,7 +15,8 @@ def save_trained(model, target: str | Path, info: dict, replace: bool = True,
     describes the weights it ships. The card is rendered twice: the first version goes in with the weights, the
     second also shows the size of the weights file, which exists only once they are written. replace=False:
     CheckpointError when a model of that name exists, even one saved a moment ago by someone else (see
-    checkpoints.save). extra_files (name -> bytes) go into the folder in the same step as the weights."""
+    checkpoints.save). extra_files (name -> bytes) go into the folder in the same step as the weights; owner:
+    who saves it, who alone may replace it (checkpoints.save)."""
     from .. import checkpoints
     from ..cards import render_card
 
@@ -25,7 +26,7 @@ def save_trained(model, target: str | Path, info: dict, replace: bool = True,
             info["validation"] = remeasured_validation(model, info["validation"])
     name = Path(target).name
     card = render_card(name, model.cfg, {**info, "parameters": model.num_parameters()})
-    path = checkpoints.save(model, target, info, card=card, replace=replace, extra_files=extra_files)
+    path = checkpoints.save(model, target, info, card=card, replace=replace, extra_files=extra_files, owner=owner)
     _, _, saved = checkpoints.read_info(path)
     checkpoints.update_info(path, {}, card=render_card(name, model.cfg, saved))
     if model.cfg.family == "vae":  # the latent explorer's in-browser decoder; a failure is logged, never raised

@@ -275,7 +275,8 @@ def _save() -> None:
     run = current_run()
     name = st.session_state.get("lt_save_name", "")
     try:
-        path = run.save(name, replace=bool(st.session_state.get("lt_replace")))
+        path = run.save(name, replace=bool(st.session_state.get("lt_replace")),
+                        owner=st.session_state.get(CLIENT_KEY) or client_key())
         st.cache_data.clear()                 # other pages' cached model lists pick it up at once
         st.session_state[MSG_KEY] = ("ok", _("Saved as **{name}** in your models folder. Open the Latent explorer "
                                              "(VAE) or the other pages and pick it from the model list.").format(

@@ -216,8 +216,9 @@ class TrainingRun:
         return m.eval()
 
     # -- saving --------------------------------------------------------------------------------------
-    def save(self, name: str, replace: bool = False):
-        """Write the current weights as a user checkpoint `name` (see `check_save_name`); -> its path."""
+    def save(self, name: str, replace: bool = False, owner: str | None = None):
+        """Write the current weights as a user checkpoint `name` (see `check_save_name`); -> its path. owner:
+        who saves it; a model saved by another owner is not replaced (checkpoints.save)."""
         from ...checkpoints import CheckpointError
         from ..publish import check_save_name, save_trained
 
@@ -228,7 +229,8 @@ class TrainingRun:
                                   "start again with a lower learning rate.")
         if self.model is None or snap.step == 0:
             raise CheckpointError("Nothing to save yet: the run has not made a training step.")
-        return save_trained(self.model_copy(), target, self._card_info(snap, target.name), replace=replace)
+        return save_trained(self.model_copy(), target, self._card_info(snap, target.name), replace=replace,
+                            owner=owner)
 
     def _card_info(self, snap: Snapshot, name: str) -> dict:
         last_val = {k: v[-1] for k, v in snap.validation.items() if v} if snap.validation.get("step") else {}
