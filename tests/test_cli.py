@@ -178,7 +178,7 @@ MODEL_DEFAULTS = {"n_labels": 0, "pad_id": None, "cell": "lstm", "hidden": 256, 
                   "minibatch_std": False, "reconstruction_target": "binary"}
 # "data" defaults to the bundled data every shipped model used
 TRAIN_DEFAULTS = {"steps": 2000, "max_minutes": None, "batch_size": 64, "lr": 0.002, "lr_d": None, "d_steps": 1,
-                  "mle_steps": 0, "kl_anneal_steps": 0, "grad_clip": 5.0, "seed": 0, "eval_every": 200, "bf16": "auto",
+                  "mle_steps": 0, "kl_anneal_steps": 0, "lr_cooldown": 0, "grad_clip": 5.0, "seed": 0, "eval_every": 200, "bf16": "auto",
                   "threads": None, "processes": None, "gradient_exchange": "auto", "device": "auto", "data": "bundled",
                   "weight_precision": "float32", "extra": {}}
 DIGITS = {"discrete": False, "domain": "digits", "n_features": 28, "n_labels": 10, "seq_len": 28}
