@@ -93,4 +93,4 @@ def test_spoken_vae_plane_says_most_digits(models):
     d = seqgen.get_domain("spoken")
     figures = d.quick_metrics(models["spoken-vae"].model, n=200, seed=0)
     assert figures["grid_digits_present"] >= 8
-    assert figures["reconstruction_recognised"] >= 0.8     # the card's figure is 86 % (the bar of 90 % is missed)
+    assert figures["reconstruction_recognised"] >= 0.9     # the bar; 92.5 % of these 200, 91.7 % of the test split
