@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from e2e_helpers import browser_api, img_src, launch, streamlit_server, wait_idle
+from e2e_helpers import browser_api, img_src, launch, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -10,8 +10,9 @@ expect, sync_playwright = browser_api()
 
 
 @pytest.fixture(scope="module")
-def page():
-    with streamlit_server() as url, sync_playwright() as p:
+def page(server):
+    url = server
+    with sync_playwright() as p:
         browser = launch(p)
         pg = browser.new_page(viewport={"width": 1400, "height": 1000})
         pg.goto(url + "/")

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from e2e_helpers import REPO, browser_api, launch, streamlit_server, stroke, wait_idle
+from e2e_helpers import REPO, browser_api, launch, stroke, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -17,8 +17,9 @@ expect, sync_playwright = browser_api(45_000)
 
 
 @pytest.fixture(scope="module")
-def page():
-    with streamlit_server() as url, sync_playwright() as p:
+def page(server):
+    url = server
+    with sync_playwright() as p:
         browser = launch(p)
         pg = browser.new_page(viewport={"width": 1400, "height": 1100})
         pg.goto(url + "/latent?model=digits-vae&z=0.00,0.00")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
-from e2e_helpers import browser_api, launch, streamlit_server, wait_idle
+from e2e_helpers import browser_api, launch, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -16,9 +16,10 @@ PATHS = ["", "latent", "noise", "text", "music", "training", "lessons", "class",
          "latent?lang=zh&present=1"]
 
 
-def test_no_request_leaves_the_machine():
+def test_no_request_leaves_the_machine(server):
     attempted: list[str] = []
-    with streamlit_server() as url, sync_playwright() as p:
+    url = server
+    with sync_playwright() as p:
         own = urlsplit(url).netloc
         browser = launch(p)
         ctx = browser.new_context(viewport={"width": 1280, "height": 720})

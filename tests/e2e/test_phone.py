@@ -148,10 +148,14 @@ def test_a_tap_on_the_note_grid_sets_a_note(browser, server):
         expect(grid).to_be_visible()
         wait_idle(page, 60_000)
         grid.evaluate(SCROLL_TO_TOP)                          # the grid's first rows below the app's header
-        page.wait_for_timeout(300)
         roll = page.locator(".st-key-own_mel_roll0").first
         before = roll.inner_text()
         box = grid.bounding_box()
+        for _ in range(50):                                   # the scroll has settled: the same box twice
+            page.wait_for_timeout(100)
+            box, was = grid.bounding_box(), box
+            if box == was:
+                break
         # Rows are 35 px under a 35 px header, the first is C6; the pitch names take the first ~50 px, then one
         # 40 px column per sixteenth. Tap C6 at the second sixteenth.
         page.touchscreen.tap(box["x"] + 50 + 40 + 20, box["y"] + 35 + 17)

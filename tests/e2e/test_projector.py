@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from e2e_helpers import browser_api, launch, streamlit_server, wait_idle
+from e2e_helpers import browser_api, launch, wait_idle
 from pad_helpers import wait_pad_frame
 
 pytestmark = pytest.mark.e2e
@@ -11,8 +11,9 @@ PROJECTOR = {"width": 1920, "height": 1080}
 
 
 @pytest.fixture(scope="module")
-def page():
-    with streamlit_server() as url, sync_playwright() as p:
+def page(server):
+    url = server
+    with sync_playwright() as p:
         browser = launch(p)
         pg = browser.new_page(viewport=PROJECTOR)
         pg.base_url = url
