@@ -8,7 +8,7 @@ from seqgen.presets import configure
 from seqgen.training.trainer import Trainer
 
 
-def distinct_classes(preset: str, steps: int = 400) -> int:
+def distinct_classes(preset: str, steps: int = 250) -> int:
     """Labels 0-9 sampled after `steps` steps (one thread, seed 0): how many have a picture no other label
     shares (binarised pictures differing in more than 5 % of their pixels)."""
     torch.set_num_threads(1)     # one thread: the same run on every machine

@@ -36,10 +36,23 @@ def run_worker(tmp_path, family: str, mode: str = "", exchange: str = "auto") ->
     return tuple(json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1))
 
 
+@pytest.fixture(scope="module")
+def worker_runs(tmp_path_factory):
+    """run_worker, each (family, mode, exchange) launched once per module: several tests read the same run."""
+    done: dict[tuple, tuple[dict, dict]] = {}
+
+    def run(family: str, mode: str = "", exchange: str = "auto") -> tuple[dict, dict]:
+        key = (family, mode, exchange)
+        if key not in done:
+            done[key] = run_worker(tmp_path_factory.mktemp("-".join(filter(None, key))), *key)
+        return done[key]
+    return run
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("family", ["vae", "gan"])
-def test_processes_train_on_disjoint_halves_of_one_process_batches(tmp_path, family):
-    a, b = run_worker(tmp_path, family)
+def test_processes_train_on_disjoint_halves_of_one_process_batches(worker_runs, family):
+    a, b = worker_runs(family)
     assert a["status"] == b["status"] == "done" and a["steps"] == b["steps"] == 8
     g = torch.Generator().manual_seed(0)  # a lone run's batches: 6 of 16 per pass over the 96 examples
     lone = [p[i:i + 16] for p in (torch.randperm(96, generator=g).tolist() for _ in range(2)) for i in range(0, 96, 16)]
@@ -55,10 +68,9 @@ def test_processes_train_on_disjoint_halves_of_one_process_batches(tmp_path, fam
 @pytest.mark.slow
 @pytest.mark.skipif(not shared_memory.supported(), reason="the shared-memory exchange needs x86-64")
 @pytest.mark.parametrize("family", ["vae", "gan"])
-def test_shared_memory_and_gloo_average_to_the_same_bits(tmp_path, family):
-    (tmp_path / "shm").mkdir(), (tmp_path / "gloo").mkdir()
-    shm, _ = run_worker(tmp_path / "shm", family)
-    gloo, _ = run_worker(tmp_path / "gloo", family, exchange="backend")
+def test_shared_memory_and_gloo_average_to_the_same_bits(worker_runs, family):
+    shm, _ = worker_runs(family)              # auto: the shared memory on this machine
+    gloo, _ = worker_runs(family, exchange="backend")
     assert shm["weights"] == gloo["weights"] and shm["weight_sum"] == gloo["weight_sum"]
     # the guard on the win: by default no training step goes through gloo, every average through the map
     assert shm["all_reduce_calls"] == 0 and gloo["all_reduce_calls"] >= 8

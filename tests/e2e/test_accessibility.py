@@ -1,12 +1,14 @@
-"""axe-core (through axe-playwright-python, which bundles it) on every page in both languages: no serious or
-critical violation. Then the keyboard: the latent pad and the page's controls are reached and used without a
-mouse.
+"""Every page in both languages, in one browser context whose every request is routed: axe-core (through
+axe-playwright-python, which bundles it) finds no serious or critical violation, and nothing the pages load
+leaves the machine (anything not on the app's own host is blocked and recorded; the record must stay empty).
+Then the keyboard: the latent pad and the page's controls are reached and used without a mouse.
 
     python -m pytest -q tests/e2e/test_accessibility.py -s     # -s prints each page's rule counts
 """
 from __future__ import annotations
 
 import collections
+from urllib.parse import urlsplit
 
 import pytest
 from e2e_helpers import browser_api, wait_idle
@@ -19,6 +21,27 @@ axe_api = pytest.importorskip("axe_playwright_python.sync_playwright", reason="p
 PAGES = {"home": "", "latent": "latent?model=digits-vae", "noise": "noise", "text": "text", "music": "music",
          "training": "training", "lessons": "lessons", "class": "class"}
 BLOCKING = ("serious", "critical")
+# Beyond the pages above (each visited in both languages by the axe sweep): a lesson and presenter mode.
+MORE_PATHS = ["?lesson=rnn-steps&lang=zh", "latent?lang=zh&present=1"]
+OFFSITE: list[str] = []          # every request this module's pages tried to send off the machine
+VISITED: set[str] = set()        # the pages this module's context has loaded
+
+
+@pytest.fixture(scope="module")
+def context(browser, server):
+    """One browser context for the module; every request not for the app's own host is blocked and recorded."""
+    own = urlsplit(server).netloc
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+
+    def route(r):
+        if urlsplit(r.request.url).netloc == own or r.request.url.startswith(("data:", "blob:")):
+            r.continue_()
+        else:
+            OFFSITE.append(r.request.url)
+            r.abort()
+    ctx.route("**/*", route)
+    yield ctx
+    ctx.close()
 
 
 def violations(page) -> list[dict]:
@@ -27,11 +50,12 @@ def violations(page) -> list[dict]:
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 @pytest.mark.parametrize("name", PAGES)
-def test_no_serious_or_critical_violation(browser, server, name, lang):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+def test_no_serious_or_critical_violation(context, server, name, lang):
+    page = context.new_page()
     try:
         path = PAGES[name]
         page.goto(f"{server}/{path}{'&' if '?' in path else '?'}lang={lang}")
+        VISITED.add(name)
         page.locator("h1").first.wait_for(timeout=60_000)
         if name == "latent":
             wait_pad_frame(page)
@@ -51,8 +75,23 @@ def test_no_serious_or_critical_violation(browser, server, name, lang):
         page.close()
 
 
-def test_the_pad_is_reached_and_moved_by_keyboard(browser, server):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+def test_no_request_leaves_the_machine(context, server):
+    """After the axe sweep (or alone: then it walks the pages itself), a lesson and presenter mode too."""
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        for path in [PAGES[name] for name in PAGES if name not in VISITED] + MORE_PATHS:
+            page.goto(f"{server}/{path}")
+            page.get_by_test_id("stHeading").first.wait_for()
+            wait_idle(page, 60_000)
+            page.wait_for_timeout(1500)       # late loads: fonts, icons, the pad's runtime
+    finally:
+        page.close()
+    assert OFFSITE == [], OFFSITE
+
+
+def test_the_pad_is_reached_and_moved_by_keyboard(context, server):
+    page = context.new_page()
     try:
         page.goto(f"{server}/latent?model=digits-vae&z=0.00,0.00")
         first = wait_pad_frame(page)
