@@ -39,6 +39,7 @@ CODE_KEY, SECRET_KEY, STUDENT_KEY = "class_code", "class_secret", "class_student
 SEAT_KEY, NICK_KEY, FOLLOW_KEY = "class_seat", "class_nick", "class_following"
 APPLIED_KEY, PUSHED_KEY, NOTE_KEY = "class_applied", "class_pushed", "class_note"
 PENDING_KEY = "class_pending_page"
+STREAM_RUN_KEY = "class_stream_run"
 JOIN_CODE_KEY, JOIN_NICK_KEY, POINT_TEXT_KEY = "class_join_code", "class_join_nick", "class_point_text"
 CLASS_PAGE = "class"
 LIM = 4.0                     # the latent explorer's plane: a point answer lies within it
@@ -131,7 +132,7 @@ def show_note() -> None:
 def forget() -> None:
     """Leave whatever class this session was in (the store is not told: a seat frees itself when silent)."""
     for key in (CODE_KEY, SECRET_KEY, STUDENT_KEY, SEAT_KEY, NICK_KEY, FOLLOW_KEY, APPLIED_KEY, PUSHED_KEY,
-                PENDING_KEY):
+                PENDING_KEY, STREAM_RUN_KEY):
         st.session_state.pop(key, None)
     if "class" in st.query_params:
         del st.query_params["class"]
@@ -336,6 +337,7 @@ def student_frame(pg) -> None:
         return
     here = page_id(pg)
     following = bool(st.session_state.get(FOLLOW_KEY, True))
+    from_stream = st.session_state.pop(STREAM_RUN_KEY, False)
     if following:
         # The class, not the address bar, says where a follower is: a rerun the stream asked for can carry the
         # browser's previous ?step= (sent before the last run's new one arrived), which the lesson frame would
@@ -344,7 +346,10 @@ def student_frame(pg) -> None:
         pending = st.session_state.get(PENDING_KEY)
         if pending == here:
             st.session_state.pop(PENDING_KEY, None)
-        if st.session_state.get(APPLIED_KEY) != state.stage.to_json():
+        if st.session_state.get(APPLIED_KEY) != state.stage.to_json() or \
+                (from_stream and moved_away(state.stage, here)):
+            # A run the stream asked for is never the student leaving: it can come from the page the browser
+            # showed before the stage's page switch reached it. Bring the follower back to the stage instead.
             apply(state.stage, here)
         elif pending in PAGES and pending != here:
             # a rerun the stream asked for overtook the page switch the stage asked for: switch again
@@ -356,7 +361,12 @@ def student_frame(pg) -> None:
             set_following(False)
             following = False
     bar(state, following, here)
-    listen(feed="student", known={"version": state.version}, following=following)
+    listen(feed="student", known={"version": state.version}, following=following, on_change=_stream_run)
+
+
+def _stream_run() -> None:
+    """The class's stream asked this student's page to rerun (the student did nothing)."""
+    st.session_state[STREAM_RUN_KEY] = True
 
 
 # ------------------------------------------------------------------------------------------------ listening
