@@ -540,21 +540,21 @@ def student_home() -> None:
 def drawing_sender() -> None:
     import numpy as np
 
-    from seqgen.domains import get_domain
     from seqgen.render import upscale
 
-    from .kinds.image import _canvas
-    domain = get_domain("digits")
+    from .kinds.image import _canvas, drawing_seen
     c1, c2 = st.columns(2)
     with c1:
         result = _canvas(f"class_canvas_{st.session_state.get('class_canvas_n', 0)}")
-    rgba = None if result is None else result.image_data
+    try:
+        png = None if result is None else result.image_bytes
+    except ValueError:      # the browser sent something that is not a base64 data URL
+        png = b""
     st.session_state.pop(DRAWING_KEY, None)
-    if rgba is not None:
-        try:
-            image = domain.from_drawing(np.asarray(rgba))
-        except ValueError as e:
-            c2.caption(plain(e, 300))
+    if png is not None:
+        image = drawing_seen("digits", png)      # refused from its header, decoded once per picture
+        if isinstance(image, ValueError):
+            c2.caption(plain(image, 300))
         else:
             st.session_state[DRAWING_KEY] = np.asarray(image, dtype=np.uint8).tobytes()
             c2.image(upscale(np.asarray(image, dtype=np.uint8), 4), output_format="PNG",
