@@ -542,14 +542,11 @@ def drawing_sender() -> None:
 
     from seqgen.render import upscale
 
-    from .kinds.image import _canvas, drawing_seen
+    from .kinds.image import _canvas, canvas_png, drawing_seen
     c1, c2 = st.columns(2)
     with c1:
         result = _canvas(f"class_canvas_{st.session_state.get('class_canvas_n', 0)}")
-    try:
-        png = None if result is None else result.image_bytes
-    except ValueError:      # the browser sent something that is not a base64 data URL
-        png = b""
+    png = canvas_png(result)
     st.session_state.pop(DRAWING_KEY, None)
     if png is not None:
         image = drawing_seen("digits", png)      # refused from its header, decoded once per picture

@@ -92,10 +92,7 @@ def drawing_section(view, ref, ckpt, domain, label, marks: dict, key: str = "own
         st.button(_("Clear the drawing"), key=f"{key}_clear", icon=":material/delete:", on_click=_clear, args=(key,))
         st.caption(_("Mouse, finger or pen. The canvas's own toolbar, over it while the pointer is there, also "
                      "undoes a stroke."))
-    try:
-        png = None if result is None else result.image_bytes
-    except ValueError:      # the browser sent something that is not a base64 data URL
-        png = b""
+    png = canvas_png(result)
     if png is None:
         c2.caption(_("Draw on the black square; what the model sees appears here."))
         return
@@ -109,6 +106,15 @@ def drawing_section(view, ref, ckpt, domain, label, marks: dict, key: str = "own
         _guess_line(domain, img)
     encode_drawing(view, ref, ckpt, domain, img, label, marks)
     complete_drawing(view, ref, domain, img, label, key)
+
+
+def canvas_png(result) -> bytes | None:
+    """The canvas's picture as the browser sent it (PNG bytes), None before anything is drawn; a value that is
+    not a base64 data URL becomes b"", which drawing_seen refuses with a sentence."""
+    try:
+        return None if result is None else result.image_bytes
+    except ValueError:
+        return b""
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
