@@ -1,6 +1,8 @@
 """Fixtures shared by the test modules."""
 from __future__ import annotations
 
+import os
+
 import pytest
 from toy_domains import ToyRows, ToyTokens
 
@@ -22,3 +24,22 @@ def toy_domains():
     yield {"rows": rows, "tokens": tokens}
     seqgen.domains.unregister(rows.name)
     seqgen.domains.unregister(tokens.name)
+
+
+def pytest_configure(config):
+    """Each pytest-xdist worker trains with one thread: two workers with two threads each on a 2-core machine
+    spend their time waiting for each other's threads."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+
+        torch.set_num_threads(1)
+
+
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist's `--dist loadgroup` (the README's test line) the browser tests that share one app server
+    run on one worker, one after another, and those that start servers of their own (the class, the doors, live
+    training) on another; the library tests fill whichever worker is free."""
+    for item in items:
+        if item.get_closest_marker("e2e"):
+            shared = "app_server" in getattr(item, "fixturenames", ())
+            item.add_marker(pytest.mark.xdist_group("browser" if shared else "browser-own-server"))
