@@ -27,6 +27,14 @@ SHOTS = os.environ.get("SEQGEN_SCREENSHOTS") == "1"
 VIEW = {"width": 1300, "height": 1000}
 
 
+def new_context(browser):
+    """A browser context for one person. Four pages of the latent pad at once on two busy cores can keep a page's
+    main thread from answering a click for longer than Playwright's default 30 s."""
+    context = browser.new_context(viewport=VIEW)
+    context.set_default_timeout(60_000)
+    return context
+
+
 def open_app(context, url: str):
     page = context.new_page()
     page.goto(url)
@@ -61,9 +69,10 @@ def _answers(teacher, pages: list, shot: bool) -> None:
     except AssertionError as e:     # say what the teacher's screen showed instead
         raise AssertionError(f"{e}\nthe teacher's address: {teacher.url}\nthe teacher's screen:\n"
                              f"{teacher.locator('[data-testid=stMain]').inner_text()[:1500]}") from None
-    points = teacher.evaluate("() => { const p = document.querySelector('.st-key-class_answer_map .js-plotly-plot');"
-                              " return p ? p.data[p.data.length - 1].x.length : -1; }")
-    assert points == len(pages)
+    # the map is drawn by plotly after the count: wait for its last trace to hold every student's point
+    teacher.wait_for_function("(n) => { const p = document.querySelector('.st-key-class_answer_map .js-plotly-plot');"
+                              " return !!(p && p.data && p.data[p.data.length - 1].x.length === n); }",
+                              arg=len(pages), timeout=30_000)
     if shot:
         wait_idle(teacher)
         teacher.locator(".st-key-class_answer_map").scroll_into_view_if_needed()
@@ -73,7 +82,7 @@ def _answers(teacher, pages: list, shot: bool) -> None:
 def class_flow(browser, base: str, students: list, shot: bool = False, whole: bool = True) -> list:
     """The acceptance flow; `students` are browser contexts. -> every student page. whole=False stops once
     the answers are in: what crosses processes (joining, following, answers) without the rest again."""
-    teacher_ctx = browser.new_context(viewport=VIEW)
+    teacher_ctx = new_context(browser)
     teacher = open_app(teacher_ctx, base + "/class")
     click(teacher, "class_start_btn")
     code = teacher.locator(".st-key-class_code_big h1").inner_text().strip()
@@ -155,7 +164,7 @@ def chromium():
 
 def test_a_teacher_and_three_students(chromium):
     with streamlit_server(timeout=90) as base:
-        contexts = [chromium.new_context(viewport=VIEW) for _ in range(3)]
+        contexts = [new_context(chromium) for _ in range(3)]
         try:
             class_flow(chromium, base, contexts, shot=SHOTS)
         finally:
@@ -180,7 +189,7 @@ def test_the_same_class_over_two_app_processes_behind_nginx(chromium):
             contexts = []
             # students whose route cookies land on both processes (each new browser gets a random route)
             for _ in range(12):
-                context = chromium.new_context(viewport=VIEW)
+                context = new_context(chromium)
                 seen = set()
                 context.on("response", lambda r, seen=seen: seen.add(r.headers.get("x-seqgen-upstream", "")))
                 page = context.new_page()
