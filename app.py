@@ -10,12 +10,14 @@ older pages-folder mode, and a deep link such as /training first shows "Page not
 script `streamlit run` serves. frame/static links to static/, the files Streamlit serves at /app/static/;
 the latent pad's runtime and decoders among them are served by seqgen.ui.assets instead, compressed once and
 cached by browsers for good. seqgen.classroom adds /class/events, the stream that tells a class's browsers the
-teacher moved on (docs/CLASSROOM.md).
+teacher moved on (docs/CLASSROOM.md). seqgen.ui.uploads frees the uploaded files of sessions that have
+ended, which Streamlit itself keeps.
 """
 import streamlit as st
 
 from seqgen import classroom
-from seqgen.ui import assets
+from seqgen.ui import assets, uploads
 
 BASE_URL = st.get_option("server.baseUrlPath") or ""
+uploads.start()
 app = st.App("frame/main.py", routes=[*assets.routes(BASE_URL), *classroom.routes(BASE_URL)])
