@@ -14,6 +14,8 @@ a Streamlit version lacks them, it does nothing.
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import os
 import threading
@@ -51,7 +53,21 @@ def sweep() -> int:
         if sessions.get_session_info(session_id) is None:
             files.remove_session_files(session_id)
             freed += 1
+    if freed:
+        _give_back_to_the_system()
     return freed
+
+
+def _give_back_to_the_system() -> None:
+    """glibc keeps freed blocks of this size in its heap for reuse (its mmap threshold rises after the first
+    free), so the process would stay as large as at its peak: malloc_trim hands the free pages back."""
+    name = ctypes.util.find_library("c")
+    if not name:
+        return
+    try:
+        ctypes.CDLL(name).malloc_trim(0)
+    except (OSError, AttributeError):       # not glibc (musl, macOS): nothing to trim
+        pass
 
 
 def _loop(interval: float) -> None:
