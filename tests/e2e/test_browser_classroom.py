@@ -105,6 +105,7 @@ def class_flow(browser, base: str, students: list, shot: bool = False, whole: bo
     for step in (2, 3):     # a click's rerun may not have started when wait_idle looks: a second Next at once
         click(teacher, "lesson_next")       # would be merged into the first's rerun (one step, not two)
         expect(teacher.locator(".st-key-lesson_banner")).to_contain_text(f"step {step} of")
+        wait_idle(teacher, 60_000)      # the banner is drawn early in the run: let the run finish first
     for page in pages:
         try:
             expect(page.locator(".st-key-lesson_banner")).to_contain_text("step 3 of", timeout=30_000)
