@@ -19,6 +19,7 @@ import ctypes.util
 import logging
 import os
 import threading
+import time
 
 SWEEP_ENV = "SEQGEN_UPLOAD_SWEEP_S"
 DEFAULT_SWEEP_S = 30.0
@@ -71,8 +72,8 @@ def _give_back_to_the_system() -> None:
 
 
 def _loop(interval: float) -> None:
-    stop = threading.Event()
-    while not stop.wait(interval):
+    while True:
+        time.sleep(interval)
         try:
             freed = sweep()
         except Exception:  # noqa: BLE001 - a failed sweep must not end the thread: the next one tries again
