@@ -101,11 +101,14 @@ def class_flow(browser, base: str, students: list, shot: bool = False, whole: bo
 
     # the teacher moves to step 3; every student's screen shows step 3
     nav(teacher, "Lessons")
+    # After each click, the teacher's step on the banner and the end of that run: wait_idle alone can return before
+    # a click's rerun has started, and a Next clicked while a run (or the page switch) is under way can be lost.
     click(teacher, "lesson_start_latent-space")
-    for step in (2, 3):     # a click's rerun may not have started when wait_idle looks: a second Next at once
-        click(teacher, "lesson_next")       # would be merged into the first's rerun (one step, not two)
+    for step in (1, 2, 3):
+        if step > 1:
+            click(teacher, "lesson_next")
         expect(teacher.locator(".st-key-lesson_banner")).to_contain_text(f"step {step} of")
-        wait_idle(teacher, 60_000)      # the banner is drawn early in the run: let the run finish first
+        wait_idle(teacher, 60_000)
     for page in pages:
         try:
             expect(page.locator(".st-key-lesson_banner")).to_contain_text("step 3 of", timeout=30_000)
