@@ -105,19 +105,12 @@ def deployment(tmp_path_factory):
     port = serve.free_loopback_ports(1)[0]
     # A closed tab's session is dropped after 3 s instead of 2 minutes, and its uploads swept every second:
     # the upload flood test sees its memory come back within the test.
-    quick = {"STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": "3", "SEQGEN_UPLOAD_SWEEP_S": "1"}
-    before = {k: os.environ.get(k) for k in quick}
-    os.environ.update(quick)
-    try:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL", "3")
+        env.setenv("SEQGEN_UPLOAD_SWEEP_S", "1")
         with serve.Deployment(processes=2, port=port, run_dir=root / "run", user_models=root / "user_models",
                               max_live_runs=2) as d:
             yield d
-    finally:
-        for k, v in before.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 class Browser:

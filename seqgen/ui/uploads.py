@@ -15,7 +15,6 @@ a Streamlit version lacks them, it does nothing.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 import os
 import threading
@@ -62,13 +61,9 @@ def sweep() -> int:
 def _give_back_to_the_system() -> None:
     """glibc keeps freed blocks of this size in its heap for reuse (its mmap threshold rises after the first
     free), so the process would stay as large as at its peak: malloc_trim hands the free pages back."""
-    name = ctypes.util.find_library("c")
-    if not name:
-        return
-    try:
-        ctypes.CDLL(name).malloc_trim(0)
-    except (OSError, AttributeError):       # not glibc (musl, macOS): nothing to trim
-        pass
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)      # the C library already in this process
+    if trim is not None:                                        # None: not glibc (musl, macOS), nothing to trim
+        trim(0)
 
 
 def _loop(interval: float) -> None:
