@@ -18,6 +18,7 @@ import uuid
 # any fragment draws a chart, makes every later lookup find it complete.
 import pandas  # noqa: F401
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from seqgen.checkpoints import CheckpointError
 from seqgen.domains import get_domain
@@ -42,8 +43,23 @@ POLL = {"running": 0.5, "starting": 0.5, "queued": 1.0, "stepping": 0.3, "paused
 
 
 # ------------------------------------------------------------------------------------------------ state
+def owner_key() -> str:
+    """This tab, for the manager's record of whose run is whose: the Streamlit session (a reconnecting
+    websocket keeps it) and an id kept in its state (AppTest gives every session one name)."""
+    ctx = get_script_run_ctx()
+    session = ctx.session_id if ctx is not None else ""
+    return f"tab:{session}:{st.session_state.setdefault(SESSION_ID_KEY, uuid.uuid4().hex)}"
+
+
 def current_run() -> TrainingRun | None:
-    return st.session_state.get(RUN_KEY)
+    """This tab's run: the manager's record first (a Start whose script run was cut short by the next
+    message still reaches its tab), else the one the session keeps (a finished run the manager let go)."""
+    run = get_manager().run_of(owner_key())
+    if run is None:
+        return st.session_state.get(RUN_KEY)
+    if st.session_state.get(RUN_KEY) is not run:
+        st.session_state[RUN_KEY] = run     # the session's strong reference keeps a finished run for saving
+    return run
 
 
 def poll_interval(status: str | None) -> float | None:
@@ -193,29 +209,28 @@ def knobs_from_state() -> tuple[str, str, dict]:
     return domain, family, values
 
 
-def _start(paused: bool = False, step: bool = False) -> None:
+def _start(step: bool = False) -> None:
+    """Start, or with `step` start paused and make one step. One run per tab: the manager hands back the
+    tab's run when one is training or queued, however fast the messages follow one another."""
     run = current_run()
-    if run is not None and run.active:      # one run per session: a second Start does nothing
+    if run is not None and run.active:
         return
     domain, family, knobs = knobs_from_state()
     st.session_state.pop(MSG_KEY, None)
     st.session_state.pop(START_MSG_KEY, None)
-    run = TrainingRun(domain, family, knobs, manager=get_manager(),
-                      client=st.session_state.get(CLIENT_KEY) or client_key())
+    client = st.session_state.get(CLIENT_KEY) or client_key()
     try:
-        run.start(paused=paused or step)
+        run = get_manager().press(owner_key(), "step" if step else "start",
+                                  lambda: TrainingRun(domain, family, knobs, client=client))
     except TooManyRuns:
         st.session_state[START_MSG_KEY] = "too_many"
         return
     st.session_state[RUN_KEY] = run
-    if step:
-        run.step_once()
 
 
-def _do(action: str) -> None:
-    run = current_run()
-    if run is not None:
-        getattr(run, action)()
+def _do(button: str) -> None:
+    """Pause, Resume, Step once (on a paused run) or Stop this tab's run."""
+    get_manager().press(owner_key(), button)
 
 
 def controls(status: str | None) -> None:
@@ -230,7 +245,7 @@ def controls(status: str | None) -> None:
         c[1].button(_("Pause"), key="lt_pause", icon=":material/pause:", disabled=status not in ("running",
                     "starting", "queued"), on_click=_do, args=("pause",), use_container_width=True)
     if status == "paused":
-        c[2].button(_("Step once"), key="lt_step", icon=":material/skip_next:", on_click=_do, args=("step_once",),
+        c[2].button(_("Step once"), key="lt_step", icon=":material/skip_next:", on_click=_do, args=("step",),
                     use_container_width=True, help=_("Make one training step and redraw everything."))
     else:
         c[2].button(_("Step once"), key="lt_step", icon=":material/skip_next:", disabled=active,

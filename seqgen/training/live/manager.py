@@ -7,8 +7,13 @@ closed browser tab frees its slot.
 
 It also caps the runs (training or queued) of one client at `max_per_client` (SEQGEN_MAX_RUNS_PER_CLIENT,
 default 1), so one student with several tabs cannot take every slot. A run's client is given when it is made
-(seqgen.ui.live: the browser, else the address, else the session); runs without one (a notebook, a
-benchmark) are not capped per client.
+(seqgen.ui.live: the browser's signed identity); runs without one (a notebook, a benchmark) are not capped
+per client.
+
+Every run started through `start_for` has an owner (one browser tab: its Streamlit session), and the manager,
+not the tab, remembers which run is whose. Starting is one step under the manager's lock: an owner with a run
+training or queued gets that run back, so Start messages that race (two clicks with no gap, Start-Stop-Start)
+never leave a run that its tab has lost track of; the tab asks `run_of(owner)` on every script run.
 
 The manager knows a run only through the `ManagedRun` protocol below; `TrainingRun` (run.py) is one.
 """
@@ -17,8 +22,10 @@ from __future__ import annotations
 import os
 import threading
 import time
+import weakref
 from collections import deque
-from typing import Protocol
+from collections.abc import Callable
+from typing import Protocol, TypeVar
 
 from ...devices import usable_cores
 
@@ -39,6 +46,16 @@ class ManagedRun(Protocol):
 
     def wait_in_queue(self) -> None:
         """No slot is free: say so, and wait for launch()."""
+
+    def start(self, paused: bool = False) -> object:
+        """Ask this manager for a slot (submit); start_for calls it with the manager's lock held."""
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def step_once(self) -> None:
+        """Make one more step, then stay paused."""
 
     def stop(self, reason: str | None = None) -> None:
         """Stop training (or waiting); the run calls release() once it has."""
@@ -61,6 +78,10 @@ def _env_float(name: str, default: float) -> float:
         return default
 
 
+R = TypeVar("R", bound=ManagedRun)
+BUTTONS = ("start", "step", "pause", "resume", "stop")      # what a tab can press (RunManager.press)
+
+
 class TooManyRuns(RuntimeError):
     """A client asked for more runs than it may have at once. The message says what to do."""
 
@@ -78,6 +99,8 @@ class RunManager:
         self._lock = threading.RLock()
         self._active: list[ManagedRun] = []
         self._queue: deque[ManagedRun] = deque()
+        # owner -> the owner's latest run; weak, so a finished run lives only as long as its tab keeps it
+        self._owned: weakref.WeakValueDictionary[str, ManagedRun] = weakref.WeakValueDictionary()
         self._reaper: threading.Thread | None = None
         self._closed = threading.Event()
 
@@ -101,6 +124,48 @@ class RunManager:
                 self._queue.append(run)
                 run.wait_in_queue()
             self._ensure_reaper()
+
+    def start_for(self, owner: str, make: Callable[[], R], paused: bool = False) -> R:
+        """The owner's run if it is training or queued; otherwise a new one from `make()`, started (or queued)
+        and remembered as the owner's, all under the manager's lock. TooManyRuns as for `submit`."""
+        with self._lock:
+            current = self._owned.get(owner)
+            if current is not None and self._holds(current):
+                return current
+            run = make()
+            run.start(paused=paused)          # submit() under the same (re-entrant) lock
+            self._owned[owner] = run
+            return run
+
+    def press(self, owner: str, button: str, make: Callable[[], R] | None = None) -> R | None:
+        """One of a tab's buttons, Start, Step once, Pause, Resume or Stop (BUTTONS), for `owner`'s run.
+        Start and Step once make a run with `make()` (when given) only when the owner has none training or
+        queued; Step once on a run pauses it after one more step. Each press is one step under the manager's
+        lock, so presses that race, from one tab or several, leave every run with its owner. Returns the
+        owner's run, or None."""
+        if button not in BUTTONS:
+            raise ValueError(f"unknown button {button!r}: one of {', '.join(BUTTONS)}")
+        with self._lock:
+            run = self._owned.get(owner)
+            held = run is not None and self._holds(run)
+            if button in ("start", "step") and not held and make is not None:
+                run = self.start_for(owner, make, paused=button == "step")
+                held = True
+            if not held:
+                return run                    # Pause, Resume, Stop with nothing training: nothing to do
+            if button == "step":
+                run.step_once()
+            elif button in ("pause", "resume", "stop"):
+                getattr(run, button)()
+            return run
+
+    def run_of(self, owner: str) -> ManagedRun | None:
+        """The owner's latest run (training, queued or finished while its tab still holds it), or None."""
+        with self._lock:
+            return self._owned.get(owner)
+
+    def _holds(self, run: ManagedRun) -> bool:
+        return (run in self._active or run in self._queue) and not run.stopping
 
     def release(self, run: ManagedRun) -> None:
         """A run finished or was stopped: free its slot (or queue place) and start whoever waits longest."""
