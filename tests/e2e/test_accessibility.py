@@ -1,7 +1,9 @@
-"""Every page in both languages, in one browser context whose every request is routed: axe-core (through
-axe-playwright-python, which bundles it) finds no serious or critical violation, and nothing the pages load
-leaves the machine (anything not on the app's own host is blocked and recorded; the record must stay empty).
-Then the keyboard: the latent pad and the page's controls are reached and used without a mouse.
+"""Every page in both languages, in one browser context whose every request is routed: each opens with its
+heading, no exception, no error box and every page in the navigation once; in Chinese no English interface text
+is left (its intro opened too); axe-core (through axe-playwright-python, which bundles it) finds no serious or
+critical violation; and nothing the pages load leaves the machine (anything not on the app's own host is
+blocked and recorded; the record must stay empty). Then the keyboard: the latent pad and the page's controls
+are reached and used without a mouse.
 
     python -m pytest -q tests/e2e/test_accessibility.py -s     # -s prints each page's rule counts
 """
@@ -12,6 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from e2e_helpers import browser_api, wait_idle
+from i18n_helpers import english_left, open_intro
 from pad_helpers import wait_pad_frame
 
 pytestmark = pytest.mark.e2e
@@ -20,6 +23,11 @@ axe_api = pytest.importorskip("axe_playwright_python.sync_playwright", reason="p
 
 PAGES = {"home": "", "latent": "latent?model=digits-vae", "noise": "noise", "text": "text", "music": "music",
          "training": "training", "lessons": "lessons", "class": "class"}
+HEADINGS = {  # page -> (English, Chinese)
+    "home": ("seqgen: how machines learn", "seqgen：机器如何学会"), "latent": ("Latent explorer", "潜在空间探索"),
+    "noise": ("Noise → image & sound", "噪声 → 图像与声音"), "text": ("Text: inventing names", "文本：创造名字"),
+    "music": ("Music: new chorale melodies", "音乐：新的众赞歌旋律"), "training": ("Live training", "实时训练"),
+    "lessons": ("Lessons", "课程"), "class": ("Class", "课堂")}
 BLOCKING = ("serious", "critical")
 # Beyond the pages above (each visited in both languages by the axe sweep): a lesson and presenter mode.
 MORE_PATHS = ["?lesson=rnn-steps&lang=zh", "latent?lang=zh&present=1"]
@@ -60,6 +68,16 @@ def test_no_serious_or_critical_violation(context, server, name, lang):
         if name == "latent":
             wait_pad_frame(page)
         wait_idle(page, 60_000)
+        expect(page.get_by_test_id("stHeading").filter(has_text=HEADINGS[name][lang == "zh"]).first).to_be_visible()
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+        expect(page.get_by_test_id("stDialog")).to_have_count(0)
+        if name != "training":  # that page's messages belong to live training; its own tests cover them
+            expect(page.get_by_test_id("stAlertContentError")).to_have_count(0)
+        links = [t.strip() for t in page.get_by_test_id("stSidebarNavLink").all_inner_texts()]
+        assert len(links) == len(set(links)) == len(PAGES), links       # every page listed exactly once
+        if lang == "zh":
+            open_intro(page, lambda p: wait_idle(p, 60_000))
+            assert english_left(page) == [], page.url
         page.wait_for_timeout(500)
         found = violations(page)
         if any(v["impact"] in BLOCKING for v in found):   # a rerun in flight can swap styles: look once more

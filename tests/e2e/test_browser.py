@@ -59,17 +59,14 @@ def open_page(page, path: str, heading: str) -> None:
     wait_idle(page)
 
 
-def test_every_page_opens_without_errors(page):
+@pytest.mark.skipif(not SHOTS, reason="screenshots only: SEQGEN_SCREENSHOTS=1 (the page sweep in "
+                    "test_accessibility.py checks every page)")
+def test_screenshot_of_every_page(page):
     for path, shot, heading in PAGES:
+        if path in ("latent", "music"):  # those two get their screenshot in the tests below
+            continue
         open_page(page, path, heading)
-        expect(page.get_by_test_id("stException")).to_have_count(0)
-        expect(page.get_by_test_id("stDialog")).to_have_count(0)
-        if path != "training":  # that page belongs to live training; its own tests cover it
-            expect(page.get_by_test_id("stAlertContentError")).to_have_count(0)
-        links = [t.strip() for t in page.get_by_test_id("stSidebarNavLink").all_inner_texts()]
-        assert len(links) == len(set(links)) == len(PAGES), links  # every page listed exactly once
-        if path not in ("latent", "music"):  # those two get their screenshot in the tests below
-            screenshot(page, shot)
+        screenshot(page, shot)
 
 
 def _wait_src_change(page, key: str, old: str) -> str:
