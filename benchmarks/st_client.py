@@ -51,7 +51,7 @@ class Run:
     images: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     audio: list[str] = field(default_factory=list)      # st.audio URLs (not fetched: a browser streams them on play)
-    texts: list[str] = field(default_factory=list)      # markdown/progress texts, for callers that read them
+    texts: list[str] = field(default_factory=list)      # progress and alert texts, for callers that read them
     query: str | None = None
 
     @property
@@ -314,8 +314,11 @@ class Session:
         sink = run.errors if run is not None else self.errors
         if etype == "exception":
             sink.append(f"exception: {sub.message[:200]}")
-        elif etype == "alert" and sub.format == ERROR_FORMAT:
-            sink.append(f"st.error: {sub.body[:200]}")
+        elif etype == "alert":
+            if sub.format == ERROR_FORMAT:
+                sink.append(f"st.error: {sub.body[:200]}")
+            if run is not None:
+                run.texts.append(sub.body)
         elif etype == "progress":
             self.texts.append((time.perf_counter(), sub.text))
             if run is not None:

@@ -237,7 +237,9 @@ class Deployment:
             raise ServeError(f"nginx rejected {conf}: {last_line(done.stderr)}")
 
     def _app_env(self, live_runs: int) -> dict[str, str]:
-        env = {**os.environ, "SEQGEN_MAX_RUNS": str(live_runs)}
+        # behind nginx every connection comes from loopback: the app reads a browser's address from the last
+        # X-Forwarded-For entry, the one nginx saw (seqgen.ui.live: new browser ids per address)
+        env = {**os.environ, "SEQGEN_MAX_RUNS": str(live_runs), "SEQGEN_BEHIND_PROXY": "1"}
         if self.user_models is not None:
             folder = self.user_models.resolve()
             folder.mkdir(parents=True, exist_ok=True)

@@ -182,3 +182,33 @@ def test_two_hundred_joins_at_once_fill_the_cap_and_the_rest_hear_it_is_full(mon
     assert "This class is full: it has room for 30 students." in texts(at)
     assert store.presence(new.code, new.secret).joined == 30
     store.close()
+
+
+def test_students_behind_one_address_train_by_their_seats_while_a_second_plain_browser_is_refused(
+        tmp_path, monkeypatch):
+    """Every AppTest session comes from one address with no cookie: a second session outside the class is a new
+    browser from an address that has had its turn; students who joined are known by their seats instead."""
+    monkeypatch.setenv("SEQGEN_USER_MODELS", str(tmp_path / "models"))
+    monkeypatch.setenv("SEQGEN_NEW_BROWSERS_PER_ADDRESS", "1")
+    _, code = teacher_app()
+    plain_ones = [open_page("training"), open_page("training")]
+    students = [student_app(code, f"Kid {i}") for i in (1, 2)]
+    for at in students:
+        at.switch_page(PAGES["training"]).run()
+    runs = []
+    try:
+        for at in [*plain_ones, *students]:
+            at.select_slider(key="lt_k_digits_vae_hidden").set_value(16)
+            at.button(key="lt_step").click().run()
+            assert not at.exception, at.exception
+            runs.append(at.session_state["lt_run"] if "lt_run" in at.session_state else None)
+        assert runs[0] is not None and runs[1] is None
+        assert "Another browser on your network address already trains" in texts(plain_ones[1])
+        assert runs[2] is not None and runs[3] is not None and runs[2] is not runs[3]
+        assert len({r.client for r in runs if r}) == 3
+        assert runs[2].client.startswith("seat:") and runs[0].client.startswith("browser:")
+    finally:
+        for r in runs:
+            if r is not None:
+                r.stop()
+                r.join(10)

@@ -15,6 +15,7 @@ import torch
 from st_helpers import PAGES, app, errors, open_page, page_app
 
 import seqgen
+from seqgen import browsers
 from seqgen.ui import live, resources
 
 # Raw sequences that must never reach the page as they are: each would be markup, an image fetch,
@@ -50,7 +51,10 @@ def user_folder(tmp_path, monkeypatch):
 
 
 def nothing_written(folder) -> bool:
-    return not folder.exists() or not any(folder.iterdir())
+    """No model, and nothing half-written, in the user folder (the record of known browsers a run start made
+    is not a save)."""
+    record = (browsers.KEY_FILE, browsers.RECORD_FILE)
+    return not folder.exists() or not any(p for p in folder.iterdir() if not p.name.startswith(record))
 
 
 # ------------------------------------------------------------------------------------------------ URL parameters
@@ -191,15 +195,15 @@ def test_an_error_inside_the_live_panel_is_a_message_not_a_traceback(live_at, mo
     assert not any("/srv/seqgen" in e for e in shown)
 
 
-def test_client_key_prefers_the_browser_cookie_to_the_address():
+def test_every_tab_of_one_browser_brings_one_token_however_streamlit_masks_it():
     token = bytes(range(16))
     mask = b"\x01\x02\x03\x04"
     masked = bytes(b ^ mask[i % 4] for i, b in enumerate(token))
     cookie = f"2|{mask.hex()}|{masked.hex()}|1700000000"
     other_mask = b"\x09\x09\x09\x09"
     other = f"2|{other_mask.hex()}|{bytes(b ^ 9 for b in token).hex()}|1700000000"
-    assert live._xsrf_token(cookie) == live._xsrf_token(other) == token    # one browser, however it is masked
-    assert live._xsrf_token("odd") == b"odd"
+    assert live._xsrf_token(cookie) == live._xsrf_token(other) == token.hex()
+    assert live._xsrf_token("odd") == "odd"
 
 
 # ------------------------------------------------------------------------------------------------ hostile models

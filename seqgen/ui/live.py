@@ -10,8 +10,10 @@ knobs are the config settings with live metadata (seqgen.training.live.knobs_for
 from __future__ import annotations
 
 import binascii
-import hashlib
+import functools
+import os
 import uuid
+from pathlib import Path
 
 # plotly looks pandas up in sys.modules and uses it even while another thread is still importing it
 # ("partially initialized module 'pandas'" when several sessions start at once); importing it here, before
@@ -20,9 +22,12 @@ import pandas  # noqa: F401
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from seqgen.browsers import MAX_TOKEN_CHARS, BrowserRefused, Browsers
 from seqgen.checkpoints import CheckpointError
+from seqgen.classroom.security import digest
 from seqgen.domains import get_domain
 from seqgen.presets import live_choices
+from seqgen.storage import user_dir
 from seqgen.training.live import ACTIVE, TrainingRun, get_manager, knobs_for, live_defaults
 from seqgen.training.live.manager import TooManyRuns
 
@@ -36,7 +41,6 @@ SEEN_KEY = "lt_seen_mode"          # polling mode the last full run was drawn fo
 SHADOW_KEY = "lt_widget_values"    # our own copy of the settings, restored after a page switch
 MSG_KEY = "lt_save_msg"
 START_MSG_KEY = "lt_start_msg"
-CLIENT_KEY = "lt_client"           # who this session counts as for the per-client cap (see client_key)
 SESSION_ID_KEY = "lt_session_id"
 # seconds between polls (paused: heartbeat only; "stepping" is paused with a Step once still to show)
 POLL = {"running": 0.5, "starting": 0.5, "queued": 1.0, "stepping": 0.3, "paused": 5.0}
@@ -78,38 +82,62 @@ def _stepping(run: TrainingRun | None, snap) -> bool:
 
 
 def client_key() -> str:
-    """Who this browser session is, for RunManager's per-client cap. Streamlit has no user identity, so:
-    the browser (its XSRF cookie, which every tab of one browser shares), else the remote address (None
-    on localhost), else this session's own id. The cookie comes first so that a class behind one NAT
-    address is not counted as one person."""
+    """Who this browser is, for the manager's cap per browser and a saved model's owner: in a class, the joined
+    seat (or the teacher); else the browser on this deployment's record (seqgen.browsers), by the XSRF token
+    Streamlit gave it, which all its tabs share (a session without one is its own token), put on the record
+    if it is new. BrowserRefused: a new browser from an address that has had its turn (a private window, an
+    edited or cleared cookie, a cookie-less script)."""
+    from . import classroom as klass
+
+    role = klass.role()
+    if role == "student":
+        return f"seat:{klass.code()}:{digest(st.session_state[klass.STUDENT_KEY])[:16]}"
+    if role == "teacher":
+        return f"teacher:{klass.code()}"
     session_id = st.session_state.setdefault(SESSION_ID_KEY, uuid.uuid4().hex)
     try:
         cookie = st.context.cookies.get("_streamlit_xsrf")
+    except Exception:  # noqa: BLE001 - no browser context (a bare script run)
+        cookie = None
+    token = _xsrf_token(cookie) if isinstance(cookie, str) and cookie else "session:" + session_id
+    return "browser:" + _browsers(str(user_dir())).identify(token, _address())
+
+
+@functools.lru_cache(maxsize=4)
+def _browsers(folder: str) -> Browsers:
+    return Browsers.from_env(Path(folder))
+
+
+def _address() -> str:
+    """The browser's network address: behind scripts/serve.py's nginx (SEQGEN_BEHIND_PROXY=1) the last
+    X-Forwarded-For entry, the one nginx itself saw; else the connection's ("loopback" on this machine)."""
+    try:
+        if os.environ.get("SEQGEN_BEHIND_PROXY") == "1":
+            forwarded = st.context.headers.get("X-Forwarded-For")
+            last = forwarded.split(",")[-1].strip() if isinstance(forwarded, str) else ""
+            if last:
+                return last[:MAX_TOKEN_CHARS]
         address = st.context.ip_address
-    except Exception:  # noqa: BLE001 - no context (a bare script run): fall back to the session
-        cookie = address = None
-    if isinstance(cookie, str) and cookie:
-        return "browser:" + hashlib.sha256(_xsrf_token(cookie)).hexdigest()[:16]
-    if isinstance(address, str) and address:
-        return "address:" + address
-    return "session:" + session_id
+    except Exception:  # noqa: BLE001 - no browser context (a bare script run)
+        address = None
+    return address if isinstance(address, str) and address else "loopback"
 
 
-def _xsrf_token(cookie: str) -> bytes:
-    """The raw token of tornado's XSRF cookie ("2|mask|masked token|time"); the value itself otherwise."""
+def _xsrf_token(cookie: str) -> str:
+    """The raw token of tornado's XSRF cookie ("2|mask|masked token|time"), as hex: the same for every tab of
+    one browser however each is masked; the value itself otherwise."""
     parts = cookie.split("|")
     try:
         if len(parts) == 4 and parts[0] == "2":
             mask, masked = binascii.a2b_hex(parts[1]), binascii.a2b_hex(parts[2])
-            return bytes(b ^ mask[i % len(mask)] for i, b in enumerate(masked))
+            return bytes(b ^ mask[i % len(mask)] for i, b in enumerate(masked)).hex()
     except (binascii.Error, ValueError, ZeroDivisionError):
         pass
-    return cookie.encode()
+    return cookie[:MAX_TOKEN_CHARS]
 
 
 def session() -> tuple[TrainingRun | None, str | None]:
     """The session's run and its status at the start of this script run (heartbeats it)."""
-    st.session_state[CLIENT_KEY] = client_key()       # callbacks read it: they run before the script
     run = current_run()
     snap = run.snapshot() if run is not None else None
     status = snap.status if snap is not None else None
@@ -218,12 +246,15 @@ def _start(step: bool = False) -> None:
     domain, family, knobs = knobs_from_state()
     st.session_state.pop(MSG_KEY, None)
     st.session_state.pop(START_MSG_KEY, None)
-    client = st.session_state.get(CLIENT_KEY) or client_key()
     try:
+        client = client_key()
         run = get_manager().press(owner_key(), "step" if step else "start",
                                   lambda: TrainingRun(domain, family, knobs, client=client))
+    except BrowserRefused as e:
+        st.session_state[START_MSG_KEY] = plain(e, 400)
+        return
     except TooManyRuns:
-        st.session_state[START_MSG_KEY] = "too_many"
+        st.session_state[START_MSG_KEY] = _too_many_text()
         return
     st.session_state[RUN_KEY] = run
 
@@ -254,7 +285,7 @@ def controls(status: str | None) -> None:
     c[3].button(_("Stop"), key="lt_stop", icon=":material/stop:", disabled=not active, on_click=_do, args=("stop",),
                 use_container_width=True)
     if st.session_state.get(START_MSG_KEY) and not active:
-        st.warning(_too_many_text(), icon=":material/block:")
+        st.warning(st.session_state[START_MSG_KEY], icon=":material/block:")
 
 
 def _too_many_text() -> str:
@@ -290,8 +321,7 @@ def _save() -> None:
     run = current_run()
     name = st.session_state.get("lt_save_name", "")
     try:
-        path = run.save(name, replace=bool(st.session_state.get("lt_replace")),
-                        owner=st.session_state.get(CLIENT_KEY) or client_key())
+        path = run.save(name, replace=bool(st.session_state.get("lt_replace")), owner=client_key())
         st.cache_data.clear()                 # other pages' cached model lists pick it up at once
         st.session_state[MSG_KEY] = ("ok", _("Saved as **{name}** in your models folder. Open the Latent explorer "
                                              "(VAE) or the other pages and pick it from the model list.").format(

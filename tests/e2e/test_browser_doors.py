@@ -1,9 +1,15 @@
-"""A fresh server in a real browser: deep links open the right page with no "Page not found" modal, and two
-tabs of one browser share one training slot."""
+"""A fresh server in a real browser: deep links open the right page with no "Page not found" modal, two tabs of
+one browser share one training slot, and a private window, an edited cookie or a cookie-less script on the same
+address gets no second one."""
+import asyncio
+import importlib.util
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 pytest.importorskip("playwright")
-from e2e_helpers import launch, streamlit_server, wait_idle  # noqa: E402
+from e2e_helpers import REPO, launch, streamlit_server, wait_idle  # noqa: E402
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 pytestmark = pytest.mark.e2e
@@ -56,5 +62,80 @@ def test_two_tabs_of_one_browser_get_one_training_slot(tmp_path):
             expect(other.locator(".st-key-lt_status", has_text="paused").first).to_be_visible()
             first.locator(".st-key-lt_stop button").first.click()
             other.locator(".st-key-lt_stop button").first.click()
+        finally:
+            browser.close()
+
+
+def _st_client():
+    spec = importlib.util.spec_from_file_location("st_client", REPO / "benchmarks" / "st_client.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["st_client"] = module            # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def _open_training(context, url: str):
+    page = context.new_page()
+    page.goto(url + "/training")
+    page.locator(".st-key-lt_step button").first.wait_for(timeout=60_000)
+    wait_idle(page, 60_000)
+    return page
+
+
+def _edited(cookies: list[dict]) -> list[dict]:
+    """The browser's cookies with one hex digit of its XSRF token changed (still well-formed)."""
+    out = []
+    for c in cookies:
+        if c["name"] == "_streamlit_xsrf":
+            version, mask, masked, stamp = c["value"].split("|")
+            masked = ("0" if masked[0] != "0" else "1") + masked[1:]
+            c = {**c, "value": "|".join((version, mask, masked, stamp))}
+        out.append(c)
+    return out
+
+
+async def _cookieless_step(url: str) -> list[str]:
+    session = _st_client().Session(url, "training")
+    try:
+        await session.open()
+        run = await session.set_widget("lt_step", trigger_value=True)
+        return run.texts + run.errors
+    finally:
+        await session.close()
+
+
+NEW_BROWSER_REFUSED = "Another browser on your network address already trains on this server"
+
+
+def test_a_private_window_an_edited_cookie_or_a_cookieless_script_gets_no_second_run(tmp_path):
+    env = {"SEQGEN_USER_MODELS": str(tmp_path), "SEQGEN_MAX_RUNS": "4", "SEQGEN_NEW_BROWSERS_PER_ADDRESS": "1"}
+    with streamlit_server(env=env) as url, sync_playwright() as p:
+        browser = launch(p)
+        try:
+            ctx = browser.new_context(viewport={"width": 1280, "height": 1000})
+            first = _open_training(ctx, url)
+            first.locator(".st-key-lt_step button").first.click()                     # the address's one browser
+            expect(first.locator(".st-key-lt_status", has_text="paused").first).to_be_visible()
+
+            private = _open_training(browser.new_context(viewport={"width": 1280, "height": 1000}), url)
+            private.locator(".st-key-lt_step button").first.click()
+            expect(private.get_by_text(NEW_BROWSER_REFUSED)).to_be_visible()
+            expect(private.locator(".st-key-lt_status")).to_have_count(0)             # no run was made
+
+            edited_ctx = browser.new_context(viewport={"width": 1280, "height": 1000})
+            edited_ctx.add_cookies(_edited(ctx.cookies()))
+            edited = _open_training(edited_ctx, url)
+            edited.locator(".st-key-lt_step button").first.click()
+            expect(edited.get_by_text(NEW_BROWSER_REFUSED)).to_be_visible()
+
+            with ThreadPoolExecutor(1) as pool:      # Playwright's sync API holds this thread's event loop
+                shown = pool.submit(asyncio.run, _cookieless_step(url)).result(120)
+            assert any(NEW_BROWSER_REFUSED in t for t in shown), shown
+
+            again = _open_training(ctx, url)                                        # the browser itself: its cap
+            again.locator(".st-key-lt_start button").first.click()
+            expect(again.get_by_text("already have a training run going")).to_be_visible()
+            first.locator(".st-key-lt_stop button").first.click()
+            expect(first.locator(".st-key-lt_status", has_text="stopped").first).to_be_visible()
         finally:
             browser.close()
