@@ -13,6 +13,7 @@ browser. Widgets are found by their user key, the last part of Streamlit's eleme
     run = await session.set_widget("le_z0", double_array_value=[0.5])
     run = await session.set_widget("le_pad", json_value={"z": [0.5, 1.0]})
     run = await session.reconnect()                  # a network blip: new websocket, same server session
+    run = await session.press_together(["lt_start", "lt_stop", "lt_start"])   # three presses, no gap
     await session.close()
 
 Behind a proxy that routes by cookie (scripts/serve.py), give the sessions of one browser one `cookies` dict:
@@ -177,6 +178,28 @@ class Session:
             if name.startswith("trigger") or name.endswith("trigger_value"):
                 self.widgets.pop(wid, None)     # a button press is sent once
 
+    async def rerun(self, timeout: float = 60.0) -> Run:
+        """Run the page again with the widget values as they are (what the browser does now and then)."""
+        return await self._rerun(timeout=timeout)
+
+    async def press_together(self, keys: list[str], timeout: float = 60.0) -> Run:
+        """Press the buttons `keys` with no gap between them: one rerun message each, sent back to back before
+        the server has answered any (as a double click, or a script, can). -> the run that ends the burst (the
+        first script run that finishes other than by being cut short by the next message)."""
+        async with self._lock:
+            run = Run(sent=time.perf_counter())
+            self._current, self._done = run, asyncio.Event()
+            for key in keys:
+                wid = self.widget_id(key)
+                widgets = [*(w for k, w in self.widgets.items() if k != wid), WidgetState(id=wid, trigger_value=True)]
+                await self._ws.send(self._message(widgets, self.fragment_of.get(wid, "")).SerializeToString())
+            try:
+                await asyncio.wait_for(self._done.wait(), timeout)
+            except TimeoutError:
+                run.errors.append(f"no script_finished within {timeout:g} s")
+            self._current = None
+            return run
+
     def widget_id(self, key: str) -> str:
         try:
             return self.by_key[key]
@@ -224,19 +247,7 @@ class Session:
                      auto: bool = False) -> Run:
         async with self._lock:
             run = Run(sent=time.perf_counter(), fragment=fragment)
-            msg = BackMsg()
-            cs = msg.rerun_script
-            cs.query_string = self.query
-            cs.page_script_hash = self.page_hash
-            if page_name and not self.page_hash:
-                cs.page_name = page_name
-            cs.widget_states.widgets.extend(self.widgets.values())
-            if fragment:
-                cs.fragment_id = fragment
-            cs.is_auto_rerun = auto
-            cs.context_info.timezone = "UTC"
-            cs.context_info.locale = "en-US"
-            cs.context_info.url = f"http://{self.host}:{self.port}/{self.page}?{self.query}"
+            msg = self._message(list(self.widgets.values()), fragment, auto, page_name)
             self._current, self._done = run, asyncio.Event()
             self._media = []
             await self._ws.send(msg.SerializeToString())
@@ -250,6 +261,23 @@ class Session:
             if self.closed_error and not run.finished:
                 run.errors.append(self.closed_error)
             return run
+
+    def _message(self, widgets: list[WidgetState], fragment: str = "", auto: bool = False,
+                 page_name: str = "") -> BackMsg:
+        msg = BackMsg()
+        cs = msg.rerun_script
+        cs.query_string = self.query
+        cs.page_script_hash = self.page_hash
+        if page_name and not self.page_hash:
+            cs.page_name = page_name
+        cs.widget_states.widgets.extend(widgets)
+        if fragment:
+            cs.fragment_id = fragment
+        cs.is_auto_rerun = auto
+        cs.context_info.timezone = "UTC"
+        cs.context_info.locale = "en-US"
+        cs.context_info.url = f"http://{self.host}:{self.port}/{self.page}?{self.query}"
+        return msg
 
     async def _read_loop(self) -> None:
         try:

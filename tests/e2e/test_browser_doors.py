@@ -139,3 +139,46 @@ def test_a_private_window_an_edited_cookie_or_a_cookieless_script_gets_no_second
             expect(first.locator(".st-key-lt_status", has_text="stopped").first).to_be_visible()
         finally:
             browser.close()
+
+
+BURSTS = [["lt_start", "lt_start"], ["lt_step", "lt_step"], ["lt_start", "lt_stop", "lt_start"],
+          ["lt_step", "lt_stop", "lt_step", "lt_stop", "lt_start"]]
+
+
+async def _slot_after_burst(url: str, keys: list[str]) -> tuple[bool, list[str]]:
+    """One tab presses `keys` with no gap; then, once its page shows it settled, it stops the run it shows (if
+    any), and a second tab of the same browser asks for a run. -> (whether the first tab showed a run, what
+    the second tab was told). A run the first tab lost track of would still hold the browser's one slot."""
+    client = _st_client()
+    jar: dict[str, str] = {}
+    first = client.Session(url, "training", cookies=jar)
+    await first.open()
+    await first.fetch("/_stcore/health")                 # the browser's XSRF cookie, as a page load sets it
+    await first.press_together(keys)
+    await asyncio.sleep(1.0)                             # the burst's reruns end; then the page as it stands
+    await first.rerun()
+    showed_run = not first.proto("lt_stop").disabled
+    if showed_run:
+        await first.set_widget("lt_stop", trigger_value=True)
+    second = client.Session(url, "training", cookies=jar)
+    try:
+        await second.open()
+        told = await second.set_widget("lt_step", trigger_value=True)
+        if not second.proto("lt_stop").disabled:
+            await second.set_widget("lt_stop", trigger_value=True)
+        return showed_run, told.texts + told.errors
+    finally:
+        await second.close()
+        await first.close()
+
+
+def test_buttons_pressed_with_no_gap_leave_no_run_without_its_tab(tmp_path):
+    """Start twice, Step twice, Start-Stop-Start... sent before the server answers: afterwards the tab shows the
+    run it has (and can stop it), so the browser's one slot is free again for its next tab."""
+    env = {"SEQGEN_USER_MODELS": str(tmp_path), "SEQGEN_MAX_RUNS": "4", "SEQGEN_MAX_RUNS_PER_CLIENT": "1"}
+    with streamlit_server(env=env) as url:
+        for keys in BURSTS:
+            with ThreadPoolExecutor(1) as pool:
+                showed_run, told = pool.submit(asyncio.run, _slot_after_burst(url, keys)).result(180)
+            assert showed_run, keys                      # every burst ends with Start or Step: a run
+            assert not any("already have a training run going" in t for t in told), (keys, told)
