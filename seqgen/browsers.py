@@ -34,6 +34,17 @@ MAX_TOKEN_CHARS = 256
 FORGET_AFTER_S = 30 * 24 * 3600      # a browser not seen for this long leaves the record
 
 
+def address_of(remote: str | None, forwarded: str | None, behind_proxy: bool) -> str:
+    """A browser's network address for the count of new browsers: behind our own nginx (`behind_proxy`) the last
+    X-Forwarded-For entry, the one nginx itself saw (the entries before it are whatever the browser sent); else
+    the connection's address (`remote`); "loopback" when there is none (Streamlit gives none for this machine)."""
+    if behind_proxy and isinstance(forwarded, str):
+        last = forwarded.split(",")[-1].strip()
+        if last:
+            return last[:MAX_TOKEN_CHARS]
+    return remote[:MAX_TOKEN_CHARS] if isinstance(remote, str) and remote else "loopback"
+
+
 class BrowserRefused(Exception):
     """This browser gets no identity now; str() is the sentence to show (a Sentence, so the app translates it)."""
 

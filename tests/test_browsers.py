@@ -11,7 +11,7 @@ import time
 import pytest
 from st_helpers import REPO
 
-from seqgen.browsers import KEY_FILE, RECORD_FILE, BrowserRefused, Browsers
+from seqgen.browsers import KEY_FILE, RECORD_FILE, BrowserRefused, Browsers, address_of
 
 
 class Clock:
@@ -109,3 +109,12 @@ def test_limits_come_from_the_environment(tmp_path, monkeypatch):
     assert (b.new_per_address, b.window_s) == (3, 60.0)
     monkeypatch.setenv("SEQGEN_NEW_BROWSERS_PER_ADDRESS", "lots")
     assert Browsers.from_env(tmp_path).new_per_address == 1
+
+
+def test_behind_our_nginx_the_address_is_the_one_nginx_saw():
+    # nginx appends the address it saw to whatever X-Forwarded-For the browser sent
+    assert address_of("127.0.0.1", "6.6.6.6, 203.0.113.7", behind_proxy=True) == "203.0.113.7"
+    assert address_of("127.0.0.1", "203.0.113.7", behind_proxy=True) == "203.0.113.7"
+    assert address_of("198.51.100.2", "6.6.6.6", behind_proxy=False) == "198.51.100.2"   # a header is not trusted
+    assert address_of(None, None, behind_proxy=False) == "loopback"
+    assert address_of(None, " , ", behind_proxy=True) == "loopback"

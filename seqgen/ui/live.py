@@ -22,7 +22,7 @@ import pandas  # noqa: F401
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from seqgen.browsers import MAX_TOKEN_CHARS, BrowserRefused, Browsers
+from seqgen.browsers import MAX_TOKEN_CHARS, BrowserRefused, Browsers, address_of
 from seqgen.checkpoints import CheckpointError
 from seqgen.classroom.security import digest
 from seqgen.domains import get_domain
@@ -109,18 +109,13 @@ def _browsers(folder: str) -> Browsers:
 
 
 def _address() -> str:
-    """The browser's network address: behind scripts/serve.py's nginx (SEQGEN_BEHIND_PROXY=1) the last
-    X-Forwarded-For entry, the one nginx itself saw; else the connection's ("loopback" on this machine)."""
+    """This browser's network address (seqgen.browsers.address_of); behind scripts/serve.py's nginx
+    (SEQGEN_BEHIND_PROXY=1) from the X-Forwarded-For header nginx adds to."""
     try:
-        if os.environ.get("SEQGEN_BEHIND_PROXY") == "1":
-            forwarded = st.context.headers.get("X-Forwarded-For")
-            last = forwarded.split(",")[-1].strip() if isinstance(forwarded, str) else ""
-            if last:
-                return last[:MAX_TOKEN_CHARS]
-        address = st.context.ip_address
+        remote, forwarded = st.context.ip_address, st.context.headers.get("X-Forwarded-For")
     except Exception:  # noqa: BLE001 - no browser context (a bare script run)
-        address = None
-    return address if isinstance(address, str) and address else "loopback"
+        remote = forwarded = None
+    return address_of(remote, forwarded, os.environ.get("SEQGEN_BEHIND_PROXY") == "1")
 
 
 def _xsrf_token(cookie: str) -> str:

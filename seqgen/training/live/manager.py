@@ -7,8 +7,8 @@ closed browser tab frees its slot.
 
 It also caps the runs (training or queued) of one client at `max_per_client` (SEQGEN_MAX_RUNS_PER_CLIENT,
 default 1), so one student with several tabs cannot take every slot. A run's client is given when it is made
-(seqgen.ui.live: the browser's signed identity); runs without one (a notebook, a benchmark) are not capped
-per client.
+(seqgen.ui.live: the browser on the deployment's record, seqgen.browsers, or the joined class seat); runs
+without one (a notebook, a benchmark) are not capped per client.
 
 Every run started through `start_for` has an owner (one browser tab: its Streamlit session), and the manager,
 not the tab, remembers which run is whose. Starting is one step under the manager's lock: an owner with a run
