@@ -1,6 +1,6 @@
-"""A fresh server in a real browser: deep links open the right page with no "Page not found" modal, two tabs of
-one browser share one training slot, and a private window, an edited cookie or a cookie-less script on the same
-address gets no second one."""
+"""A fresh server in a real browser: deep links open the right page with no "Page not found" modal; the tabs of one
+browser share its one training slot, a private window, an edited cookie or a cookie-less script on the same address
+gets none, and buttons pressed with no gap leave no run its tab has lost."""
 import asyncio
 import importlib.util
 import sys
@@ -35,33 +35,6 @@ def test_deep_links_to_a_fresh_server_show_no_page_not_found():
                 page.wait_for_timeout(500)                     # the modal, if any, is drawn by now
                 assert page.get_by_text("Page not found").count() == 0, path
                 assert page.get_by_role("dialog").count() == 0, path
-        finally:
-            browser.close()
-
-
-def test_two_tabs_of_one_browser_get_one_training_slot(tmp_path):
-    with streamlit_server(env={"SEQGEN_USER_MODELS": str(tmp_path), "SEQGEN_MAX_RUNS": "2"}) as url, \
-            sync_playwright() as p:
-        browser = launch(p)
-        try:
-            ctx = browser.new_context(viewport={"width": 1280, "height": 1000})   # one browser: shared cookies
-            first, second = ctx.new_page(), ctx.new_page()
-            for page in (first, second):
-                page.goto(url + "/training")
-                page.locator(".st-key-lt_start button").wait_for(timeout=60_000)
-                wait_idle(page, 60_000)
-            first.locator(".st-key-lt_step button").first.click()                     # start paused, one step
-            expect(first.locator(".st-key-lt_status", has_text="paused").first).to_be_visible()
-            second.locator(".st-key-lt_start button").first.click()
-            expect(second.get_by_text("already have a training run going")).to_be_visible()
-            other = browser.new_context().new_page()                             # another browser may start
-            other.goto(url + "/training")
-            other.locator(".st-key-lt_step button").first.wait_for(timeout=60_000)
-            wait_idle(other, 60_000)
-            other.locator(".st-key-lt_step button").first.click()
-            expect(other.locator(".st-key-lt_status", has_text="paused").first).to_be_visible()
-            first.locator(".st-key-lt_stop button").first.click()
-            other.locator(".st-key-lt_stop button").first.click()
         finally:
             browser.close()
 
@@ -105,17 +78,45 @@ async def _cookieless_step(url: str) -> list[str]:
 
 
 NEW_BROWSER_REFUSED = "Another browser on your network address already trains on this server"
+ALREADY_RUNNING = "already have a training run going"
 
 
-def test_a_private_window_an_edited_cookie_or_a_cookieless_script_gets_no_second_run(tmp_path):
-    env = {"SEQGEN_USER_MODELS": str(tmp_path), "SEQGEN_MAX_RUNS": "4", "SEQGEN_NEW_BROWSERS_PER_ADDRESS": "1"}
-    with streamlit_server(env=env) as url, sync_playwright() as p:
+@pytest.fixture(scope="module")
+def slots_server(tmp_path_factory):
+    """A server that gives one network address one new browser, and each browser one run."""
+    env = {"SEQGEN_USER_MODELS": str(tmp_path_factory.mktemp("models")), "SEQGEN_MAX_RUNS": "4",
+           "SEQGEN_MAX_RUNS_PER_CLIENT": "1", "SEQGEN_NEW_BROWSERS_PER_ADDRESS": "1"}
+    with streamlit_server(env=env) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def known_browser(slots_server) -> dict[str, str]:
+    """The cookies of the one browser this address may train from, as a page load gives them (the XSRF cookie
+    Streamlit sets); the first of these tests to train puts it on the server's record."""
+    jar: dict[str, str] = {}
+
+    async def page_load():
+        await _st_client().Session(slots_server, "training", cookies=jar).fetch("/_stcore/health")
+
+    asyncio.run(page_load())
+    assert "_streamlit_xsrf" in jar
+    return jar
+
+
+def test_tabs_of_one_browser_share_its_run_and_a_private_window_an_edited_cookie_or_a_script_get_none(
+        slots_server, known_browser):
+    url = slots_server
+    with sync_playwright() as p:
         browser = launch(p)
         try:
             ctx = browser.new_context(viewport={"width": 1280, "height": 1000})
-            first = _open_training(ctx, url)
-            first.locator(".st-key-lt_step button").first.click()                     # the address's one browser
+            ctx.add_cookies([{"name": k, "value": v, "url": url} for k, v in known_browser.items()])
+            first, second = _open_training(ctx, url), _open_training(ctx, url)   # two tabs, opened before a run
+            first.locator(".st-key-lt_step button").first.click()                 # start paused, one step
             expect(first.locator(".st-key-lt_status", has_text="paused").first).to_be_visible()
+            second.locator(".st-key-lt_start button").first.click()
+            expect(second.get_by_text(ALREADY_RUNNING)).to_be_visible()
 
             private = _open_training(browser.new_context(viewport={"width": 1280, "height": 1000}), url)
             private.locator(".st-key-lt_step button").first.click()
@@ -132,9 +133,6 @@ def test_a_private_window_an_edited_cookie_or_a_cookieless_script_gets_no_second
                 shown = pool.submit(asyncio.run, _cookieless_step(url)).result(120)
             assert any(NEW_BROWSER_REFUSED in t for t in shown), shown
 
-            again = _open_training(ctx, url)                                        # the browser itself: its cap
-            again.locator(".st-key-lt_start button").first.click()
-            expect(again.get_by_text("already have a training run going")).to_be_visible()
             first.locator(".st-key-lt_stop button").first.click()
             expect(first.locator(".st-key-lt_status", has_text="stopped").first).to_be_visible()
         finally:
@@ -145,40 +143,37 @@ BURSTS = [["lt_start", "lt_start"], ["lt_step", "lt_step"], ["lt_start", "lt_sto
           ["lt_step", "lt_stop", "lt_step", "lt_stop", "lt_start"]]
 
 
-async def _slot_after_burst(url: str, keys: list[str]) -> tuple[bool, list[str]]:
-    """One tab presses `keys` with no gap; then, once its page shows it settled, it stops the run it shows (if
-    any), and a second tab of the same browser asks for a run. -> (whether the first tab showed a run, what
-    the second tab was told). A run the first tab lost track of would still hold the browser's one slot."""
+async def _slot_after_burst(url: str, jar: dict[str, str], keys: list[str]) -> tuple[bool, bool, list[str]]:
+    """One tab of the browser whose cookies are `jar` presses `keys` with no gap; then, once its page shows it
+    settled, it stops the run it shows (if any), and a second tab of the same browser asks for a run. -> (whether
+    the first tab showed a run, whether the second got one, what the second was told). A run the first tab lost
+    track of would still hold the browser's one slot."""
     client = _st_client()
-    jar: dict[str, str] = {}
-    first = client.Session(url, "training", cookies=jar)
+    first = client.Session(url, "training", cookies=dict(jar))
     await first.open()
-    await first.fetch("/_stcore/health")                 # the browser's XSRF cookie, as a page load sets it
     await first.press_together(keys)
     await asyncio.sleep(1.0)                             # the burst's reruns end; then the page as it stands
     await first.rerun()
     showed_run = not first.proto("lt_stop").disabled
     if showed_run:
         await first.set_widget("lt_stop", trigger_value=True)
-    second = client.Session(url, "training", cookies=jar)
+    second = client.Session(url, "training", cookies=dict(jar))
     try:
         await second.open()
         told = await second.set_widget("lt_step", trigger_value=True)
-        if not second.proto("lt_stop").disabled:
+        second_run = not second.proto("lt_stop").disabled
+        if second_run:
             await second.set_widget("lt_stop", trigger_value=True)
-        return showed_run, told.texts + told.errors
+        return showed_run, second_run, told.texts + told.errors
     finally:
         await second.close()
         await first.close()
 
 
-def test_buttons_pressed_with_no_gap_leave_no_run_without_its_tab(tmp_path):
+def test_buttons_pressed_with_no_gap_leave_no_run_without_its_tab(slots_server, known_browser):
     """Start twice, Step twice, Start-Stop-Start... sent before the server answers: afterwards the tab shows the
     run it has (and can stop it), so the browser's one slot is free again for its next tab."""
-    env = {"SEQGEN_USER_MODELS": str(tmp_path), "SEQGEN_MAX_RUNS": "4", "SEQGEN_MAX_RUNS_PER_CLIENT": "1"}
-    with streamlit_server(env=env) as url:
-        for keys in BURSTS:
-            with ThreadPoolExecutor(1) as pool:
-                showed_run, told = pool.submit(asyncio.run, _slot_after_burst(url, keys)).result(180)
-            assert showed_run, keys                      # every burst ends with Start or Step: a run
-            assert not any("already have a training run going" in t for t in told), (keys, told)
+    for keys in BURSTS:
+        showed_run, second_run, told = asyncio.run(_slot_after_burst(slots_server, known_browser, keys))
+        assert showed_run, keys                          # every burst ends with Start or Step: a run
+        assert second_run, (keys, told)
