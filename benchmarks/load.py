@@ -77,7 +77,9 @@ def server(app_dir: Path, extra: list[str]):
            "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none", *extra]
     log = open(f"/tmp/seqgen-load-{port}.log", "w")
-    proc = subprocess.Popen(cmd, cwd=app_dir, stdout=log, stderr=subprocess.STDOUT)
+    # every simulated student comes from 127.0.0.1; in a real class each has an address or a seat of their own
+    env = {**os.environ, "SEQGEN_NEW_BROWSERS_PER_ADDRESS": os.environ.get("SEQGEN_NEW_BROWSERS_PER_ADDRESS", "10000")}
+    proc = subprocess.Popen(cmd, cwd=app_dir, stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
         deadline = time.time() + 60
         while True:
