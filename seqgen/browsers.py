@@ -4,7 +4,7 @@ cookie or a script without cookies does not cheaply make a second person.
 A browser brings a token the server gave it (the app uses the XSRF token Streamlit sets in every browser's
 first response, which all tabs of that browser share; a session without one is its own token). A token
 counts as a browser only once it is on this deployment's record, and a token goes on the record only when
-its browser first asks to train, at most `new_per_address` per network address in `window_s` seconds
+its browser first asks to train or to save, at most `new_per_address` per network address in `window_s` seconds
 (SEQGEN_NEW_BROWSERS_PER_ADDRESS, default 1; SEQGEN_NEW_BROWSERS_WINDOW, default 3600). So a second browser
 on the same machine, an edited or cleared cookie and a cookie-less script all come as a new token from an
 address that has had its turn, and are refused.
@@ -67,7 +67,7 @@ class Browsers:
 
     @classmethod
     def from_env(cls, folder: Path) -> Browsers:
-        return cls(folder, int(_env_number("SEQGEN_NEW_BROWSERS_PER_ADDRESS", 1)),
+        return cls(folder, max(1, int(_env_number("SEQGEN_NEW_BROWSERS_PER_ADDRESS", 1))),
                    _env_number("SEQGEN_NEW_BROWSERS_WINDOW", 3600.0))
 
     def known(self, token: str) -> str | None:
@@ -79,7 +79,17 @@ class Browsers:
 
     def identify(self, token: str, address: str) -> str:
         """The browser id of `token`, putting it on the record if it is new; BrowserRefused when it is new and
-        `address` has had `new_per_address` new browsers in the last `window_s` seconds."""
+        `address` has had `new_per_address` new browsers in the last `window_s` seconds, or when the record
+        cannot be read or written (a full disk, a folder it may not write to)."""
+        try:
+            return self._identify(token, address)
+        except (OSError, sqlite3.Error) as e:
+            raise BrowserRefused(Sentence(
+                "This server could not look up who is training ({error}). Try again in a moment; if it stays, "
+                "tell whoever runs the server.", error=getattr(e, "strerror", None) or str(e) or type(e).__name__)
+            ) from e
+
+    def _identify(self, token: str, address: str) -> str:
         now = self.clock()
         digest, where = self._digest("token", token), self._digest("address", address)
         with self._record() as db:

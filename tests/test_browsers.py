@@ -45,10 +45,17 @@ def test_the_record_holds_digests_only_and_the_key_is_the_owners_alone(tmp_path)
     assert len((tmp_path / KEY_FILE).read_bytes()) == 32
 
 
-def test_a_damaged_key_is_one_sentence(tmp_path):
+def test_a_damaged_key_or_an_unwritable_record_is_one_sentence(tmp_path):
     (tmp_path / KEY_FILE).write_bytes(b"short")
     with pytest.raises(OSError, match="not a 32-byte key; remove it"):
         Browsers(tmp_path).known("token")
+    with pytest.raises(BrowserRefused, match=r"could not look up who is training \(.*not a 32-byte key"):
+        Browsers(tmp_path).identify("token", "loopback")
+    record = tmp_path / "record"
+    record.mkdir()
+    (record / RECORD_FILE).write_bytes(b"this is not an SQLite file" * 100)
+    with pytest.raises(BrowserRefused, match="could not look up who is training"):
+        Browsers(record).identify("token", "loopback")
 
 
 RACER = """
