@@ -54,7 +54,8 @@ const STREAMS = (window.__seqgenClassStreams ??= new Map());
 const RETRY_MS = 2500;
 const CLOSE_UNUSED_MS = 5000;
 export default function (component) {
-  const { data, setTriggerValue } = component;
+  const { data, setTriggerValue, parentElement } = component;
+  const host = parentElement instanceof ShadowRoot ? parentElement.host : parentElement;
   let s = STREAMS.get(data.key);
   if (s && s.url !== data.url) { s.source.close(); STREAMS.delete(data.key); s = undefined; }
   if (!s) {
@@ -73,7 +74,10 @@ export default function (component) {
   // version the stream announced (data.known), ask again every RETRY_MS.
   s.known = data.known;
   s.fire = (name, value) => {
-    setTriggerValue(name, value);
+    // Only while the newest mount is on the page: after the teacher goes from the console to a lesson, its
+    // rerun would be for a fragment that page does not have, and one that lands while a click's run is
+    // starting takes the click's place (the click is lost). The retry below still runs, for a page switch.
+    if (!host || host.isConnected) setTriggerValue(name, value);
     clearTimeout(s.timer);
     if (name in s.known) {
       s.timer = setTimeout(() => { if (STREAMS.get(data.key) === s && value > (s.known[name] ?? -1)) s.fire(name, value); },
