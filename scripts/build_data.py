@@ -286,7 +286,7 @@ def build_sound(full: bool = False) -> None:
     import librosa
     import soxr
 
-    from seqgen.domains.spoken import SETTINGS, SpokenDigitsDomain, full_data_path
+    from seqgen.domains.spoken import SpokenDigitsDomain, full_data_path, spectrogram_settings
 
     if shutil.which("espeak-ng") is None:
         raise SystemExit("espeak-ng is not installed: apt-get install espeak-ng")
@@ -341,7 +341,7 @@ def build_sound(full: bool = False) -> None:
         speeds=np.array(speeds, np.int16), pitches=np.array(pitches, np.int16),
         spoken_seconds=seconds.astype(np.float32),                     # trimmed speech before the window
         espeak_version=np.array(espeak_version()),
-        **{name: np.array(getattr(domain, name)) for name in SETTINGS},
+        **{name: np.array(value) for name, value in spectrogram_settings().items()},
     )
     print(f"spoken: wrote {out} ({out.stat().st_size / 1e6:.2f} MB, {len(jobs)} clips, "
           f"per label {np.bincount(column[0]).tolist()}) in {time.time() - t0:.0f} s")

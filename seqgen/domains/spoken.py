@@ -43,11 +43,16 @@ def full_data_path() -> Path:
     return data_dir() / FULL_FILE
 
 
+def spectrogram_settings() -> dict[str, float]:
+    """SETTINGS as this domain makes its spectrograms: what a data file records, and must match."""
+    return {name: getattr(SpokenDigitsDomain, name) for name in SETTINGS}
+
+
 def read_data(path: Path) -> dict[str, np.ndarray]:
     with np.load(path) as f:
         data = {k: f[k] for k in f.files}
-    for name in SETTINGS:
-        made, wanted = float(data[name]), float(getattr(SpokenDigitsDomain, name))
+    for name, wanted in spectrogram_settings().items():
+        made, wanted = float(data[name]), float(wanted)
         if made != wanted:
             raise ValueError(f"{path} was built with {name} = {made:g}, but the spoken-digits domain uses "
                              f"{wanted:g}; rebuild it with `python scripts/build_data.py sound"
