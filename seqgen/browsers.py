@@ -18,6 +18,7 @@ instead (seqgen.ui.live), and the teacher's class size bounds how many seats the
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -146,24 +147,10 @@ class Browsers:
             raise ValueError(f"a browser {what} is 1 to {MAX_TOKEN_CHARS} characters")
         return hmac.new(self.key(), f"{what}:{value}".encode("utf-8", "replace"), hashlib.sha256).hexdigest()
 
-    def _record(self) -> _Closing:
+    def _record(self) -> contextlib.closing[sqlite3.Connection]:
+        """A connection for one `with`; closing it drops a transaction that was not committed."""
         self.folder.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.folder / RECORD_FILE, timeout=10, isolation_level=None)
         db.execute("CREATE TABLE IF NOT EXISTS browsers (token TEXT PRIMARY KEY, address TEXT NOT NULL, "
                    "added REAL NOT NULL, seen REAL NOT NULL)")
-        return _Closing(db)
-
-
-class _Closing:
-    """`with` for an SQLite connection that closes it (sqlite3's own `with` only commits)."""
-
-    def __init__(self, db: sqlite3.Connection):
-        self.db = db
-
-    def __enter__(self) -> sqlite3.Connection:
-        return self.db
-
-    def __exit__(self, *exc) -> None:
-        if self.db.in_transaction:
-            self.db.execute("ROLLBACK")
-        self.db.close()
+        return contextlib.closing(db)
