@@ -20,6 +20,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import streamlit as st  # noqa: E402
 
+from seqgen.ui.browser_values import show_notice as show_browser_notice  # noqa: E402
 from seqgen.ui.i18n import _, language_switch  # noqa: E402
 from seqgen.ui.i18n import setup as setup_language  # noqa: E402
 from seqgen.ui.pages import HOME_TITLE, PAGES  # noqa: E402
@@ -174,4 +175,5 @@ if st.session_state.get("lesson_id") or "lesson" in st.query_params:
 if st.session_state.get("lt_run") is not None:  # a running training keeps its heartbeat on every page
     from seqgen.ui import live
     live.sidebar_status()
+show_browser_notice()     # a forged value from the browser, refused before the page ran
 pg.run()

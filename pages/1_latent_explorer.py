@@ -5,7 +5,7 @@ import streamlit as st
 
 import seqgen
 from seqgen import ui
-from seqgen.ui import compute, figures, latent_pad, resources, show, urlstate, widgets
+from seqgen.ui import browser_values, compute, figures, latent_pad, resources, show, urlstate, widgets
 from seqgen.ui.i18n import _, domain_word, label_names, ngettext
 
 LIM, STEP = 4.0, 0.05
@@ -16,15 +16,21 @@ PAINT_GAP_S = 0.06
 ui.configure_torch()
 
 
-def _set_z(point) -> None:
-    st.session_state.le_z0 = widgets.snap(point[0], LIM, STEP)
-    st.session_state.le_z1 = widgets.snap(point[1], LIM, STEP)
+def _set_z(sent) -> None:
+    """Move the current point to `sent`, a point from the browser (checked: it may be forged)."""
+    point = browser_values.point(sent, LIM, STEP)
+    if point is not None:
+        st.session_state.le_z0, st.session_state.le_z1 = point
 
 
 def _on_map_click() -> None:
-    point = figures.selection_point(st.session_state.get(figures.MAP_KEY))
-    if point is not None:
-        _set_z(point)
+    try:
+        sent = figures.selection_point(st.session_state.get(figures.MAP_KEY))
+    except ValueError:
+        browser_values.notice(_("Your browser sent a map click this page cannot read, so it was ignored."))
+        return
+    if sent is not None:
+        _set_z(sent)
 
 
 def _set_end(which: str) -> None:
@@ -41,6 +47,7 @@ def choose_model(names):
     label = None
     if cfg.conditional:
         names_shown = dict(enumerate(label_names(domain)))
+        browser_values.choice("le_label", range(cfg.n_labels), options_change=True)
         label = st.selectbox(_("Label"), list(range(cfg.n_labels)), key="le_label", persist_state="session",
                              format_func=names_shown.get)
     what_it_does(model_name)
@@ -84,6 +91,7 @@ def choose_plane(ref, cfg, domain) -> dict:
               "here. Points off that plane are not shown.").format(n=cfg.latent), icon=":material/layers:")
     planes = {"the plane the data spreads most along (PCA)": _("the plane the data spreads most along (PCA)"),
               "the plane through two examples": _("the plane through two examples")}
+    browser_values.choice("le_plane", planes)
     how = st.radio(_("Show it through"), list(planes), key="le_plane", persist_state="session",
                    format_func=planes.get)
     examples = None if how.startswith("the plane the data") else show.view(domain).plane_examples(ref, domain)
@@ -99,7 +107,7 @@ def choose_plane(ref, cfg, domain) -> dict:
 def _on_pad_z() -> None:
     state = st.session_state.get(PAD_KEY) or {}
     z = state.get("z") if hasattr(state, "get") else getattr(state, "z", None)
-    if z is not None and len(z) == 2:
+    if z is not None:
         _set_z(z)
 
 
@@ -131,6 +139,7 @@ def point_and_map(point_slot, map_slot, model_name, ckpt, ref, domain, label, ma
     and encoder below (they do not depend on z). The pad decodes in the browser; the sliders on the server."""
     with ui.guard(_("the latent explorer")):  # a fragment rerun runs outside the page-level guard
         with point_slot:
+            browser_values.show_notice()        # a refused drag or click reruns only this fragment, not the frame
             url, _why = pad_or_why(ref, plane)
         if url:
             pad_point(point_slot, map_slot, model_name, ckpt, ref, domain, label, marks, url)
@@ -194,6 +203,7 @@ def whole_plane(ref, domain, label, view, plane=None) -> None:
 def interpolation(ref, domain, label, data, marks, plane=None) -> None:
     st.header(_("Interpolation"))
     modes = {"two points I pick": _("two points I pick"), "two held-out examples": _("two held-out examples")}
+    browser_values.choice("le_interp_mode", modes)
     mode = st.radio(_("Between"), list(modes), key="le_interp_mode", persist_state="session", horizontal=True,
                     format_func=modes.get)
     n_items = len(data["points"])

@@ -94,20 +94,22 @@ def current_z_shapes(z, size: float = 0.16) -> list[dict]:
     return out
 
 
-def selection_point(event) -> tuple[float, float] | None:
-    """(x, y) of the first clicked point in an st.plotly_chart selection event, or None."""
+def selection_point(event):
+    """The first clicked point's (x, y) in an st.plotly_chart selection event, as the browser sent them (to be
+    checked with browser_values.point), or None when nothing is selected. ValueError when the event has no
+    readable shape (only a forged one lacks it)."""
     try:
         sel = event["selection"] if isinstance(event, dict) else event.selection
         pts = sel["points"] if isinstance(sel, dict) else sel.points
     except (AttributeError, KeyError, TypeError):
-        return None
+        raise ValueError("no selection in the event") from None
     if not pts:
         return None
-    p = pts[0]
     try:
-        return float(p["x"]), float(p["y"])
-    except (KeyError, TypeError, ValueError):
-        return None
+        p = pts[0]
+        return p["x"], p["y"]
+    except (KeyError, TypeError, IndexError):
+        raise ValueError("no x and y in the selection") from None
 
 
 # ---------------------------------------------------------------- GAN internals

@@ -31,6 +31,7 @@ from seqgen.storage import user_dir
 from seqgen.training.live import ACTIVE, TrainingRun, get_manager, knobs_for, live_defaults
 from seqgen.training.live.manager import TooManyRuns
 
+from . import browser_values
 from .i18n import _, domain_word, ngettext
 from .live_copy import family_title, knob_text, settings_line
 from .live_view import STATUS_WORDS, draw
@@ -168,8 +169,9 @@ def _fmt_option(v):
 
 
 def _choose(key: str, options) -> str:
-    """A valid current choice for the radio `key` (the first option when the stored one is gone)."""
-    if st.session_state.get(key) not in options:
+    """A valid current choice for the radio `key` (the first option when the stored one is gone or forged)."""
+    browser_values.choice(key, options, options_change=True)
+    if key not in st.session_state:
         st.session_state[key] = options[0]
     return st.session_state[key]
 
@@ -179,6 +181,7 @@ def _knob_widget(col, knob, key: str, disabled: bool):
     label, help_text = knob_text(knob)
     kw = dict(key=key, help=help_text, disabled=disabled)
     if knob.options and knob.type is str:
+        browser_values.choice(key, knob.options)
         return col.radio(label, knob.options, horizontal=True, format_func=_fmt_option, **kw)
     if knob.options:
         return col.select_slider(label, knob.options, format_func=_fmt_option, **kw)

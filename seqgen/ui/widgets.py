@@ -126,9 +126,9 @@ def parse_z(text: str, lim: float, step: float = 0.05) -> tuple[float, float]:
 
 
 def snap(v: float, lim: float, step: float = 0.05) -> float:
-    """Round to the slider step and clip into [-lim, lim]."""
-    v = round(round(float(v) / step) * step, 2)
-    return float(min(lim, max(-lim, v)))
+    """Clip into [-lim, lim] (first, so that 1e308 does not overflow the rounding) and round to the slider step."""
+    v = min(lim, max(-lim, float(v)))
+    return float(min(lim, max(-lim, round(round(v / step) * step, 2))))
 
 
 def format_z(z) -> str:

@@ -1,6 +1,7 @@
 """Helpers for the browser tests and benchmarks/browser_latency.py: start `streamlit run app.py`, launch chromium."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import subprocess
@@ -15,6 +16,16 @@ REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROME_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def st_client():
+    """benchmarks/st_client.py, the protocol-level Streamlit client (a module outside the test packages)."""
+    if "st_client" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("st_client", REPO / "benchmarks" / "st_client.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["st_client"] = module            # its dataclasses look their module up there
+        spec.loader.exec_module(module)
+    return sys.modules["st_client"]
 
 
 def free_port() -> int:

@@ -2,14 +2,12 @@
 browser share its one training slot, a private window, an edited cookie or a cookie-less script on the same address
 gets none, and buttons pressed with no gap leave no run its tab has lost."""
 import asyncio
-import importlib.util
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 pytest.importorskip("playwright")
-from e2e_helpers import REPO, launch, streamlit_server, wait_idle  # noqa: E402
+from e2e_helpers import launch, st_client, streamlit_server, wait_idle  # noqa: E402
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 pytestmark = pytest.mark.e2e
@@ -39,14 +37,6 @@ def test_deep_links_to_a_fresh_server_show_no_page_not_found():
             browser.close()
 
 
-def _st_client():
-    spec = importlib.util.spec_from_file_location("st_client", REPO / "benchmarks" / "st_client.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["st_client"] = module            # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
 def _open_training(context, url: str):
     page = context.new_page()
     page.goto(url + "/training")
@@ -68,7 +58,7 @@ def _edited(cookies: list[dict]) -> list[dict]:
 
 
 async def _cookieless_step(url: str) -> list[str]:
-    session = _st_client().Session(url, "training")
+    session = st_client().Session(url, "training")
     try:
         await session.open()
         run = await session.set_widget("lt_step", trigger_value=True)
@@ -97,7 +87,7 @@ def known_browser(slots_server) -> dict[str, str]:
     jar: dict[str, str] = {}
 
     async def page_load():
-        await _st_client().Session(slots_server, "training", cookies=jar).fetch("/_stcore/health")
+        await st_client().Session(slots_server, "training", cookies=jar).fetch("/_stcore/health")
 
     asyncio.run(page_load())
     assert "_streamlit_xsrf" in jar
@@ -148,7 +138,7 @@ async def _slot_after_burst(url: str, jar: dict[str, str], keys: list[str]) -> t
     settled, it stops the run it shows (if any), and a second tab of the same browser asks for a run. -> (whether
     the first tab showed a run, whether the second got one, what the second was told). A run the first tab lost
     track of would still hold the browser's one slot."""
-    client = _st_client()
+    client = st_client()
     first = client.Session(url, "training", cookies=dict(jar))
     await first.open()
     await first.press_together(keys)

@@ -10,7 +10,7 @@ from seqgen.kinds.image import decode_picture
 from seqgen.locale import Sentence
 from seqgen.render import image_grid, png_bytes, upscale
 
-from .. import compute
+from .. import browser_values, compute
 from ..i18n import _, domain_word, label_names, ngettext
 from ..widgets import plain
 from .base import KindView
@@ -58,6 +58,7 @@ class ImageView(KindView):
     def own_input(self, ref, ckpt, domain, label, marks, n_items, plane, go_to) -> None:
         noun = domain_word(domain.item_noun)
         sources = {"draw one": _("draw one"), "held-out": _("a held-out {noun}").format(noun=noun)}
+        browser_values.choice("le_own_src", sources)
         if st.radio(_("Your input"), list(sources), key="le_own_src", horizontal=True, persist_state="session",
                     format_func=sources.get) == "draw one":
             drawing_section(self, ref, ckpt, domain, label, marks, key="le_draw")
@@ -75,9 +76,27 @@ def replay_png(images: np.ndarray, cols: int, scale: int, rows_drawn: int) -> by
     return png_bytes(upscale(image_grid(images, cols=cols, pad=2, value=70), scale))
 
 
+CANVAS_FIT_KEYS = ("naturalWidth", "naturalHeight", "scaleX", "scaleY", "offsetX", "offsetY")
+
+
+def canvas_state_fits(state) -> bool:
+    """Whether the canvas's state, as the browser sent it, has the shape the canvas library reads: a drawing
+    whose picture is a data URL (or none yet), and a background fit of six numbers (or none)."""
+    drawing, fit = state.get("drawing"), state.get("backgroundFit")
+    if drawing is not None and not (isinstance(drawing, dict) and isinstance(drawing.get("data"), (str, type(None)))
+                                    and isinstance(drawing.get("raw", {}), dict)):
+        return False
+    return fit is None or (isinstance(fit, dict) and all(
+        isinstance(fit.get(k), (int, float)) and not isinstance(fit.get(k), bool) for k in CANVAS_FIT_KEYS))
+
+
 def _canvas(key: str):
     """The drawing canvas (streamlit-drawable-canvas): mouse, touch and pen draw white on black, like MNIST."""
     from streamlit_drawable_canvas import st_canvas
+    sent = st.session_state.get(key)
+    if hasattr(sent, "get") and not canvas_state_fits(sent):
+        del st.session_state[key]                      # forged: an empty canvas
+        st.warning(_("Your browser sent a drawing this page cannot read, so it was ignored."), icon=":material/block:")
     return st_canvas(stroke_width=20, stroke_color="#FFFFFF", background_color="#000000", height=CANVAS_PX,
                      width=CANVAS_PX, drawing_mode="freedraw", key=key, return_image_data=True)
 

@@ -12,7 +12,7 @@ from seqgen.domains import get_domain
 from seqgen.kinds.melody import Note, pitch_name
 from seqgen.kinds.notes import NOTE_NAMES, estimated_key
 
-from .. import compute, figures, resources
+from .. import browser_values, compute, figures, resources
 from ..i18n import N_, _, domain_word, ngettext
 from ..widgets import plain, presenting
 from .base import KindView
@@ -86,6 +86,7 @@ class MelodyView(KindView):
         tempo = int(c1.slider(_("Tempo (beats per minute)"), *TEMPO_RANGE, step=5, key=f"{key}_tempo",
                               persist_state="session"))
         sounds = {i: _(i) for i in audio.INSTRUMENTS}
+        browser_values.choice(f"{key}_instrument", audio.INSTRUMENTS)
         instrument = c2.selectbox(_("Instrument sound"), list(audio.INSTRUMENTS), key=f"{key}_instrument",
                                   persist_state="session", format_func=sounds.get)
         return {"tempo": tempo, "instrument": instrument}
@@ -104,6 +105,7 @@ class MelodyView(KindView):
                       **options) -> None:
         st.header(_("Play the start of a melody"))
         sources = {"a note grid (one bar)": _("a note grid (one bar)"), "a MIDI file": _("a MIDI file")}
+        browser_values.choice(f"{key}_how", sources)
         how = st.radio(_("Start from"), list(sources), key=f"{key}_how", horizontal=True, format_func=sources.get)
         notes = _from_grid(domain, key) if how.startswith("a note") else _from_midi(domain, key)
         if not notes:
@@ -115,6 +117,7 @@ class MelodyView(KindView):
         if not models:
             st.info(_("No {data} VAE or GAN is available.").format(data=domain_word(domain.title)))
             return
+        browser_values.choice(f"{key}_model", models, options_change=True)
         name = st.selectbox(_("Continue with"), models, key=f"{key}_model")
         ref = resources.ref(name)
         try:
@@ -227,6 +230,21 @@ def _grid_notes(table: pd.DataFrame, steps: int) -> list[Note]:
     return notes
 
 
+def grid_edits_fit(edits, n_rows: int, columns: list[str]) -> bool:
+    """Whether a note grid's edits, as the browser sent them, are ticks on its cells: rows within the grid, its
+    own columns, True or False; no rows added or deleted (None: nothing edited yet)."""
+    if edits is None:
+        return True
+    try:
+        rows, added, deleted = edits["edited_rows"], edits["added_rows"], edits["deleted_rows"]
+    except (KeyError, TypeError):
+        return False
+    return (not added and not deleted and isinstance(rows, dict)
+            and all(type(r) is int and 0 <= r < n_rows and isinstance(cells, dict)
+                    and all(c in columns and type(v) is bool for c, v in cells.items())
+                    for r, cells in rows.items()))
+
+
 def _from_grid(domain, key: str) -> list[Note]:
     pitches = list(range(GRID_HIGH, GRID_LOW - 1, -1))
     steps = domain.steps_per_bar
@@ -236,6 +254,11 @@ def _from_grid(domain, key: str) -> list[Note]:
                         (9, 77), (10, 77), (11, 77), (12, 76), (13, 76), (14, 74), (15, 74)):
             start.loc[p, str(step + 1)] = True
         st.session_state[f"{key}_grid0"] = start
+    columns = list(st.session_state[f"{key}_grid0"].columns)
+    if not grid_edits_fit(st.session_state.get(f"{key}_grid"), len(pitches), columns):
+        del st.session_state[f"{key}_grid"]            # forged edits: the grid as it started
+        st.warning(_("Your browser sent note-grid edits that do not fit the grid, so they were ignored."),
+                   icon=":material/block:")
     spb = domain.steps_per_beat
     table = st.data_editor(st.session_state[f"{key}_grid0"].rename(index=pitch_name), key=f"{key}_grid",
                            height=35 * (len(pitches) + 1) + 3, row_height=35,

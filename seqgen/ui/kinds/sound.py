@@ -8,7 +8,7 @@ import streamlit as st
 
 from seqgen.render import png_bytes, upscale
 
-from .. import compute
+from .. import browser_values, compute
 from ..i18n import _, domain_word, label_names
 from ..widgets import plain
 from .base import KindView, show_encoding
@@ -78,6 +78,7 @@ class SoundView(KindView):
         noun = domain_word(domain.item_noun)
         sources = {"record": _("record one"), "upload": _("upload a WAV file"),
                    "held-out": _("a held-out {noun}").format(noun=noun)}
+        browser_values.choice("le_own_src", sources)
         how = st.radio(_("Your input"), list(sources), key="le_own_src", horizontal=True, persist_state="session",
                        format_func=sources.get)
         if how == "held-out":

@@ -7,7 +7,7 @@ import html
 import pandas as pd
 import streamlit as st
 
-from .. import compute, figures, resources
+from .. import browser_values, compute, figures, resources
 from ..i18n import _, domain_word
 from ..widgets import classroom_safe, plain
 from .base import KindView, show_encoding
@@ -118,6 +118,7 @@ class TextView(KindView):
         st.dataframe(pd.DataFrame(rows), key=f"{key}_table", hide_index=True)
         st.caption(_("Every name starts with your letters exactly; the VAE and GAN first pick a latent / noise that "
                      "makes your start likely, the char-LM simply reads it."))
+        browser_values.choice(f"{key}_hid_model", hidden, options_change=True)
         pick = st.selectbox(_("Hidden state of"), list(hidden), key=f"{key}_hid_model")
         res = hidden[pick]
         with st.container(key=f"data_{key}_hid_name"):     # the completion is data: it stays out of the chart's title
