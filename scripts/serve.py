@@ -5,7 +5,8 @@
     python scripts/serve.py --processes 4 --address 0.0.0.0 --user-models /srv/seqgen/user_models   # class LAN
 
 It renders deploy/nginx/seqgen.conf.template into the run folder, starts N `streamlit run app.py` processes on
-free loopback ports (all saving trained models to one folder, each with its share of --max-live-runs), waits
+free loopback ports (all saving trained models to one folder, all sharing one table of --max-live-runs training
+slots and their queue, in the run folder), waits
 until each answers /_stcore/health, starts nginx on --address:--port and prints the URL. An app process
 that dies is started again on its port (nginx sends its students to the others meanwhile); nginx exiting,
 or app processes dying more than 5 times in 5 minutes, stops everything, as Ctrl-C or SIGTERM do.
@@ -75,13 +76,8 @@ def max_body_kib(app_dir: Path) -> int:
     return megabytes * 1024 + UPLOAD_FRAMING_KIB
 
 
-def split_live_runs(total: int, processes: int) -> list[int]:
-    """Each process's SEQGEN_MAX_RUNS: `total` training slots spread as evenly as they go, at least one each
-    (RunManager caps per process; a process cannot have none)."""
-    if total < processes:
-        raise ServeError(f"--max-live-runs {total} is fewer than --processes {processes}: every process needs "
-                         "at least one training slot")
-    return [total // processes + (i < total % processes) for i in range(processes)]
+def usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def listen_directive(address: str, port: int) -> str:
@@ -169,7 +165,7 @@ class Deployment:
     nginx: str | None = None
     streamlit_args: list[str] = field(default_factory=list)
     app_ports: list[int] = field(default_factory=list, init=False)
-    live_runs: list[int] = field(default_factory=list, init=False)
+    live_runs: int = field(default=0, init=False)       # training slots of the whole deployment
     children: dict[str, tuple[subprocess.Popen, Path]] = field(default_factory=dict, init=False)
     restarts: list[tuple[float, str]] = field(default_factory=list, init=False)   # (when, which app process)
     app_commands: dict[str, tuple[list[str], str, dict]] = field(default_factory=dict, init=False)
@@ -192,19 +188,17 @@ class Deployment:
 
     def start(self) -> None:
         nginx = find_nginx(self.nginx)
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        total = self.max_live_runs or max(cores, self.processes)  # the cores these processes may run on
-        self.live_runs = split_live_runs(total, self.processes)
+        self.live_runs = self.max_live_runs or usable_cores()   # the cores these processes may run on
         listen = listen_directive(self.address, self.port)
         if accepting(self.address, self.port):
             raise ServeError(f"port {self.port} on {self.address} is already in use (another server?): "
                              "stop that one or pick another --port")
         conf = self._write_config(listen)
         self._check_config(nginx, conf)
-        for port, runs in zip(self.app_ports, self.live_runs):
+        for port in self.app_ports:
             name = f"app process on port {port}"
             self.app_commands[name] = (app_command(port, self.streamlit_args), f"app-{port}.log",
-                                       {"cwd": self.app_dir, "env": self._app_env(runs)})
+                                       {"cwd": self.app_dir, "env": self._app_env()})
             self._spawn_app(name)
         self._wait_for("app processes", lambda: all(healthy(p) for p in self.app_ports))
         self._spawn("nginx", [*self._nginx_base(nginx, conf), "-g", "daemon off;"], "nginx.out")
@@ -236,10 +230,13 @@ class Deployment:
         if done.returncode != 0:
             raise ServeError(f"nginx rejected {conf}: {last_line(done.stderr)}")
 
-    def _app_env(self, live_runs: int) -> dict[str, str]:
+    def _app_env(self) -> dict[str, str]:
         # behind nginx every connection comes from loopback: the app reads a browser's address from the last
-        # X-Forwarded-For entry, the one nginx saw (seqgen.ui.live: new browser ids per address)
-        env = {**os.environ, "SEQGEN_MAX_RUNS": str(live_runs), "SEQGEN_BEHIND_PROXY": "1"}
+        # X-Forwarded-For entry, the one nginx saw (seqgen.ui.live: new browser ids per address). Every process
+        # asks one slot table before it trains (seqgen.training.live.slots), so the cap and the queue are the
+        # deployment's, whichever process a browser landed on.
+        env = {**os.environ, "SEQGEN_MAX_RUNS": str(self.live_runs), "SEQGEN_BEHIND_PROXY": "1",
+               "SEQGEN_LIVE_SLOTS": str(self.run_dir / "live-slots.sqlite3")}
         if self.user_models is not None:
             folder = self.user_models.resolve()
             folder.mkdir(parents=True, exist_ok=True)
@@ -335,7 +332,8 @@ def port_number(text: str) -> int:
 def parse_args(argv=None) -> argparse.Namespace:
     ap = OneLineParser(prog="serve.py", description=__doc__.splitlines()[0],
                        epilog="Recipe, sticky sessions and the training cap: docs/SERVING.md")
-    ap.add_argument("--processes", metavar="N", type=positive, default=2, help="Streamlit processes (default 2)")
+    ap.add_argument("--processes", metavar="N", type=positive, default=usable_cores(),
+                    help="Streamlit processes (default: the CPU cores it may use)")
     ap.add_argument("--port", metavar="PORT", type=port_number, default=8501, help="nginx's port (default 8501)")
     ap.add_argument("--address", metavar="ADDR", default="127.0.0.1",
                     help="nginx's address (default 127.0.0.1; 0.0.0.0 serves the whole LAN)")
@@ -343,8 +341,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                     "(default: SEQGEN_USER_MODELS, else user_models/ in the app folder)")
     ap.add_argument("--run-dir", metavar="DIR", type=Path, help="config, pid, temp and logs (default: a new folder in /tmp)")
     ap.add_argument("--max-live-runs", metavar="TOTAL", type=positive,
-                    help="live training runs at once across all processes, split between them "
-                         "(default: the CPU cores it may use, at least one per process)")
+                    help="live training runs at once across all processes, with one queue for the rest "
+                         "(default: the CPU cores it may use)")
     ap.add_argument("--nginx", metavar="PATH", help="the nginx binary (default: nginx on PATH or in /usr/sbin)")
     ap.add_argument("--app-dir", type=Path, default=REPO, help=argparse.SUPPRESS)
     return ap.parse_args(argv)
@@ -366,7 +364,7 @@ def main(argv=None) -> int:
             ports = ", ".join(map(str, deployment.app_ports))
             lan = " and this machine's LAN addresses (hostname -I)" if args.address in ("0.0.0.0", "::") else ""
             print(f"seqgen is at {deployment.url}{lan} ({args.processes} processes on 127.0.0.1 ports {ports}; "
-                  f"live-training slots per process: {deployment.live_runs}; logs in {deployment.run_dir}/logs). "
+                  f"{deployment.live_runs} live-training slots in all; logs in {deployment.run_dir}/logs). "
                   "Ctrl-C stops it.", flush=True)
             deployment.wait()
     except (ServeError, OSError) as e:

@@ -1,6 +1,9 @@
 """TrainingRun / RunManager: the live page's background training, tested without Streamlit."""
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +23,7 @@ from seqgen.training.live import (
     live_defaults,
 )
 from seqgen.training.live.run import _use_torch_threads
+from seqgen.training.live.slots import STALE_AFTER_S, SharedSlots
 from seqgen.training.live.snapshot import _Series
 
 TINY = dict(hidden=16, embed=8, batch_size=16, lr=5e-3)
@@ -99,6 +103,66 @@ def test_runs_to_completion_and_second_start_is_ignored(manager):
     s = run.snapshot()
     assert s.status == "done" and s.step == 30 and s.progress == 1.0
     assert s.validation["step"] and "val_neg_elbo" in s.validation
+
+
+def test_two_processes_share_the_deployments_slots_and_one_queue(tmp_path):
+    """Two managers on one slot table, as two app processes behind nginx (scripts/serve.py): the second process is
+    empty, yet its student waits while the deployment's one slot is taken, and starts first when it frees up."""
+    table = tmp_path / "live-slots.sqlite3"
+    first = RunManager(max_runs=1, idle_timeout=60, shared=SharedSlots(table, 1))
+    second = RunManager(max_runs=1, idle_timeout=60, shared=SharedSlots(table, 1))
+    try:
+        a = toy_run(first).start()
+        b = toy_run(second).start()
+        c = toy_run(first).start()
+        assert a.status in ("starting", "running")
+        assert (b.snapshot().status, b.snapshot().queue_position) == ("queued", 1)
+        assert (c.snapshot().status, c.snapshot().queue_position) == ("queued", 2)    # the deployment's queue
+        a.stop()
+        assert a.join(2)
+        wait_for(lambda: b.snapshot().status == "running", timeout=5)      # first come, first served, across
+        assert (c.snapshot().status, c.snapshot().queue_position) == ("queued", 1)
+        b.stop()
+        assert b.join(2)
+        wait_for(lambda: c.snapshot().status == "running", timeout=5)
+        assert SharedSlots(table, 1).counts() == {"training": 1, "waiting": 0}
+    finally:
+        first.shutdown()
+        second.shutdown()
+
+
+def test_a_dead_processs_training_slot_is_free_again(tmp_path):
+    table = tmp_path / "live-slots.sqlite3"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from seqgen.training.live.slots import SharedSlots; "
+         "assert SharedSlots(sys.argv[1], 1).claim('theirs'); print('holding', flush=True); sys.stdin.read()",
+         str(table)], cwd=Path(__file__).resolve().parents[1], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline().strip() == b"holding"
+        mine = SharedSlots(table, 1)
+        assert not mine.claim("mine") and mine.position("mine") == 1
+        holder.kill()                                  # no goodbye: its row stays behind
+        holder.wait(10)
+        assert mine.claim("mine") and mine.position("mine") is None
+    finally:
+        holder.kill()
+        holder.wait(10)
+
+
+def test_a_process_not_heard_from_loses_its_slots(tmp_path):
+    now = [1000.0]
+    other = SharedSlots(tmp_path / "t.sqlite3", 1, clock=lambda: now[0])
+    other.pid = 1                                      # alive, but not this process: only its silence counts
+    assert other.claim("theirs")
+    mine = SharedSlots(tmp_path / "t.sqlite3", 1, clock=lambda: now[0])
+    assert not mine.claim("mine")
+    now[0] += STALE_AFTER_S - 1
+    other.beat()
+    assert not mine.claim("mine")
+    now[0] += STALE_AFTER_S + 1
+    assert mine.claim("mine")
+    with pytest.raises(ValueError):
+        SharedSlots(tmp_path / "t.sqlite3", 0)
 
 
 def test_queue_beyond_the_cap_and_promotion():

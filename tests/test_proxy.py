@@ -45,12 +45,13 @@ TIMEOUT = 60.0
 
 
 # ------------------------------------------------------------------------------------------------ no processes
-def test_live_run_budget_is_split_over_the_processes():
-    assert serve.split_live_runs(2, 2) == [1, 1]
-    assert serve.split_live_runs(5, 2) == [3, 2]
-    assert sum(serve.split_live_runs(7, 3)) == 7
-    with pytest.raises(serve.ServeError, match="at least one training slot"):
-        serve.split_live_runs(1, 2)
+def test_every_process_shares_the_deployments_training_slots(tmp_path):
+    d = serve.Deployment(processes=3, run_dir=tmp_path, max_live_runs=2)
+    d.live_runs = 2
+    env = d._app_env()
+    assert env["SEQGEN_MAX_RUNS"] == "2"                      # the deployment's total, not a share
+    assert env["SEQGEN_LIVE_SLOTS"] == str(tmp_path / "live-slots.sqlite3")
+    assert serve.parse_args([]).processes == serve.usable_cores()
 
 
 def test_upload_limit_follows_streamlits_max_upload_size(tmp_path):
@@ -82,7 +83,7 @@ def _serve_cli(*args, env=None, timeout=30):
 
 def test_bad_arguments_get_one_line_each():
     for args in (["--processes", "0"], ["--port", "70000"], ["--address", "school-server"],
-                 ["--processes", "3", "--max-live-runs", "2"]):
+                 ["--max-live-runs", "0"]):
         done = _serve_cli(*args)
         assert done.returncode != 0, args
         lines = done.stderr.strip().splitlines()

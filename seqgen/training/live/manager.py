@@ -15,6 +15,10 @@ not the tab, remembers which run is whose. Starting is one step under the manage
 training or queued gets that run back, so Start messages that race (two clicks with no gap, Start-Stop-Start)
 never leave a run that its tab has lost track of; the tab asks `run_of(owner)` on every script run.
 
+With several app processes (scripts/serve.py), SEQGEN_LIVE_SLOTS names the deployment's shared slot table
+(slots.py): then the cap and the queue are the deployment's, whichever process a student's browser landed
+on, and SEQGEN_MAX_RUNS is the deployment's total.
+
 The manager knows a run only through the `ManagedRun` protocol below; `TrainingRun` (run.py) is one.
 """
 from __future__ import annotations
@@ -28,6 +32,7 @@ from collections.abc import Callable
 from typing import Protocol, TypeVar
 
 from ...devices import usable_cores
+from .slots import POLL_S, SharedSlots
 
 
 class ManagedRun(Protocol):
@@ -91,11 +96,16 @@ class RunManager:
     queue; runs without a heartbeat for `idle_timeout` seconds are stopped (abandoned browser tabs)."""
 
     def __init__(self, max_runs: int | None = None, idle_timeout: float | None = None,
-                 reap_interval: float | None = None, max_per_client: int | None = None):
+                 reap_interval: float | None = None, max_per_client: int | None = None,
+                 shared: SharedSlots | None = None):
         self.max_runs = max_runs or _env_int("SEQGEN_MAX_RUNS", usable_cores())
+        self.shared = shared                 # the deployment's slot table, or None: this process's slots only
+        self._shared_ids: weakref.WeakKeyDictionary[ManagedRun, str] = weakref.WeakKeyDictionary()
         self.max_per_client = max_per_client or _env_int("SEQGEN_MAX_RUNS_PER_CLIENT", 1)
         self.idle_timeout = idle_timeout if idle_timeout is not None else _env_float("SEQGEN_RUN_IDLE_TIMEOUT", 120.0)
         self.reap_interval = reap_interval or max(0.05, min(5.0, self.idle_timeout / 4))
+        if shared is not None:               # a slot may free up in another process: ask often
+            self.reap_interval = min(self.reap_interval, POLL_S)
         self._lock = threading.RLock()
         self._active: list[ManagedRun] = []
         self._queue: deque[ManagedRun] = deque()
@@ -117,13 +127,19 @@ class RunManager:
                                   "another tab), and each person may have "
                                   f"{'only one' if n == 1 else f'at most {n}'} at a time, so that everyone gets a "
                                   "turn. Stop it there, or wait until it finishes, then press Start again.")
-            if len(self._active) < self.max_runs:
+            if self._slot_for(run):
                 self._active.append(run)
                 run.launch()
             else:
                 self._queue.append(run)
                 run.wait_in_queue()
             self._ensure_reaper()
+
+    def _slot_for(self, run: ManagedRun) -> bool:
+        """Whether `run` may train now (taking the slot); with shared slots it otherwise joins their queue."""
+        if self.shared is None:
+            return len(self._active) < self.max_runs
+        return self.shared.claim(self._shared_ids.setdefault(run, SharedSlots.new_id()))
 
     def start_for(self, owner: str, make: Callable[[], R], paused: bool = False) -> R:
         """The owner's run if it is training or queued; otherwise a new one from `make()`, started (or queued)
@@ -174,12 +190,24 @@ class RunManager:
                 self._active.remove(run)
             elif run in self._queue:
                 self._queue.remove(run)
-            while self._queue and len(self._active) < self.max_runs:
-                nxt = self._queue.popleft()
-                if nxt.stopping:            # stopped while waiting
-                    continue
-                self._active.append(nxt)
-                nxt.launch()
+            if self.shared is not None and run in self._shared_ids:
+                self.shared.release(self._shared_ids.pop(run))
+            self._start_waiting()
+
+    def _start_waiting(self) -> None:
+        """Start the runs that wait longest, while there are slots (the caller holds the lock)."""
+        while self._queue:
+            nxt = self._queue[0]
+            if nxt.stopping:                # stopped while waiting
+                self._queue.popleft()
+                if self.shared is not None and nxt in self._shared_ids:
+                    self.shared.release(self._shared_ids.pop(nxt))
+                continue
+            if not self._slot_for(nxt):
+                return
+            self._queue.popleft()
+            self._active.append(nxt)
+            nxt.launch()
 
     def runs_of(self, client: str) -> int:
         """How many runs (training or queued) `client` has now."""
@@ -187,7 +215,10 @@ class RunManager:
             return sum(1 for r in [*self._active, *self._queue] if r.client == client and not r.stopping)
 
     def queue_position(self, run: ManagedRun) -> int | None:
+        """1 for the run that starts next (in the deployment, with shared slots), ...; None when not waiting."""
         with self._lock:
+            if self.shared is not None:
+                return self.shared.position(self._shared_ids[run]) if run in self._queue else None
             try:
                 return list(self._queue).index(run) + 1
             except ValueError:
@@ -217,7 +248,11 @@ class RunManager:
         while not self._closed.wait(self.reap_interval):
             try:
                 self.reap()
-            except Exception:  # noqa: BLE001 - never let the reaper die on one bad run
+                if self.shared is not None:
+                    with self._lock:
+                        self.shared.beat()
+                        self._start_waiting()
+            except Exception:  # noqa: BLE001 - never let the reaper die on one bad run or a busy table
                 pass
             with self._lock:
                 if not self._active and not self._queue:
@@ -240,9 +275,12 @@ _manager_lock = threading.Lock()
 
 
 def get_manager() -> RunManager:
-    """The process-wide manager, created on first use (SEQGEN_MAX_RUNS / SEQGEN_RUN_IDLE_TIMEOUT)."""
+    """The process-wide manager, created on first use (SEQGEN_MAX_RUNS, SEQGEN_RUN_IDLE_TIMEOUT,
+    SEQGEN_LIVE_SLOTS)."""
     global _manager
     with _manager_lock:
         if _manager is None:
-            _manager = RunManager()
+            table = os.environ.get("SEQGEN_LIVE_SLOTS")
+            max_runs = _env_int("SEQGEN_MAX_RUNS", usable_cores())
+            _manager = RunManager(max_runs, shared=SharedSlots(table, max_runs) if table else None)
         return _manager
