@@ -129,6 +129,7 @@ class Session:
         self.fragment_of: dict[str, str] = {}           # element id -> fragment id ("" outside fragments)
         self.protos: dict[str, object] = {}             # element id -> its proto (the latest seen)
         self.texts: list[tuple[float, str]] = []        # (time, text) of every st.progress (live page)
+        self.markdown: list[tuple[float, str]] = []     # (time, text) of every st.markdown (e.g. a run's status)
         self.errors: list[str] = []                     # errors shown outside a run this client asked for
         self._ws = None
         self._reader: asyncio.Task | None = None
@@ -347,6 +348,9 @@ class Session:
                 sink.append(f"st.error: {sub.body[:200]}")
             if run is not None:
                 run.texts.append(sub.body)
+        elif etype == "markdown":
+            self.markdown.append((time.perf_counter(), sub.body))
+            del self.markdown[:-200]                    # the latest are what callers read
         elif etype == "progress":
             self.texts.append((time.perf_counter(), sub.text))
             if run is not None:

@@ -9,6 +9,7 @@ WebSocket and fetches every media URL, all through nginx, and every answer must 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import os
 import re
@@ -211,6 +212,59 @@ def test_media_lives_only_in_the_process_that_made_it(deployment):
     """Why the routing must be sticky: the same /media/ URL is a 404 on the other process."""
     own, elsewhere = asyncio.run(asyncio.wait_for(_media_from_both_cookies(deployment.url), 2 * TIMEOUT))
     assert (own, elsewhere) == (200, 404)
+
+
+async def _browsers_on(base: str, want: list[int], upstreams: list[str]) -> list[Browser]:
+    """Browsers routed to the processes `want` (indices into `upstreams`), each from the first request of a new
+    cookie jar (nginx picks a random route for a browser without one)."""
+    found: list[Browser] = []
+    for _ in range(40):
+        b = Browser(base)
+        await b.tab("training").fetch("/_stcore/health")
+        proc = upstreams.index(b.seen[-1][2])
+        if want.count(proc) > sum(upstreams.index(f.seen[-1][2]) == proc for f in found):
+            found.append(b)
+        if len(found) == len(want):
+            return sorted(found, key=lambda f: want.index(upstreams.index(f.seen[-1][2])))
+    raise AssertionError("nginx did not spread 40 new browsers over both processes")
+
+
+async def _status(tab, text: str, within: float) -> None:
+    end = time.monotonic() + within
+    while time.monotonic() < end:
+        if any(text in body for _, body in tab.markdown[-6:]):
+            return
+        await tab.rerun(timeout=TIMEOUT)
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"no {text!r} within {within:g} s: {[b for _, b in tab.markdown[-6:]]}")
+
+
+@needs_nginx
+@pytest.mark.slow
+def test_the_training_slots_and_queue_are_the_deployments(deployment):
+    """Two slots for the whole deployment: two runs on the first process fill them, so a student on the idle
+    second process waits (position 1), and gets the slot the first process frees."""
+    apps = [f"127.0.0.1:{p}" for p in deployment.app_ports]
+
+    async def go():
+        first_a, first_b, second = await _browsers_on(deployment.url, [0, 0, 1], apps)
+        tabs = [b.tab("training") for b in (first_a, first_b, second)]
+        try:
+            for tab in tabs:
+                _clean(await tab.open(timeout=TIMEOUT), "training page load")
+            for tab in tabs[:2]:
+                _clean(await tab.set_widget("lt_start", trigger_value=True, timeout=TIMEOUT), "start")
+            _clean(await tabs[2].set_widget("lt_start", trigger_value=True, timeout=TIMEOUT), "third start")
+            await _status(tabs[2], "position 1 in the queue", within=20)
+            _clean(await tabs[0].set_widget("lt_stop", trigger_value=True, timeout=TIMEOUT), "stop")
+            await _status(tabs[2], "**running**", within=20)
+        finally:
+            for tab in tabs:
+                with contextlib.suppress(Exception):
+                    await tab.set_widget("lt_stop", trigger_value=True, timeout=TIMEOUT)
+                await tab.close()
+
+    asyncio.run(asyncio.wait_for(go(), 6 * TIMEOUT))
 
 
 def _websocket_handshake(port: int, host: str) -> str:
