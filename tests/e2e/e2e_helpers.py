@@ -38,16 +38,21 @@ def free_port() -> int:
 def streamlit_server(timeout: float = 60.0, env: dict | None = None):
     """`streamlit run app.py` on a free loopback port; yields the base URL once /_stcore/health says ok.
 
-    User models go to a fresh temporary folder so the run never depends on (or writes to) user_models/.
+    User models go to a fresh temporary folder so the run never depends on (or writes to) user_models/. The
+    server's output goes to a file there, not a pipe: nobody reads a pipe while the server runs, and a server
+    that has written a pipe's 64 KiB blocks on its next log line (a long browser test then sees its page
+    disconnect for good).
     """
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="seqgen-e2e-") as user_dir:
         proc_env = {**os.environ, "SEQGEN_USER_MODELS": user_dir, **(env or {})}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
-            cwd=REPO, env=proc_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        log_path = Path(user_dir) / ".server.log"
+        with open(log_path, "w", encoding="utf-8") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                 "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+                 "--server.fileWatcherType", "none"],
+                cwd=REPO, env=proc_env, stdout=log, stderr=subprocess.STDOUT, text=True)
         url = f"http://127.0.0.1:{port}"
         deadline = time.time() + timeout
         try:
@@ -58,7 +63,8 @@ def streamlit_server(timeout: float = 60.0, env: dict | None = None):
                 except OSError:
                     pass
                 if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("streamlit did not start:\n" + _drain(proc))
+                    proc.kill()
+                    raise RuntimeError("streamlit did not start:\n" + log_path.read_text(encoding="utf-8")[-4000:])
                 time.sleep(0.05)
             yield url
         finally:
@@ -68,14 +74,6 @@ def streamlit_server(timeout: float = 60.0, env: dict | None = None):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(5)
-
-
-def _drain(proc) -> str:
-    proc.kill()
-    try:
-        return proc.communicate(timeout=5)[0] or ""
-    except Exception:  # noqa: BLE001
-        return ""
 
 
 def browser_api(timeout_ms: int | None = 30_000):
