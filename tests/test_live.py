@@ -94,6 +94,19 @@ def test_start_pause_resume_stop_within_one_second(manager):
     assert manager.runs() == {"active": [], "queued": []}                       # slot freed
 
 
+def test_a_stopped_run_says_stopping_until_its_step_is_done(manager):
+    """The page shows a Stop at once ("stopping"), before the step the run is making has finished."""
+    run = toy_run(manager).start()
+    wait_for(lambda: run.snapshot().status == "running")
+    with run._model_lock:                      # the run cannot finish a step while this is held
+        run.stop()
+        s = run.snapshot()
+        assert (s.status, s.stopping, s.shown_status) == ("running", True, "stopping")
+    assert run.join(2)
+    s = run.snapshot()
+    assert (s.status, s.shown_status) == ("stopped", "stopped") and not s.stopping
+
+
 def test_runs_to_completion_and_second_start_is_ignored(manager):
     run = toy_run(manager, steps=30)
     run.start()

@@ -44,7 +44,7 @@ MSG_KEY = "lt_save_msg"
 START_MSG_KEY = "lt_start_msg"
 SESSION_ID_KEY = "lt_session_id"
 # seconds between polls (paused: heartbeat only; "stepping" is paused with a Step once still to show)
-POLL = {"running": 0.5, "starting": 0.5, "queued": 1.0, "stepping": 0.3, "paused": 5.0}
+POLL = {"running": 0.5, "starting": 0.5, "queued": 1.0, "stepping": 0.3, "stopping": 0.3, "paused": 5.0}
 
 
 # ------------------------------------------------------------------------------------------------ state
@@ -136,7 +136,7 @@ def session() -> tuple[TrainingRun | None, str | None]:
     """The session's run and its status at the start of this script run (heartbeats it)."""
     run = current_run()
     snap = run.snapshot() if run is not None else None
-    status = snap.status if snap is not None else None
+    status = snap.shown_status if snap is not None else None
     st.session_state[SEEN_KEY] = _mode(status, snap is not None and _stepping(run, snap))
     if run is not None:
         run.heartbeat()
@@ -263,9 +263,10 @@ def _do(button: str) -> None:
 
 
 def controls(status: str | None) -> None:
-    active = status in ACTIVE
+    # while a stopped run finishes its step ("stopping"), every button waits for it
+    active, stopping = status in ACTIVE, status == "stopping"
     c = st.columns(4)
-    c[0].button(_("Start"), key="lt_start", type="primary", icon=":material/play_arrow:", disabled=active,
+    c[0].button(_("Start"), key="lt_start", type="primary", icon=":material/play_arrow:", disabled=active or stopping,
                 on_click=_start, use_container_width=True)
     if status == "paused":
         c[1].button(_("Resume"), key="lt_resume", icon=":material/resume:", on_click=_do, args=("resume",),
@@ -277,7 +278,7 @@ def controls(status: str | None) -> None:
         c[2].button(_("Step once"), key="lt_step", icon=":material/skip_next:", on_click=_do, args=("step",),
                     use_container_width=True, help=_("Make one training step and redraw everything."))
     else:
-        c[2].button(_("Step once"), key="lt_step", icon=":material/skip_next:", disabled=active,
+        c[2].button(_("Step once"), key="lt_step", icon=":material/skip_next:", disabled=active or stopping,
                     on_click=_start, kwargs=dict(step=True),
                     use_container_width=True, help=_("Start paused and make one training step: slow motion."))
     c[3].button(_("Stop"), key="lt_stop", icon=":material/stop:", disabled=not active, on_click=_do, args=("stop",),
@@ -307,7 +308,7 @@ def live_panel(status_at_full_run: str | None) -> None:
                 return
             run.heartbeat()
             snap = run.snapshot()
-            if _mode(snap.status, _stepping(run, snap)) != st.session_state.get(SEEN_KEY):
+            if _mode(snap.shown_status, _stepping(run, snap)) != st.session_state.get(SEEN_KEY):
                 st.rerun()                # the run started/paused/finished: redraw buttons, change polling
             draw(run, snap)
 

@@ -40,19 +40,22 @@ def _clock(seconds: float) -> str:
     return f"{m}:{s:02d}"
 
 
-STATUS_ICON = {"queued": "⏳", "starting": "⚙️", "running": "🏃", "paused": "⏸️", "done": "✅", "stopped": "⏹️",
-               "diverged": "💥", "error": "❌"}
+STATUS_ICON = {"queued": "⏳", "starting": "⚙️", "running": "🏃", "paused": "⏸️", "done": "✅", "stopping": "⏹️",
+               "stopped": "⏹️", "diverged": "💥", "error": "❌"}
 
 
 STATUS_WORDS = {"created": N_("not started"), "queued": N_("queued"), "starting": N_("starting"),
-                "running": N_("running"), "paused": N_("paused"), "done": N_("done"), "stopped": N_("stopped"),
+                "running": N_("running"), "paused": N_("paused"), "stopping": N_("stopping"), "done": N_("done"),
+                "stopped": N_("stopped"),
                 "diverged": N_("diverged"), "error": N_("error")}
 
 
 def status_text(snap) -> str:
     """What the run is doing, in the session's language, from the snapshot's fields; the run's own English
     message is quoted only where it carries a detail the UI cannot know (an error, a stop reason)."""
-    s = snap.status
+    s = snap.shown_status
+    if s == "stopping":
+        return _("Stop pressed: the run ends after the step it is making.")
     if s == "queued":
         return _("Waiting for a free training slot: position {pos} in the queue.").format(
             pos=snap.queue_position or 1)
@@ -89,7 +92,8 @@ def _warm_up_steps(run, snap) -> int:
 def draw(run, snap) -> None:
     """Everything the fragment shows for one snapshot of `run`."""
     with st.container(key="lt_status"):
-        text = f"{STATUS_ICON.get(snap.status, '')} **{_(STATUS_WORDS.get(snap.status, snap.status))}**: " \
+        shown = snap.shown_status
+        text = f"{STATUS_ICON.get(shown, '')} **{_(STATUS_WORDS.get(shown, shown))}**: " \
                f"{status_text(snap)}"
         if snap.status in ("diverged", "error"):
             st.error(text)

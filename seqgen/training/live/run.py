@@ -205,7 +205,7 @@ class TrainingRun:
                 steps_per_s=rate, history=self._history.frozen(), validation=self._validation.frozen(),
                 samples=self._samples, sample_labels=self._sample_labels, samples_step=self._samples_step,
                 latent=self._latent, latent_labels=self._latent_labels, latent_step=self._latent_step,
-                version=self._version)
+                version=self._version, stopping=self.stopping and self._status in ACTIVE)
 
     def model_copy(self):
         """A copy of the model as it is between two steps (safe while training)."""

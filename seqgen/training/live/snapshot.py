@@ -36,6 +36,12 @@ class Snapshot:
     latent_labels: np.ndarray | None   # [N] their labels
     latent_step: int
     version: int                       # increases whenever anything changes
+    stopping: bool = False             # a Stop was pressed and the run has not ended yet (it ends after its step)
+
+    @property
+    def shown_status(self) -> str:
+        """The status a UI shows: 'stopping' from the Stop press until the run has ended."""
+        return "stopping" if self.stopping else self.status
 
     @property
     def active(self) -> bool:
