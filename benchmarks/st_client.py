@@ -130,6 +130,7 @@ class Session:
         self.protos: dict[str, object] = {}             # element id -> its proto (the latest seen)
         self.texts: list[tuple[float, str]] = []        # (time, text) of every st.progress (live page)
         self.markdown: list[tuple[float, str]] = []     # (time, text) of every st.markdown (e.g. a run's status)
+        self.auto_fragments: dict[str, float] = {}      # fragment id -> run_every interval, as the server asked
         self.errors: list[str] = []                     # errors shown outside a run this client asked for
         self._ws = None
         self._reader: asyncio.Task | None = None
@@ -308,9 +309,10 @@ class Session:
             self.query = msg.page_info_changed.query_string
             if run is not None and run.url is None:
                 run.url, run.query = time.perf_counter(), self.query
-        elif kind == "auto_rerun" and self.follow_auto_rerun:
+        elif kind == "auto_rerun":
             fid = msg.auto_rerun.fragment_id
-            if fid not in self._auto:
+            self.auto_fragments[fid] = msg.auto_rerun.interval
+            if self.follow_auto_rerun and fid not in self._auto:
                 self._auto[fid] = asyncio.create_task(self._auto_loop(fid, msg.auto_rerun.interval))
         elif kind == "stop_auto_rerun":
             for fid in msg.stop_auto_rerun.fragment_ids:
