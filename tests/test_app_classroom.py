@@ -212,3 +212,27 @@ def test_students_behind_one_address_train_by_their_seats_while_a_second_plain_b
             if r is not None:
                 r.stop()
                 r.join(10)
+
+
+def _deployment_panel():
+    from seqgen.ui import class_console
+    class_console.deployment_part([
+        {"run": "aaaaaa11", "pid": 101, "state": "training", "position": None,
+         "figures": {"domain": "digits", "family": "vae", "status": "running", "step": 300, "total": 3000,
+                     "steps_per_s": 6.0, "elapsed": 50.0, "client": False}},
+        {"run": "bbbbbb22", "pid": 202, "state": "training", "position": None,
+         "figures": {"domain": "names", "family": "gan", "status": "stopping", "step": 10, "total": 2000,
+                     "steps_per_s": 4.0, "elapsed": 3.0, "client": True}},
+        {"run": "cccccc33", "pid": 202, "state": "waiting", "position": 1, "figures": {}},
+    ], class_run_id="aaaaaa11")
+
+
+def test_the_teachers_panel_lists_the_runs_of_every_process():
+    at = AppTest.from_function(_deployment_panel).run()
+    assert not at.exception
+    lines = [t.value for t in at.text]
+    assert lines[0].startswith("run aaaaaa of process 101: digits VAE, yours (the class run), running, 0:50 trained")
+    assert "process 202" in lines[1] and "someone's, stopping" in lines[1]
+    assert "waiting; about 7:30 until it starts" in lines[2]          # the class run's 2,700 steps left at 6/s
+    assert {b.key for b in at.button} == {"class_stop_aaaaaa11", "class_stop_bbbbbb22", "class_stop_cccccc33",
+                                          "class_stop_all"}

@@ -132,16 +132,46 @@ def test_two_processes_share_the_deployments_slots_and_one_queue(tmp_path):
         assert (b.snapshot().status, b.snapshot().queue_position) == ("queued", 1)
         assert (c.snapshot().status, c.snapshot().queue_position) == ("queued", 2)    # the deployment's queue
         a.stop()
-        assert a.join(2)
-        wait_for(lambda: b.snapshot().status == "running", timeout=5)      # first come, first served, across
+        assert a.join(10)
+        wait_for(lambda: b.snapshot().status == "running", timeout=10)     # first come, first served, across
         assert (c.snapshot().status, c.snapshot().queue_position) == ("queued", 1)
         b.stop()
-        assert b.join(2)
-        wait_for(lambda: c.snapshot().status == "running", timeout=5)
+        assert b.join(10)
+        wait_for(lambda: c.snapshot().status == "running", timeout=10)
         assert SharedSlots(table, 1).counts() == {"training": 1, "waiting": 0}
     finally:
         first.shutdown()
         second.shutdown()
+
+
+def test_the_teacher_sees_and_stops_runs_of_every_process(tmp_path):
+    """The slot table carries each run's figures for the teacher's panel, and a Stop given on one process reaches a
+    run on another (at that process's next refresh)."""
+    table = tmp_path / "live-slots.sqlite3"
+    teachers = RunManager(max_runs=3, idle_timeout=60, shared=SharedSlots(table, 3))
+    other = RunManager(max_runs=3, idle_timeout=60, shared=SharedSlots(table, 3))
+    try:
+        a = toy_run(other, client="kid").start()
+        b = toy_run(other).start()
+        c = toy_run(teachers).start()
+        wait_for(lambda: all(r.snapshot().status == "running" for r in (a, b, c)))
+        wait_for(lambda: all(r["figures"].get("step", 0) > 0 for r in teachers.deployment_runs()), timeout=10)
+        rows = teachers.deployment_runs()
+        assert len(rows) == 3 and {r["state"] for r in rows} == {"training"}
+        by_id = {r["run"]: r for r in rows}
+        fig = by_id[other.shared_id(a)]["figures"]
+        assert (fig["domain"], fig["family"], fig["client"]) == ("toy_rows", "vae", True)
+        assert fig["total"] == a.snapshot().total_steps and fig["steps_per_s"] >= 0
+        teachers.stop_anywhere("Stopped by the teacher.", other.shared_id(a))      # a run of the other process
+        wait_for(lambda: a.snapshot().status == "stopped", timeout=10)
+        assert a.snapshot().message == "Stopped by the teacher."
+        assert b.snapshot().status == "running" and c.snapshot().status == "running"
+        teachers.stop_anywhere("Stopped by the teacher.")                             # stop all, everywhere
+        wait_for(lambda: b.snapshot().status == "stopped" and c.snapshot().status == "stopped", timeout=10)
+        wait_for(lambda: teachers.deployment_runs() == [], timeout=10)
+    finally:
+        teachers.shutdown()
+        other.shutdown()
 
 
 def test_a_dead_processs_training_slot_is_free_again(tmp_path):

@@ -16,6 +16,7 @@ from seqgen.classroom import ClassError, get_store
 from . import classroom, lessons
 from .class_views import map_figure, map_ref, place_drawings, publishing
 from .i18n import _, current, ngettext
+from .live_view import STATUS_WORDS
 from .pages import PAGES
 from .widgets import base_url, guard, plain, qr_png
 
@@ -239,15 +240,18 @@ def run_part() -> None:
 
 
 # ------------------------------------------------------------------------------------------------ the server
+TEACHER_STOP = "Stopped by the teacher."
+
+
 def _stop(run) -> None:
-    run.stop(reason="Stopped by the teacher.")
+    run.stop(reason=TEACHER_STOP)
 
 
 def _stop_all() -> None:
     from seqgen.training.live import get_manager
     runs = get_manager().runs()
     for run in [*runs["active"], *runs["queued"]]:
-        run.stop(reason="Stopped by the teacher.")
+        run.stop(reason=TEACHER_STOP)
 
 
 def estimated_waits(active: list, queued: int, now_rate: dict) -> list[float | None]:
@@ -266,12 +270,62 @@ def estimated_waits(active: list, queued: int, now_rate: dict) -> list[float | N
     return waits
 
 
+def _stop_anywhere(shared_id: str | None) -> None:
+    from seqgen.training.live import get_manager
+    get_manager().stop_anywhere(TEACHER_STOP, shared_id)
+
+
+def deployment_part(rows: list[dict], class_run_id: str | None) -> None:
+    """Every run of the deployment (all app processes behind nginx), from the shared slot table."""
+    training = {r["run"]: r for r in rows if r["state"] == "training"}
+    remaining = {}
+    for r in training.values():
+        f = r["figures"]
+        rate = f.get("steps_per_s") or 0
+        remaining[r["run"]] = (f.get("total", 0) - f.get("step", 0)) / rate if rate > 0 else None
+    waiting = [r for r in rows if r["state"] != "training"]
+    waits = estimated_waits(list(training), len(waiting), remaining)
+    if not rows:
+        st.caption(_("No run is training or waiting on this server."))
+        return
+    for r in rows:
+        f = r["figures"]
+        whose = _("yours (the class run)") if r["run"] == class_run_id else _("someone's") if f.get("client") \
+            else _("no one's")
+        domain, family = str(f.get("domain", "?")), str(f.get("family", "?")).upper()
+        label = _("run {n} of process {pid}").format(n=r["run"][:6], pid=r["pid"])
+        c1, c2 = st.columns([5, 1], vertical_alignment="center")
+        if r["state"] == "training":
+            minutes, seconds = divmod(int(f.get("elapsed", 0)), 60)
+            status = str(f.get("status", "starting"))
+            c1.text(_("{run}: {domain} {family}, {whose}, {status}, {m}:{s:02d} trained, {rate:.1f} steps/s").format(
+                run=label, domain=domain, family=family, whose=whose, status=_(STATUS_WORDS.get(status, status)),
+                m=minutes, s=seconds, rate=float(f.get("steps_per_s", 0))))
+        else:
+            wait = waits[r["position"] - 1] if r["position"] and r["position"] <= len(waits) else None
+            c1.text(_("{run}: {domain} {family}, {whose}, waiting; about {wait} until it starts").format(
+                run=label, domain=domain, family=family, whose=whose,
+                wait=_("unknown") if wait is None else f"{int(wait) // 60}:{int(wait) % 60:02d}"))
+        c2.button(_("Stop"), key=f"class_stop_{r['run']}", on_click=_stop_anywhere, args=(r["run"],),
+                  icon=":material/stop:")
+    st.button(_("Stop all runs"), key="class_stop_all", on_click=_stop_anywhere, args=(None,),
+              icon=":material/stop_circle:")
+    st.caption(_("Every app process of this server, from their shared table of training slots; a Stop reaches a "
+                 "run on another process within about a second."))
+
+
 def server_part() -> None:
     from seqgen.training.live import get_manager
 
     from . import live
     st.subheader(_("This server's training runs"))
-    runs = get_manager().runs()
+    manager = get_manager()
+    rows = manager.deployment_runs()
+    if rows is not None:
+        mine = live.current_run()
+        deployment_part(rows, manager.shared_id(mine) if mine is not None else None)
+        return
+    runs = manager.runs()
     mine = live.current_run()
     rows, remaining = [], {}
     for where_, items in (("active", runs["active"]), ("queued", runs["queued"])):
@@ -302,4 +356,4 @@ def server_part() -> None:
                 wait=_("unknown") if wait is None else f"{int(wait) // 60}:{int(wait) % 60:02d}"))
         c2.button(_("Stop"), key=f"class_stop_{snap.run_id}", on_click=_stop, args=(run,), icon=":material/stop:")
     st.button(_("Stop all runs"), key="class_stop_all", on_click=_stop_all, icon=":material/stop_circle:")
-    st.caption(_("Runs of this app process only (behind nginx each process has its own slots)."))
+    st.caption(_("Runs of this app process (one process serves this server)."))

@@ -65,6 +65,11 @@ class ManagedRun(Protocol):
     def stop(self, reason: str | None = None) -> None:
         """Stop training (or waiting); the run calls release() once it has."""
 
+    def snapshot(self) -> object:
+        """What the run is doing (read for the deployment's slot table: domain, family, shown_status, step,
+        total_steps, steps_per_s, elapsed)."""
+        ...
+
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the run's thread to end."""
 
@@ -249,15 +254,46 @@ class RunManager:
             try:
                 self.reap()
                 if self.shared is not None:
-                    with self._lock:
-                        self.shared.beat()
-                        self._start_waiting()
+                    self._share()
             except Exception:  # noqa: BLE001 - never let the reaper die on one bad run or a busy table
                 pass
             with self._lock:
                 if not self._active and not self._queue:
                     self._reaper = None
                     return
+
+    # -- the deployment (shared slots) --------------------------------------------------------------
+    def _share(self) -> None:
+        """Refresh this process's rows in the shared table with its runs' figures, stop the runs someone asked
+        to stop there, and start waiting runs a slot has freed up for."""
+        with self._lock:
+            mine = {self._shared_ids[r]: r for r in [*self._active, *self._queue] if r in self._shared_ids}
+        figures = {sid: _figures(run) for sid, run in mine.items()}
+        for sid, reason in self.shared.beat(figures).items():
+            if sid in mine:
+                mine[sid].stop(reason=reason)
+        with self._lock:
+            self._start_waiting()
+
+    def shared_id(self, run: ManagedRun) -> str | None:
+        """`run`'s id in the deployment's table (None without shared slots, or once it has ended)."""
+        with self._lock:
+            return self._shared_ids.get(run)
+
+    def deployment_runs(self) -> list[dict] | None:
+        """Every run training or waiting in the deployment (SharedSlots.rows), or None without shared slots."""
+        return None if self.shared is None else self.shared.rows()
+
+    def stop_anywhere(self, reason: str, shared_id: str | None = None) -> None:
+        """Stop the run `shared_id` (every run of the deployment, when None), whichever process trains it: this
+        process's at once, another's at its next refresh (within about POLL_S seconds)."""
+        with self._lock:
+            mine = {sid: r for r, sid in self._shared_ids.items()}
+        for sid, run in mine.items():
+            if shared_id is None or sid == shared_id:
+                run.stop(reason=reason)
+        if self.shared is not None:
+            self.shared.request_stop(reason, shared_id)
 
     def shutdown(self, timeout: float = 5.0) -> None:
         """Stop all runs (tests, server shutdown)."""
@@ -268,6 +304,13 @@ class RunManager:
         for r in runs:
             r.join(timeout)
         self._closed.set()
+
+
+def _figures(run: ManagedRun) -> dict:
+    s = run.snapshot()
+    return {"domain": s.domain, "family": s.family, "status": s.shown_status, "step": s.step,
+            "total": s.total_steps, "steps_per_s": round(s.steps_per_s, 2), "elapsed": round(s.elapsed, 1),
+            "client": run.client is not None}
 
 
 _manager: RunManager | None = None

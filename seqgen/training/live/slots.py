@@ -11,10 +11,15 @@ another process.
 A process that dies leaves its rows behind; they are forgotten when its process id is no longer alive on this
 machine, or when the process has not been heard from for `STALE_AFTER_S` seconds (a process refreshes its
 rows every poll).
+
+The table is also the teacher's view of the whole deployment: with each refresh a process writes its runs'
+latest figures (what trains, whose, how far, how fast) into their rows, and it stops those of its runs whose
+row someone marked (`request_stop`: the teacher's Stop, on whichever process the teacher's browser is).
 """
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sqlite3
 import time
@@ -86,10 +91,39 @@ class SharedSlots:
                                   (WAITING, row[1], row[1], run_id)).fetchone()
         return ahead + 1
 
-    def beat(self) -> None:
-        """This process is alive: refresh its rows."""
+    def beat(self, figures: dict[str, dict] | None = None) -> dict[str, str]:
+        """This process is alive: refresh its rows, with `figures` (run id -> its latest figures, JSON-able).
+        -> its runs that someone asked to stop: run id -> the reason given."""
         with self._table() as db:
+            db.execute("BEGIN IMMEDIATE")
             db.execute("UPDATE runs SET seen = ? WHERE pid = ?", (self.clock(), self.pid))
+            db.executemany("UPDATE runs SET figures = ? WHERE run = ? AND pid = ?",
+                           [(json.dumps(f), run, self.pid) for run, f in (figures or {}).items()])
+            stop = dict(db.execute("SELECT run, stop FROM runs WHERE pid = ? AND stop IS NOT NULL", (self.pid,)))
+            db.execute("COMMIT")
+        return stop
+
+    def request_stop(self, reason: str, run_id: str | None = None) -> None:
+        """Ask the process that owns `run_id` (every run, when None) to stop it, saying `reason`, at its next
+        refresh."""
+        with self._table() as db:
+            if run_id is None:
+                db.execute("UPDATE runs SET stop = ?", (reason,))
+            else:
+                db.execute("UPDATE runs SET stop = ? WHERE run = ?", (reason, run_id))
+
+    def rows(self) -> list[dict]:
+        """Every run of the deployment, training first, then the queue in order: its id, owning process, state,
+        place in the queue (None while training) and latest figures."""
+        with self._table() as db:
+            raw = db.execute("SELECT run, pid, state, figures FROM runs ORDER BY state = ?, since, run",
+                             (WAITING,)).fetchall()
+        out, place = [], 0
+        for run, pid, state, figures in raw:
+            place += state == WAITING
+            out.append({"run": run, "pid": pid, "state": state, "position": place if state == WAITING else None,
+                        "figures": json.loads(figures or "{}")})
+        return out
 
     def counts(self) -> dict[str, int]:
         """How many runs train and wait in the whole deployment."""
@@ -109,5 +143,6 @@ class SharedSlots:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         db.execute("CREATE TABLE IF NOT EXISTS runs (run TEXT PRIMARY KEY, pid INTEGER NOT NULL, "
-                   "state TEXT NOT NULL, since REAL NOT NULL, seen REAL NOT NULL)")
+                   "state TEXT NOT NULL, since REAL NOT NULL, seen REAL NOT NULL, figures TEXT, "
+                   "stop TEXT)")
         return contextlib.closing(db)
