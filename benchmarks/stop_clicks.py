@@ -1,5 +1,5 @@
 """Is Stop obeyed in a real browser? Three students on a server with two training slots, two training and one
-queued, press Stop in the order 0, 2, 1, for --rounds rounds (tests/e2e/test_browser_stop.py runs two).
+queued, press Stop in the order 0, 2, 1, for --rounds rounds (tests/e2e/test_browser_live.py runs one).
 
     python benchmarks/stop_clicks.py --rounds 20
 
@@ -17,8 +17,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
 
 from e2e_helpers import launch, streamlit_server  # noqa: E402
+from live_e2e_helpers import OBEYED_WITHIN_S, stop_rounds  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
-from test_browser_stop import ENV, OBEYED_WITHIN_S, stop_rounds  # noqa: E402
+
+# three browsers on one address (loopback), each its own student with one run, two training slots
+ENV = {"SEQGEN_MAX_RUNS": "2", "SEQGEN_MAX_RUNS_PER_CLIENT": "1", "SEQGEN_NEW_BROWSERS_PER_ADDRESS": "3"}
 
 
 def main() -> int:

@@ -39,9 +39,10 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(items):
     """Under pytest-xdist's `--dist loadgroup` (the README's test line) the browser tests that share one app server
-    run on one worker, one after another, and those that start servers of their own (the class, the doors, live
-    training) on another; the library tests fill whichever worker is free."""
+    run on one worker, one after another; each module that starts servers of its own (the class, the doors, live
+    training) runs whole on one worker, its tests after one another; the library tests fill whichever worker is
+    free. So at most two browser modules run at once, and the modules spread over both workers."""
     for item in items:
         if item.get_closest_marker("e2e"):
             shared = "app_server" in getattr(item, "fixturenames", ())
-            item.add_marker(pytest.mark.xdist_group("browser" if shared else "browser-own-server"))
+            item.add_marker(pytest.mark.xdist_group("browser" if shared else f"browser-own-server-{item.module.__name__}"))

@@ -17,11 +17,13 @@ DEEP_LINKS = {"/training": "Live training", "/latent": "Latent explorer", "/text
               "/music": "Music", "/noise": "Noise"}
 
 
-def test_deep_links_to_a_fresh_server_show_no_page_not_found():
-    """Every tab opens at once on a server no one has visited. Streamlit would start such first runs in its
-    older pages-folder mode, with a "Page not found" modal over a deep link, if a pages/ folder sat beside the
-    script it serves; app.py serves frame/main.py, which has none (see app.py)."""
-    with streamlit_server() as url, sync_playwright() as p:
+def test_deep_links_to_a_fresh_server_show_no_page_not_found(slots_server):
+    """Every tab opens at once on a server no one has visited (this module's server: this test comes first).
+    Streamlit would start such first runs in its older pages-folder mode, with a "Page not found" modal over a
+    deep link, if a pages/ folder sat beside the script it serves; app.py serves frame/main.py, which has none
+    (see app.py)."""
+    url = slots_server
+    with sync_playwright() as p:
         browser = launch(p)
         try:
             pages = [browser.new_context().new_page() for _ in DEEP_LINKS]

@@ -1,10 +1,20 @@
-"""Live training in a real browser: start a run, watch the loss curve grow, leave the page and come back, stop."""
+"""Live training in a real browser: start a run, watch the loss curve grow, leave the page and come back, stop; and
+three students' Stops, training and queued, obeyed at once (live_e2e_helpers.stop_rounds;
+benchmarks/stop_clicks.py runs twenty rounds of it)."""
 import time
 
 import pytest
 
 pytest.importorskip("playwright")
-from live_e2e_helpers import CHROME_ARGS, CHROMIUM, live_server, loss_points, open_live_page, progress_step  # noqa: E402
+from live_e2e_helpers import (  # noqa: E402
+    CHROME_ARGS,
+    CHROMIUM,
+    live_server,
+    loss_points,
+    open_live_page,
+    progress_step,
+    stop_rounds,
+)
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 pytestmark = pytest.mark.e2e
@@ -74,3 +84,12 @@ def test_live_training_start_grow_switch_back_stop(page, server):
     expect(status(page, "stopped")).to_be_visible()
     expect(page.locator(".st-key-lt_start button")).to_be_enabled()
     expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_every_stop_is_obeyed_for_training_and_queued_students(browser, server):
+    """The module's server has two training slots: the third student waits in the queue."""
+    records = stop_rounds(browser, server, rounds=1)
+    lost = [r for r in records if not r["obeyed"]]
+    assert not lost, lost                      # the third Start showed "queued", each Stop "stopping" or "stopped"
+    assert [(r["key"], r["student"]) for r in records] == [("lt_start", 0), ("lt_start", 1), ("lt_start", 2),
+                                                           ("lt_stop", 0), ("lt_stop", 2), ("lt_stop", 1)]
