@@ -17,7 +17,8 @@ forged value from reaching the page as Streamlit's generic "This app has encount
    sentence on the page instead of the box. The page stops there; the browser's own next message carries the
    widget's real value again.
 
-Each refused value puts one sentence on the page (`show_notice()`, called by the frame).
+Each refused value puts one sentence on the page: `show_notice()` (called by the frame, and by a fragment that
+takes browser values) shows what a callback or the shield left; `choice()` says it in place.
 """
 from __future__ import annotations
 
