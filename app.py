@@ -14,11 +14,18 @@ teacher moved on (docs/CLASSROOM.md). seqgen.ui.uploads frees the uploaded files
 ended, which Streamlit itself keeps. seqgen.ui.browser_values checks what browsers send: a forged widget
 value gets a sentence, not Streamlit's error box.
 """
-import streamlit as st
-from starlette.middleware import Middleware
+import os
 
-from seqgen import classroom
-from seqgen.ui import assets, browser_values, uploads
+# Torch's OpenMP threads sleep between jobs in the app: spinning ones would slow every training run and page
+# beside them. libgomp reads this once, when torch loads, and the imports below load torch (seqgen.checkpoints,
+# through the browser-value checks): so the first visitor's page does not wait for it either.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import streamlit as st  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
+
+from seqgen import classroom  # noqa: E402
+from seqgen.ui import assets, browser_values, uploads  # noqa: E402
 
 BASE_URL = st.get_option("server.baseUrlPath") or ""
 uploads.start()

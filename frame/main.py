@@ -26,8 +26,8 @@ from seqgen.ui.i18n import setup as setup_language  # noqa: E402
 from seqgen.ui.pages import HOME_TITLE, PAGES  # noqa: E402
 from seqgen.ui.widgets import PRESENT_KEY  # noqa: E402
 
-# torch (imported by the model pages) takes seconds to import: the frame and the whole home page need none
-# of it, so a fresh visitor sees the page at once.
+# torch takes seconds to import: app.py's imports load it when the server starts (frame/main.py run on its
+# own, as the page tests do, loads it here), so a fresh visitor's first page does not wait for it.
 st.set_page_config(page_title="seqgen", page_icon="🧠", layout="wide")
 lang = setup_language()
 

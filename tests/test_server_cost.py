@@ -5,12 +5,15 @@
   and what st.plotly_chart sends is the same figure as the plain-dict path would send.
 - Every script thread gets one torch thread, even after something set the process default back to 2.
 - A live training thread names itself in the OS and keeps the server's priority.
+- OpenMP's wait policy is set before the app's imports load torch.
 The load itself is measured by benchmarks/load.py.
 """
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 import tomllib
@@ -146,3 +149,20 @@ def test_training_thread_names_itself_at_the_servers_priority(toy_domains):
         assert os.getpriority(os.PRIO_PROCESS, tid) == os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     finally:
         manager.shutdown()
+
+
+def test_openmps_wait_policy_is_set_before_the_app_loads_torch():
+    """libgomp reads OMP_WAIT_POLICY once, when torch loads; app.py's imports load torch, so it must come first."""
+    script = ("import builtins, os\n"
+              "orig, seen = builtins.__import__, {}\n"
+              "def imp(name, *a, **k):\n"
+              "    if name == 'torch' and 'policy' not in seen:\n"
+              "        seen['policy'] = os.environ.get('OMP_WAIT_POLICY')\n"
+              "    return orig(name, *a, **k)\n"
+              "builtins.__import__ = imp\n"
+              "import app\n"
+              "print(seen.get('policy', 'torch not loaded'))\n")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.stdout.strip().splitlines()[-1] == "PASSIVE", done.stdout + done.stderr
