@@ -30,8 +30,8 @@ Reported per configuration: errors (exceptions, st.error, timeouts, HTTP failure
 and p50 / p95 / max latency per role and over all, first page load (connect -> first run finished and
 its images fetched) p50 / p95 / max, server CPU per interaction (utime + stime of the server process
 over the steady phase, without the live-training threads, which name themselves "seqgen-run..."), the
-training threads' steps/s, and the server's memory (VmRSS at the start and end of the steady phase, and
-its maximum).
+training threads' steps/s, and the server's memory (VmRSS at the start and end of the steady phase, its
+maximum, and, in a steady phase of a minute or more, after its first minute).
 """
 from __future__ import annotations
 
@@ -119,6 +119,11 @@ def cpu(*pids: int) -> tuple[float, float]:
             except OSError:
                 pass
     return total, train
+
+
+def _minute(rss: dict) -> str:
+    """The table's words for the memory after the first minute (nothing for a steady phase under a minute)."""
+    return "" if rss.get("after_first_minute") is None else f", {rss['after_first_minute']} after 1 min"
 
 
 def rss_mib(*pids: int) -> float:
@@ -293,10 +298,13 @@ async def configuration(base: str, pids: list[int], n: int, train: int, roles, r
         spy = subprocess.Popen(["py-spy", "record", "--pid", str(pids[0]), "--duration", str(int(seconds)), "--rate", "50",
                                 "--format", "speedscope", "--output", str(profile), "--nonblocking", "--threads"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    rss_max = rss0
+    rss_max, rss_minute = rss0, None
     while time.perf_counter() < t_end:
         await asyncio.sleep(1.0)
-        rss_max = max(rss_max, rss_mib(*pids))
+        now = rss_mib(*pids)
+        rss_max = max(rss_max, now)
+        if rss_minute is None and time.perf_counter() - t_steady >= 60:
+            rss_minute = now                 # a long run's memory is judged against this, its first minute done
     cpu1, train1 = cpu(*pids)
     rss1 = rss_mib(*pids)
     answered = sum(len(v) - counts0[r] for r, v in stats.lat.items())
@@ -319,7 +327,8 @@ async def configuration(base: str, pids: list[int], n: int, train: int, roles, r
            "all_latency_s": summary([x for v in stats.lat.values() for x in v]),
            "server_cpu_s": round(app_cpu, 2), "server_cpu_per_interaction_s": round(app_cpu / max(1, answered), 4),
            "train_cpu_s": round(train1 - train0, 2), "train_steps_per_s": [None if r is None else round(r, 2) for r in rates],
-           "rss_mib": {"start": round(rss0), "end": round(rss1), "max": round(rss_max)},
+           "rss_mib": {"start": round(rss0), "end": round(rss1), "max": round(rss_max),
+                       "after_first_minute": None if rss_minute is None else round(rss_minute)},
            "load_average": os.getloadavg()}
     return out
 
@@ -347,7 +356,7 @@ def table(rows: list[dict]) -> str:
             f"{fmt(lat.get('classic'), 'p95')} | {fmt(lat.get('pad'), 'p95')} | {fmt(lat.get('noise'), 'p95')} | "
             f"{fmt(lat.get('text'), 'p95')} | {fmt(r['first_load_s'], 'p50')} / {fmt(r['first_load_s'], 'max')} | "
             f"{r['server_cpu_per_interaction_s']:.3f} | {r['rss_mib']['start']} → {r['rss_mib']['end']} "
-            f"({r['rss_mib']['max']}) | {steps} | {' '.join(f'{x:.1f}' for x in r['load_average'])} |")
+            f"({r['rss_mib']['max']}{_minute(r['rss_mib'])}) | {steps} | {' '.join(f'{x:.1f}' for x in r['load_average'])} |")
     return "\n".join(lines)
 
 
