@@ -37,12 +37,13 @@ def pytest_configure(config):
         torch.set_num_threads(1)
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
-    """Under pytest-xdist's `--dist loadgroup` (the README's test line) the browser tests that share one app server
-    run on one worker, one after another; each module that starts servers of its own (the class, the doors, live
-    training) runs whole on one worker, its tests after one another; the library tests fill whichever worker is
-    free. So at most two browser modules run at once, and the modules spread over both workers."""
+    """Under pytest-xdist's `--dist loadgroup` (the README's test line) each browser test module runs whole on one
+    worker, its tests one after another: its Chromium and any server it starts are made once, and the two class
+    flows (eight pages each) never run at the same time. The library tests fill whichever worker is free.
+    tryfirst: xdist's worker reads the groups in its own hook of this name, so the marks must be on the items
+    before it runs (without it, no group was applied)."""
     for item in items:
         if item.get_closest_marker("e2e"):
-            shared = "app_server" in getattr(item, "fixturenames", ())
-            item.add_marker(pytest.mark.xdist_group("browser" if shared else f"browser-own-server-{item.module.__name__}"))
+            item.add_marker(pytest.mark.xdist_group(f"browser-{item.module.__name__}"))
