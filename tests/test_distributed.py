@@ -89,36 +89,6 @@ def test_one_process_stopping_or_diverging_ends_both_at_the_same_step(tmp_path, 
         assert "learning rate" in a["message"]
 
 
-@pytest.mark.slow
-def test_torchrun_writes_one_checkpoint_whose_loss_matches_one_process(tmp_path):
-    out = tmp_path / "models"
-    done = torchrun("-m", "seqgen", "train", *TINY, "--steps", "60", "--out", out, "--name", "two")
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.count("saved ") == 1                       # one process saves, the other is silent
-    assert main(["train", *TINY, "--steps", "60", "--out", str(out), "--name", "one", "--threads", "1"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["one", "two"]  # no half-written folders beside them
-    two, one = seqgen.load(out / "two"), seqgen.load(out / "one")
-    assert sorted(p.name for p in (out / "two").iterdir()) == sorted(p.name for p in (out / "one").iterdir())
-    assert two.info["command"].startswith("torchrun --nproc_per_node=2 --standalone -m seqgen train")
-    assert two.info["steps"] == one.info["steps"] == 60
-    # the same global batches of 64; only the VAE's sampling noise differs between the runs
-    assert two.info["validation"]["neg_elbo"] == pytest.approx(one.info["validation"]["neg_elbo"], rel=0.02)
-    assert two.model.decode(torch.zeros(1, 2)).shape == (1, 28, 28)
-
-
-@pytest.mark.slow
-def test_torchrun_resume_reaches_the_same_step_count(tmp_path):
-    out = tmp_path / "models"
-    first = torchrun("-m", "seqgen", "train", *TINY, "--steps", "30", "--out", out, "--name", "run")
-    assert first.returncode == 0, first.stderr[-2000:]
-    again = torchrun("-m", "seqgen", "train", *TINY, "--steps", "60", "--out", out, "--name", "run", "--resume")
-    assert again.returncode == 0, again.stderr[-2000:]
-    assert "resuming at step 30" in again.stderr
-    ckpt = seqgen.load(out / "run")
-    assert ckpt.info["steps"] == 60 and ckpt.info["command"].endswith("# resumed at step 30")
-    assert ckpt.model.decode(torch.zeros(1, 2)).shape == (1, 28, 28)
-
-
 def test_a_stopped_and_resumed_run_ends_where_an_unbroken_one_does(tmp_path):
     out = str(tmp_path)
     args = [*TINY, "--threads", "1", "--out", out]
@@ -209,18 +179,36 @@ def test_train_and_live_runs_count_only_the_cores_this_process_may_run_on(monkey
 
 
 @pytest.mark.slow
-def test_the_command_line_starts_its_processes_itself(tmp_path):
+def test_two_processes_started_by_the_command_line_and_resumed_under_torchrun_match_one_process(tmp_path):
+    """`--processes 2` starts torchrun itself for 30 steps; `torchrun ... --resume` carries the run on to 60; the
+    checkpoint matches a one-process run of 60 steps. Each launch saves once, from one process."""
     out = tmp_path / "models"
-    cmd = [sys.executable, "-m", "seqgen", "train", *TINY, "--steps", "30", "--out", str(out), "--processes", "2"]
-    done = subprocess.run([*cmd, "--name", "auto"], cwd=REPO, capture_output=True, text=True, timeout=240)
-    assert done.returncode == 0, done.stderr[-2000:]
-    ckpt = seqgen.load(out / "auto")
-    assert ", 2 processes" in ckpt.info["machine"] and ckpt.info["command"].startswith("torchrun")
-    assert ckpt.info["machine"].endswith(", float32")  # the precision is on the card
-    again = subprocess.run([*cmd, "--name", "auto"], cwd=REPO, capture_output=True, text=True, timeout=240)
+    cmd = [sys.executable, "-m", "seqgen", "train", *TINY, "--steps", "30", "--out", str(out), "--processes", "2",
+           "--name", "two"]
+    first = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=240)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert first.stdout.count("saved ") == 1                      # one process saves, the other is silent
+    started = seqgen.load(out / "two").info
+    assert started["steps"] == 30 and started["command"].startswith("torchrun")
+    assert ", 2 processes" in started["machine"] and started["machine"].endswith(", float32")  # precision too
+    again = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=240)
     assert again.returncode == 2 and "Traceback" not in again.stderr     # checked before any process starts
-    assert again.stderr.strip().splitlines() == ["error: A model named 'auto' already exists; pass --force to "
+    assert again.stderr.strip().splitlines() == ["error: A model named 'two' already exists; pass --force to "
                                                  "replace it, or pick another name."]
+
+    resumed = torchrun("-m", "seqgen", "train", *TINY, "--steps", "60", "--out", out, "--name", "two", "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resuming at step 30" in resumed.stderr and resumed.stdout.count("saved ") == 1
+    assert main(["train", *TINY, "--steps", "60", "--out", str(out), "--name", "one", "--threads", "1"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["one", "two"]  # no half-written folders beside them
+    two, one = seqgen.load(out / "two"), seqgen.load(out / "one")
+    assert sorted(p.name for p in (out / "two").iterdir()) == sorted(p.name for p in (out / "one").iterdir())
+    assert two.info["command"].startswith("torchrun --nproc_per_node=2 --standalone -m seqgen train")
+    assert two.info["command"].endswith("# resumed at step 30")
+    assert two.info["steps"] == one.info["steps"] == 60
+    # the same global batches of 64; only the VAE's sampling noise differs between the runs
+    assert two.info["validation"]["neg_elbo"] == pytest.approx(one.info["validation"]["neg_elbo"], rel=0.02)
+    assert two.model.decode(torch.zeros(1, 2)).shape == (1, 28, 28)
 
 
 @pytest.fixture(scope="module")
