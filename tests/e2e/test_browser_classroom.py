@@ -82,9 +82,16 @@ def _answers(teacher, pages: list, shot: bool) -> None:
         raise AssertionError(f"{e}\nthe teacher's address: {teacher.url}\nthe teacher's screen:\n"
                              f"{teacher.locator('[data-testid=stMain]').inner_text()[:1500]}") from None
     # the map is drawn by plotly after the count: wait for its last trace to hold every student's point
-    teacher.wait_for_function("(n) => { const p = document.querySelector('.st-key-class_answer_map .js-plotly-plot');"
-                              " return !!(p && p.data && p.data[p.data.length - 1].x.length === n); }",
-                              arg=len(pages), timeout=30_000)
+    try:
+        teacher.wait_for_function("(n) => { const p = document.querySelector('.st-key-class_answer_map "
+                                  ".js-plotly-plot'); return !!(p && p.data && p.data[p.data.length - 1].x.length "
+                                  "=== n); }", arg=len(pages), timeout=60_000)
+    except Exception as e:         # noqa: BLE001 - Playwright's timeout: say what the map held instead
+        drawn = teacher.evaluate("() => { const p = document.querySelector('.st-key-class_answer_map "
+                                 ".js-plotly-plot'); return p && p.data ? p.data.map(t => (t.x || []).length) "
+                                 ": null; }")
+        raise AssertionError(f"{e}\npoints per trace on the teacher's map: {drawn}\nthe teacher's screen:\n"
+                             f"{teacher.locator('[data-testid=stMain]').inner_text()[:1500]}") from None
     if shot:
         wait_idle(teacher)
         teacher.locator(".st-key-class_answer_map").scroll_into_view_if_needed()
