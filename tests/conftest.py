@@ -41,7 +41,7 @@ def pytest_configure(config):
 def pytest_collection_modifyitems(items):
     """Under pytest-xdist's `--dist loadgroup` (the README's test line) each browser test module runs whole on one
     worker, its tests one after another: its Chromium and any server it starts are made once, and the two class
-    flows (eight pages each) never run at the same time. The library tests fill whichever worker is free.
+    flows (four browsers each) never run at the same time. The library tests fill whichever worker is free.
     tryfirst: xdist's worker reads the groups in its own hook of this name, so the marks must be on the items
     before it runs (without it, no group was applied)."""
     for item in items:
