@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 from dataclasses import dataclass
+from typing import Any
 
 from .models.config import FAMILIES, GENERATIVE, ModelConfig, TrainConfig, settings_of
 
@@ -102,9 +104,27 @@ class Knob:
     families: tuple[str, ...] = GENERATIVE
     discrete_only: bool = False       # only meaningful for token domains
     continuous_only: bool = False     # only meaningful for real-valued rows
+    while_running: bool = False       # a running run takes a new value from its next step (live.while_running)
 
     def applies(self, family: str, discrete: bool) -> bool:
         return applies(dataclasses.asdict(self), family, discrete)
+
+    def checked(self, value: Any) -> Any:
+        """`value` as this knob's type when it is one of its options or inside its range; else ValueError."""
+        try:
+            if isinstance(value, bool) != (self.type is bool) or isinstance(value, (list, dict)) or \
+                    (self.type is int and isinstance(value, float) and not value.is_integer()):
+                raise TypeError
+            cast = self.type(value)
+        except (TypeError, ValueError):
+            kind = {int: "a whole number", float: "a number", bool: "true or false"}.get(self.type, "a word")
+            raise ValueError(f"{self.name} takes {kind}, not {value!r}") from None
+        if self.options and cast not in self.options:
+            raise ValueError(f"{self.name} is one of {', '.join(map(str, self.options))}, not {value!r}")
+        if isinstance(cast, float) and not math.isfinite(cast) or \
+                (self.min is not None and cast < self.min) or (self.max is not None and cast > self.max):
+            raise ValueError(f"{self.name} is between {self.min} and {self.max}, not {value!r}")
+        return cast
 
 
 def _knob(target: str, f: dataclasses.Field) -> Knob:
@@ -113,7 +133,7 @@ def _knob(target: str, f: dataclasses.Field) -> Knob:
                 target=target, type=value_type(f), options=tuple(live.get("options", ())), min=live.get("min"),
                 max=live.get("max"), step=live.get("step"), input=live.get("input", "slider"),
                 families=tuple(live.get("families", meta["families"])), discrete_only=meta["discrete_only"],
-                continuous_only=meta["continuous_only"])
+                continuous_only=meta["continuous_only"], while_running=bool(live.get("while_running")))
 
 
 def live_knobs() -> tuple[Knob, ...]:

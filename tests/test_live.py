@@ -107,6 +107,32 @@ def test_a_stopped_run_says_stopping_until_its_step_is_done(manager):
     assert (s.status, s.shown_status) == ("stopped", "stopped") and not s.stopping
 
 
+def test_a_running_run_takes_a_new_learning_rate_and_clip_from_its_next_step(manager):
+    run = toy_run(manager)
+    run.change("lr", 1e-2)                          # before it has a trainer: the run starts with it
+    run.start()
+    wait_for(lambda: run.snapshot().step >= 2)
+    assert [g["lr"] for o in run.trainer.optimizers.values() for g in o.param_groups] == [1e-2]
+    with run._model_lock:                           # a step in progress: the change waits for its end
+        changer = threading.Thread(target=run.change, args=("grad_clip", 0.5))
+        changer.start()
+        changer.join(0.3)
+        assert changer.is_alive() and run.trainer.train.grad_clip != 0.5
+    changer.join(5)
+    assert run.trainer.train.grad_clip == 0.5 and run.knobs["grad_clip"] == 0.5
+    run.change("lr", 1e-3)
+    assert [g["lr"] for o in run.trainer.optimizers.values() for g in o.param_groups] == [pytest.approx(1e-3)]
+    snap = run.snapshot()
+    assert [c[1:] for c in snap.changes] == [("lr", 5e-3, 1e-2), ("grad_clip", 5.0, 0.5), ("lr", 1e-2, 1e-3)]
+    assert snap.changes[0][0] == 0 and snap.changes[-1][0] >= 2        # the step each change took effect at
+    for name, value in [("hidden", 32), ("batch_size", 8), ("lr", 0.7), ("lr", "fast"), ("lr", float("nan")),
+                        ("grad_clip", None), ("d_steps", 2)]:      # a model setting, off-list, a GAN's knob
+        with pytest.raises(ValueError):
+            run.change(name, value)
+    assert run.knobs["lr"] == 1e-3 and len(run.snapshot().changes) == 3
+    run.stop()
+
+
 def test_runs_to_completion_and_second_start_is_ignored(manager):
     run = toy_run(manager, steps=30)
     run.start()

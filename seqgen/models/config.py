@@ -180,10 +180,11 @@ class TrainConfig:
                                         above=0.0, flags=("--minutes",))
     batch_size: int = setting(64, "examples per step", min=1, max=4096, live=dict(options=(8, 16, 32, 64, 128)))
     lr: float = setting(2e-3, "learning rate", above=0.0,
-                        live=dict(options=(1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 3e-2, 1e-1)))
+                        live=dict(options=(1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 3e-2, 1e-1),
+                                  while_running=True))
     lr_d: float | None = setting(None, "discriminator learning rate (default: lr)", above=0.0, families=("gan",))
     d_steps: int = setting(1, "discriminator updates per generator update", min=1, families=("gan",),
-                           live=dict(min=1, max=5, step=1))
+                           live=dict(min=1, max=5, step=1, while_running=True))
     mle_steps: int = setting(0, "teacher-forced pretraining steps of the generator", min=0, families=("gan",),
                              discrete_only=True)
     kl_anneal_steps: int = setting(0, "steps over which beta ramps linearly from 0", min=0, families=("vae",),
@@ -191,7 +192,7 @@ class TrainConfig:
     lr_cooldown: int = setting(0, "last steps over which every learning rate falls linearly to a tenth of its "
                                "value (0: constant); settles the weights the early stopping keeps", min=0)
     grad_clip: float = setting(5.0, "largest gradient norm a step may take; bigger gradients are scaled down to it",
-                               above=0.0, live=dict(options=(0.5, 1.0, 2.0, 5.0, 10.0, 100.0)))
+                               above=0.0, live=dict(options=(0.5, 1.0, 2.0, 5.0, 10.0, 100.0), while_running=True))
     seed: int = setting(0, "random seed of the weights and the batches")
     eval_every: int = setting(200, "steps between validation passes (and sample events)", min=1)
     bf16: str = setting("auto", "bfloat16 autocast (auto: on GPUs with bfloat16; on: also on CPUs with "

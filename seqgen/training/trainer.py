@@ -279,6 +279,19 @@ class Trainer:
             return 1.0
         return 1.0 - 0.9 * min(1.0, (self.step - start) / cooldown)
 
+    def change_setting(self, name: str, value) -> None:
+        """A training setting the next step reads (the caller holds step_lock, so no step is half made). The
+        learning rate scales every optimizer's base rate: a GAN's D and G keep their ratio."""
+        if name == "lr":
+            ratio = value / self.train.lr
+            self._base_lrs = [[lr * ratio for lr in base] for base in self._base_lrs]
+            self.train.lr = value
+            self._set_learning_rates()
+        elif name in ("grad_clip", "d_steps"):
+            setattr(self.train, name, value)
+        else:
+            raise ValueError(f"{name} cannot change while a run trains")
+
     def _set_learning_rates(self) -> None:
         factor = self.learning_rate_factor()
         for opt, base in zip(self.optimizers.values(), self._base_lrs):

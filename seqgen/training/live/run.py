@@ -29,7 +29,7 @@ from typing import Any
 import torch
 
 from ..trainer import Controls, Trainer, TrainingDiverged
-from .knobs import build_configs, describe_knobs
+from .knobs import build_configs, describe_knobs, knobs_for
 from .manager import RunManager, get_manager
 from .snapshot import ACTIVE, FINISHED, Snapshot, _readonly, _Series
 
@@ -68,6 +68,7 @@ def _name_os_thread(name: str) -> None:
 
 _ids = itertools.count(1)
 LATENT_BATCH = 500
+MAX_CHANGES = 50        # knob changes a snapshot keeps (the newest)
 
 
 class TrainingRun:
@@ -104,6 +105,7 @@ class TrainingRun:
         self._latent = self._latent_labels = None
         self._latent_step = -1
         self._error: str | None = None
+        self._changes: list[tuple] = []
         self.model = None
         self.trainer: Trainer | None = None
         self.domain = None
@@ -155,6 +157,27 @@ class TrainingRun:
         if never_ran:
             self.manager.release(self)
 
+    def change(self, name: str, value) -> None:
+        """Set a knob that a running run takes (its field metadata says live.while_running: the learning rate,
+        the gradient clip, D steps) from the next step on. The snapshot's `changes` keeps (step, name, old,
+        new) for the charts. ValueError for any other knob or a value outside the knob's options or range."""
+        knob = next((k for k in knobs_for(self.domain_name, self.family) if k.name == name), None)
+        if knob is None or not knob.while_running:
+            raise ValueError(f"{name} cannot change while a run trains")
+        value = knob.checked(value)
+        with self._model_lock:                 # between two steps
+            old = getattr(self.train_cfg, name)
+            if value == old:
+                return
+            if self.trainer is not None:
+                self.trainer.change_setting(name, value)
+            setattr(self.train_cfg, name, value)
+        with self._lock:
+            self.knobs[name] = value
+            self._changes.append((self._step, name, old, value))
+            del self._changes[:-MAX_CHANGES]
+            self._version += 1
+
     def heartbeat(self) -> None:
         """The UI calls this on every poll; a run without one for idle_timeout seconds is stopped."""
         self.last_heartbeat = time.monotonic()
@@ -205,7 +228,8 @@ class TrainingRun:
                 steps_per_s=rate, history=self._history.frozen(), validation=self._validation.frozen(),
                 samples=self._samples, sample_labels=self._sample_labels, samples_step=self._samples_step,
                 latent=self._latent, latent_labels=self._latent_labels, latent_step=self._latent_step,
-                version=self._version, stopping=self.stopping and self._status in ACTIVE)
+                version=self._version, stopping=self.stopping and self._status in ACTIVE,
+                changes=tuple(self._changes))
 
     def model_copy(self):
         """A copy of the model as it is between two steps (safe while training)."""

@@ -37,6 +37,7 @@ class Snapshot:
     latent_step: int
     version: int                       # increases whenever anything changes
     stopping: bool = False             # a Stop was pressed and the run has not ended yet (it ends after its step)
+    changes: tuple = ()                # (step, knob name, old value, new value) for each knob changed mid-run
 
     @property
     def shown_status(self) -> str:
