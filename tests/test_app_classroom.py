@@ -2,6 +2,7 @@
 item 8 answered with a sentence, never a traceback, without disturbing the class."""
 from __future__ import annotations
 
+import json
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 
@@ -236,3 +237,19 @@ def test_the_teachers_panel_lists_the_runs_of_every_process():
     assert "waiting; about 7:30 until it starts" in lines[2]          # the class run's 2,700 steps left at 6/s
     assert {b.key for b in at.button} == {"class_stop_aaaaaa11", "class_stop_bbbbbb22", "class_stop_cccccc33",
                                           "class_stop_all"}
+
+
+def test_a_knob_the_teacher_changes_in_the_class_run_reaches_the_students_view():
+    from seqgen.classroom import ClassRun
+    teacher, code = teacher_app()
+    secret = teacher.session_state["class_secret"]
+    get_store().publish_run(code, secret, ClassRun(
+        "digits.gan.run7", "running", "", 341, 2000, curves={"step": [100, 340, 341], "g_loss": [2.0, 1.5, 1.4],
+                                                              "d_loss": [1.2, 1.3, 1.3]},
+        changes=[(340, "lr", 0.002, 0.03)]))
+    student = student_app(code)
+    assert "At step 340 the teacher changed Learning rate from 0.002 to 0.03." in texts(student)
+    chart = next(c for c in student.get("plotly_chart") if "class_run_curves" in c.proto.id)
+    layout = json.loads(chart.proto.spec)["layout"]
+    assert [a["text"] for a in layout["annotations"] if a["text"].startswith("Learning")] == ["Learning rate 0.03"]
+    assert {s["x0"] for s in layout["shapes"]} == {340}

@@ -215,3 +215,35 @@ def test_knob_words_fall_back_to_the_field_metadata():
     assert knob_text(knob) == KNOB_COPY["hidden"]
     bare = dataclasses.replace(knob, name="brand_new_knob", label="Brand new knob", help="does something new")
     assert knob_text(bare) == ("Brand new knob", "Does something new.")
+
+
+def test_the_learning_rate_and_d_steps_change_while_a_gan_trains_and_the_curves_mark_it(at):
+    at.radio(key="lt_family").set_value("gan").run()
+    gan = "lt_k_digits_gan_"
+    at.select_slider(key=gan + "hidden").set_value(16)
+    at.select_slider(key=gan + "batch_size").set_value(8)
+    at.button(key="lt_start").click().run()
+    run = _run_of(at)
+    poll(at, lambda a: run.snapshot().step >= 3)
+    lr, d_steps = f"lt_now_{run.run_id}_lr", f"lt_now_{run.run_id}_d_steps"
+    assert at.select_slider(key=lr).value == run.train_cfg.lr                 # the run's own value
+    old_lr = run.train_cfg.lr
+    before = [[g["lr"] for g in o.param_groups] for o in run.trainer.optimizers.values()]
+    at.select_slider(key=lr).set_value(0.03).run()
+    at.slider(key=d_steps).set_value(3).run()
+    assert run.train_cfg.lr == 0.03 and run.train_cfg.d_steps == 3
+    after = [[g["lr"] for g in o.param_groups] for o in run.trainer.optimizers.values()]
+    # every optimizer's rate scaled alike: G and D keep their ratio
+    assert after == [[pytest.approx(x * 0.03 / old_lr) for x in b] for b in before]
+    changes = run.snapshot().changes
+    assert [(c[1], c[3]) for c in changes] == [("lr", 0.03), ("d_steps", 3)]
+
+    def marked(a) -> bool:
+        charts = [c for c in a.get("plotly_chart") if c.proto.id and "lt_loss_chart" in c.proto.id]
+        if not charts:
+            return False
+        layout = json.loads(charts[0].proto.spec)["layout"]
+        texts = [n.get("text") for n in layout.get("annotations", [])]
+        return "Learning rate 0.03" in texts and "D steps 3" in texts
+    poll(at, marked)
+    assert at.select_slider(key=lr).value == 0.03

@@ -254,8 +254,10 @@ def test_class_runs_are_published_by_the_teacher_and_read_by_anyone(backend, clo
     (run,) = store.class_runs(new.code)
     assert (run.run_id, run.step, run.samples_png, run.curves["loss"]) == ("run-1", 10, picture, (0.9, None, 0.7))
     assert run.updated == clock()
-    store.publish_run(new.code, new.secret, ClassRun("run-1", "running", "", 11, 500))
+    store.publish_run(new.code, new.secret, ClassRun("run-1", "running", "", 11, 500,
+                                                     changes=[(10, "lr", 0.002, 0.03), [11, "d_steps", 1, 3]]))
     assert store.versions(new.code).version == version + 1          # its snapshots: the view polls them
+    assert store.class_runs(new.code)[0].changes == ((10, "lr", 0.002, 0.03), (11, "d_steps", 1.0, 3.0))
     clock.advance(1)
     store.publish_run(new.code, new.secret, ClassRun("run-1", "done", "Finished.", 500, 500))
     clock.advance(1)
@@ -266,7 +268,10 @@ def test_class_runs_are_published_by_the_teacher_and_read_by_anyone(backend, clo
     member = store.join(new.code)
     refused("not_teacher", store.publish_run, new.code, member.student_id, ClassRun("run-4", "running"))
     for bad in (dict(samples_png=b"GIF89a..."), dict(curves={f"c{i}": [] for i in range(20)}),
-                dict(curves={"loss": list(range(5000))}), dict(run_id="../../etc"), dict(step=-1)):
+                dict(curves={"loss": list(range(5000))}), dict(run_id="../../etc"), dict(step=-1),
+                dict(changes=[(1, "lr", 0.1)]), dict(changes=[(1, "<b>lr</b>", 0.1, 0.2)]),
+                dict(changes=[(1, "lr", float("nan"), 0.2)]), dict(changes=[(True, "lr", 0.1, 0.2)]),
+                dict(changes="lr"), dict(changes=[(1, "lr", 0.1, 0.2)] * 51)):
         with pytest.raises(ClassError) as caught:
             ClassRun(**{"run_id": "r", "status": "running", **bad})
         assert caught.value.reason == "invalid"

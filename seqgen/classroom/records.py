@@ -28,6 +28,7 @@ POINT_LIMIT = 100.0                # |x|, |y| of a point answer: latent maps spa
 MAX_SERIES = 12
 MAX_POINTS = 2000                  # per curve; a live run's series are downsampled to ~500
 MAX_MESSAGE = 500
+MAX_CHANGES = 50                   # knob changes a class run carries (its newest)
 MAX_SAMPLES_PNG = 1024 * 1024
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -331,9 +332,14 @@ class ClassRun:
     curves: Mapping[str, tuple] = field(default_factory=dict)
     samples_png: bytes | None = None
     updated: float = 0.0
+    changes: tuple = ()        # (step, knob name, old value, new value): the knobs changed while it trained
 
     def __post_init__(self):
         _name(self.run_id, "A run id")
+        if isinstance(self.changes, (str, bytes)) or not isinstance(self.changes, Sequence) \
+                or len(self.changes) > MAX_CHANGES:
+            raise _invalid("A run has at most {n} setting changes.", n=MAX_CHANGES)
+        object.__setattr__(self, "changes", tuple(_change(c) for c in self.changes))
         _name(self.status, "A run status")
         _text(self.message, "A run's message", MAX_MESSAGE, empty=True)
         for what, n in (("A run's step", self.step), ("A run's total steps", self.total_steps)):
@@ -360,13 +366,14 @@ class ClassRun:
         return canonical_json({"run_id": self.run_id, "status": self.status, "message": self.message,
                                "step": self.step, "total_steps": self.total_steps,
                                "queue_position": self.queue_position,
-                               "curves": {k: list(v) for k, v in self.curves.items()}, "updated": self.updated})
+                               "curves": {k: list(v) for k, v in self.curves.items()}, "updated": self.updated,
+                               "changes": [list(c) for c in self.changes]})
 
     @classmethod
     def from_stored(cls, meta: str, png: bytes | None) -> ClassRun:
         d = json.loads(meta)
         return cls(d["run_id"], d["status"], d["message"], d["step"], d["total_steps"], d["queue_position"],
-                   d["curves"], png or None, d["updated"])
+                   d["curves"], png or None, d["updated"], d.get("changes", ()))
 
     @classmethod
     def from_snapshot(cls, snapshot, samples_png: bytes | None = None) -> ClassRun:
@@ -377,7 +384,17 @@ class ClassRun:
         if "step" in snapshot.validation:
             curves["val step"] = snapshot.validation["step"]
         return cls(snapshot.run_id, snapshot.status, str(snapshot.message or "")[:MAX_MESSAGE], int(snapshot.step),
-                   int(snapshot.total_steps), snapshot.queue_position, curves, samples_png)
+                   int(snapshot.total_steps), snapshot.queue_position, curves, samples_png,
+                   changes=tuple(getattr(snapshot, "changes", ()))[-MAX_CHANGES:])
+
+
+def _change(value) -> tuple[int, str, float, float]:
+    """(step, knob name, old, new) of a knob changed while a run trained."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != 4 \
+            or isinstance(value[0], bool) or not isinstance(value[0], int) or not 0 <= value[0] < 2**53:
+        raise _invalid("A setting change must be (step, name, old value, new value).")
+    return (value[0], _name(value[1], "A setting's name"), _finite(value[2], "A setting's value", 1e9),
+            _finite(value[3], "A setting's value", 1e9))
 
 
 def _curve_point(value) -> float | None:

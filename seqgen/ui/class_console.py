@@ -236,6 +236,7 @@ def run_part() -> None:
         st.caption(_("The class sees this run: step {step} of {total}.").format(step=snap.step,
                                                                                  total=snap.total_steps))
     live.controls(snap.status)
+    live.running_knobs(run, snap.shown_status)
     st.page_link(PAGES["training"].file, label=_("Open the Live training page"), icon=":material/model_training:")
 
 

@@ -18,6 +18,7 @@ import streamlit as st
 from seqgen.classroom import ClassError, ClassRun, get_store
 
 from .i18n import _
+from .live_copy import change_sentence
 from .widgets import guard, plain
 
 MAP_MODEL = "digits-vae"       # the class's drawings are placed by the shipped digits VAE
@@ -127,7 +128,7 @@ def _publish_loop(run, class_code: str, class_secret: str) -> None:
                 shown = ClassRun.from_snapshot(snap, png)
                 store.publish_run(class_code, class_secret, ClassRun(
                     _run_id(snap), shown.status, (words or shown.message)[:500], shown.step, shown.total_steps,
-                    shown.queue_position, shown.curves, shown.samples_png))
+                    shown.queue_position, shown.curves, shown.samples_png, changes=shown.changes))
             except ClassError:
                 return                     # the class ended: nobody to show it to
         if snap.finished:
@@ -140,7 +141,8 @@ def _as_snapshot(run: ClassRun) -> SimpleNamespace:
     domain, family = run.run_id.split(".")[:2]
     history = {k: v for k, v in run.curves.items() if not k.startswith("val ")}
     validation = {k[4:]: v for k, v in run.curves.items() if k.startswith("val ")}
-    return SimpleNamespace(history=history, validation=validation, family=family, domain=domain)
+    return SimpleNamespace(history=history, validation=validation, family=family, domain=domain,
+                           changes=run.changes)
 
 
 def class_run_view(class_code: str) -> None:
@@ -175,6 +177,8 @@ def draw_class_run(run: ClassRun) -> None:
     if run.message:
         st.caption(plain(run.message, 300))
     st.progress(min(1.0, run.step / max(1, run.total_steps)))
+    if run.changes:
+        st.caption(change_sentence(run.changes[-1]))
     shape = _as_snapshot(run)
     if shape.history.get("step") and shape.family in ("vae", "gan"):
         st.plotly_chart(loss_figure(shape), key="class_run_curves", theme=None, config={"displaylogo": False})

@@ -176,10 +176,10 @@ def _choose(key: str, options) -> str:
     return st.session_state[key]
 
 
-def _knob_widget(col, knob, key: str, disabled: bool):
-    """The widget a knob's metadata asks for -> its value."""
+def _knob_widget(col, knob, key: str, disabled: bool, **callback):
+    """The widget a knob's metadata asks for -> its value. `callback`: on_change and its args."""
     label, help_text = knob_text(knob)
-    kw = dict(key=key, help=help_text, disabled=disabled)
+    kw = dict(key=key, help=help_text, disabled=disabled, **callback)
     if knob.options and knob.type is str:
         browser_values.choice(key, knob.options)
         return col.radio(label, knob.options, horizontal=True, format_func=_fmt_option, **kw)
@@ -356,9 +356,37 @@ def save_panel(run: TrainingRun | None, status: str | None) -> None:
 def now_training(run: TrainingRun | None, status: str | None) -> None:
     """While a run is active: what it trains, since the widgets may already show the next run's settings."""
     if run is not None and status in ACTIVE:
-        st.caption(_("Training now: {what} with {settings}. Changed settings apply to the next run.").format(
+        st.caption(_("Training now: {what} with {settings}. The settings above apply to the next run.").format(
             what=f"{domain_word(get_domain(run.domain_name).picker_title)} {run.family.upper()}",
             settings=plain(settings_line(run.knobs), 400)))
+        running_knobs(run, status)
+
+
+def running_knobs(run: TrainingRun | None, status: str | None) -> None:
+    """The knobs a training run takes while it trains (learning rate, gradient clipping, D steps: field
+    metadata live.while_running), set on the run itself from its next step. The curves mark each change, on
+    the owner's screen and, for a class run, on every student's."""
+    if run is None or status not in ("running", "paused", "starting"):
+        return
+    knobs = [k for k in knobs_for(run.domain_name, run.family) if k.while_running]
+    if not knobs:
+        return
+    st.caption(_("Change while it trains (from its next step; the curves mark the step):"))
+    cols = st.columns(len(knobs))
+    for col, knob in zip(cols, knobs):
+        key = f"lt_now_{run.run_id}_{knob.name}"
+        st.session_state[key] = run.knobs[knob.name]     # the run's value, whoever changed it last
+        _knob_widget(col, knob, key, False, on_change=_change_running, args=(run.run_id, knob.name, key))
+
+
+def _change_running(run_id: str, name: str, key: str) -> None:
+    run = current_run()
+    if run is None or run.run_id != run_id:
+        return
+    try:
+        run.change(name, st.session_state.get(key))
+    except ValueError:              # a forged value: the widget shows the run's own value again
+        pass
 
 
 def reset() -> None:

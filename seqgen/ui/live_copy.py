@@ -57,8 +57,19 @@ def family_title(family: str) -> str:
 def settings_line(knobs) -> str:
     """A run's settings in words of the session's language: "Learning rate 0.002, Hidden size 128, ..." (a
     setting the page has no words for keeps its name)."""
-    from seqgen.training.live import KNOB_BY_NAME
-
     def shown(v) -> str:
         return f"{v:g}" if isinstance(v, float) else _(str(v).upper()) if isinstance(v, str) else str(v)
-    return ", ".join(f"{knob_text(KNOB_BY_NAME[k])[0] if k in KNOB_BY_NAME else k} {shown(v)}" for k, v in knobs.items())
+    return ", ".join(f"{knob_label(k)} {shown(v)}" for k, v in knobs.items())
+
+
+def knob_label(name: str) -> str:
+    """A knob's label in the session's language (its name when it is no live knob)."""
+    from seqgen.training.live import KNOB_BY_NAME
+    return knob_text(KNOB_BY_NAME[name])[0] if name in KNOB_BY_NAME else name
+
+
+def change_sentence(change) -> str:
+    """One knob change of the class run, (step, name, old, new), as a sentence for the students."""
+    step, name, old, new = change
+    return _("At step {step} the teacher changed {knob} from {old:g} to {new:g}.").format(
+        step=step, knob=knob_label(name), old=old, new=new)

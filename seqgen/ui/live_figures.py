@@ -9,6 +9,7 @@ from plotly.subplots import make_subplots
 
 from .figures import PALETTE, Z1, Z2, class_style
 from .i18n import N_, _, domain_word
+from .live_copy import knob_label
 
 # (series name, legend label) per panel, per family: training curves, then held-out ones
 _CURVES = {
@@ -52,6 +53,11 @@ def loss_figure(snap) -> go.Figure:
                                          mode="markers+lines", line=_line(name)), row=1, col=col)
     if snap.family == "gan":
         fig.update_yaxes(range=[0, 1], row=1, col=2)
+    for step, name, _old, new in getattr(snap, "changes", ()):     # knobs changed while it trained
+        line = dict(dash="dot", width=1.5, color="#666")
+        fig.add_vline(x=step, line=line, row=1, col=1, annotation_text=f"{knob_label(name)} {new:g}",
+                      annotation_position="top left", annotation_font_size=11)
+        fig.add_vline(x=step, line=line, row=1, col=2)
     fig.update_xaxes(title_text=_("step"))
     fig.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=-0.25),
                       uirevision="keep")
