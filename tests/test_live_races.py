@@ -60,6 +60,7 @@ def held(manager: RunManager) -> list:
     return [r for r in [*runs["active"], *runs["queued"]] if not r.stopping]
 
 
+@pytest.mark.slow  # 1,000 sequences: about 20 s
 def test_racing_presses_leave_no_run_without_its_tab():
     examples = 0
 

@@ -176,6 +176,7 @@ async def _visits(base: str, first: int, most: int) -> list[Browser]:
     return browsers
 
 
+@pytest.mark.slow  # starts nginx and app processes
 @needs_nginx
 def test_every_browser_stays_on_one_process(deployment):
     apps = {f"127.0.0.1:{p}" for p in deployment.app_ports}
@@ -207,6 +208,7 @@ async def _media_from_both_cookies(base: str) -> tuple[int, int]:
         await tab.close()
 
 
+@pytest.mark.slow  # starts nginx and app processes
 @needs_nginx
 def test_media_lives_only_in_the_process_that_made_it(deployment):
     """Why the routing must be sticky: the same /media/ URL is a 404 on the other process."""
@@ -280,6 +282,7 @@ def _websocket_handshake(port: int, host: str) -> str:
     return head.split(b"\r\n", 1)[0].decode()
 
 
+@pytest.mark.slow  # starts nginx and app processes
 @needs_nginx
 def test_websocket_opens_for_a_browser_on_a_lan_name(deployment):
     """Streamlit refuses a WebSocket whose Origin is not its Host: nginx must pass the Host on, port and all."""
@@ -287,6 +290,7 @@ def test_websocket_opens_for_a_browser_on_a_lan_name(deployment):
     assert status.split()[1] == "101", status
 
 
+@pytest.mark.slow  # starts nginx and app processes
 @needs_nginx
 def test_new_browsers_are_spread_over_the_processes(deployment):
     async def first_requests(n):
@@ -299,6 +303,7 @@ def test_new_browsers_are_spread_over_the_processes(deployment):
     assert len(routes) == 100                                            # each new browser its own route
 
 
+@pytest.mark.slow  # starts nginx and app processes
 @needs_nginx
 def test_a_port_in_use_is_one_line(deployment):
     done = _serve_cli("--processes", "1", "--port", str(deployment.port))
@@ -328,6 +333,7 @@ def _all_gone(pids: list[int], within: float = 15.0) -> bool:
     return not any(_alive(p) for p in pids)
 
 
+@pytest.mark.slow  # starts nginx and app processes
 @needs_nginx
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 def test_serve_cli_leaves_nothing_running(tmp_path, signum):
@@ -442,6 +448,7 @@ def _forged_upload(base: str, jar: dict, session_id: str, n: int) -> int:
         return e.code
 
 
+@pytest.mark.slow  # starts nginx and app processes
 @needs_nginx
 def test_an_upload_flood_from_one_client_is_refused_and_its_memory_comes_back(deployment):
     """A student's script with a live session sends 300 uploads of 900 KiB, one after another (Streamlit keeps
