@@ -14,14 +14,22 @@ Figures (each bounded in count and time):
 4. a class run watched by 30 vs 1: a live digits GAN trains in this process while its snapshots are published
    to the store once a second and 1 or 30 watchers read them every 2 s (a student's class-run view); steps/s.
 
+Through nginx (`--stores nginx`), figure 4 is measured end to end at the protocol level instead: a teacher
+session (benchmarks/st_client.py) starts a class and the class run from the Class page, so the run trains in
+the teacher's app process, and 1 or 30 student sessions, each a browser of its own (its own route cookie, so
+they land on both processes), join and watch it, their class-run fragment rerunning every 2 s as the browser's
+timer asks; steps/s read from the store.
+
 What this leaves out: the Streamlit side of a follower (a rerun of the page after each step change, a few tens
 of ms of CPU per student per change, not per second) and the browser's drawing.
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
 import multiprocessing as mp
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -195,6 +203,61 @@ def class_run(url: str, watchers: int, seconds: float) -> float:
     return (s1 - s0) / (t1 - t0)
 
 
+async def class_run_through_app(base: str, store, watchers: int, seconds: float, pids: list[int]) -> dict:
+    """Figure 4 through the app: the teacher's session starts a class and its class run (the Class page's
+    buttons), `watchers` student sessions join it and watch; -> steps/s over `seconds`, students on the
+    teacher's process and on the other, and the CPU-s the app processes (`pids`) and this client spent."""
+    from st_client import Session
+    upstream: dict[int, str] = {}
+
+    def seen(who: int):
+        def on_response(_path, _status, headers):
+            found = headers.get("x-seqgen-upstream") or []
+            if found:
+                upstream[who] = found[0]
+        return on_response
+    teacher = Session(base, "class", cookies={}, fetch_media=False, on_response=seen(-1))
+    await teacher.open()
+    await teacher.set_widget("class_start_btn", trigger_value=True)
+    code = next(m.group(1) for _t, text in reversed(teacher.markdown)
+                if (m := re.fullmatch(r"# ([A-Z0-9]{6})", text.strip())))
+    await teacher.set_widget("class_run_start", trigger_value=True)
+    students = []
+    try:
+        for i in range(watchers):
+            s = Session(base, "class", f"class={code}", cookies={}, fetch_media=True, on_response=seen(i))
+            await s.open()
+            await s.set_widget("class_join_btn", trigger_value=True)
+            students.append(s)
+
+        def step() -> int:
+            runs = store.class_runs(code)
+            return runs[-1].step if runs else 0
+        end = time.monotonic() + 120
+        while step() < 20:                          # built, training and published
+            if time.monotonic() > end:
+                raise RuntimeError("the class run did not start within 2 minutes")
+            await asyncio.sleep(0.5)
+        await asyncio.sleep(3)                      # every student's view has drawn the run once
+        s0, t0 = step(), time.perf_counter()
+        servers0, client0 = sum(_cpu_and_rss(p)[0] for p in pids), sum(os.times()[:2])
+        await asyncio.sleep(seconds)
+        s1, t1 = step(), time.perf_counter()
+        servers1, client1 = sum(_cpu_and_rss(p)[0] for p in pids), sum(os.times()[:2])
+        if not all(s.auto_fragments for s in students):
+            raise RuntimeError("a student's page has no class-run view polling")
+        await teacher.fetch("/_stcore/health")
+        for s in students:
+            await s.fetch("/_stcore/health")          # the route cookie shows which process serves each
+        same = sum(upstream.get(i) == upstream.get(-1) for i in range(watchers))
+        return {"steps_per_s": (s1 - s0) / (t1 - t0), "on_teachers": same, "on_other": watchers - same,
+                "server_cpu_s": servers1 - servers0, "client_cpu_s": client1 - client0, "seconds": t1 - t0}
+    finally:
+        await teacher.set_widget("lt_stop", trigger_value=True)
+        for s in [*students, teacher]:
+            await s.close()
+
+
 # ------------------------------------------------------------------------------------------------ nginx
 def through_nginx(args) -> None:
     """Figures 1-3 through nginx and 2 app processes (`streamlit run app.py` each, scripts/serve.py) sharing the
@@ -245,6 +308,16 @@ def through_nginx(args) -> None:
                   f"{sum(a[1] for a in after) / 2**20:.0f} MB", flush=True)
             for s in streams:
                 s.close()
+            if args.run_seconds > 0:
+                one, many = (asyncio.run(class_run_through_app(d.url, store, n, args.run_seconds, pids))
+                             for n in (1, STUDENTS))
+                print(f"class run (trained in the teacher's app process): {one['steps_per_s']:.1f} steps/s watched "
+                      f"by 1, {many['steps_per_s']:.1f} steps/s watched by {STUDENTS} Streamlit sessions "
+                      f"({many['on_teachers']} on the teacher's process, {many['on_other']} on the other) "
+                      f"({100 * many['steps_per_s'] / one['steps_per_s']:.0f} %); CPU over the window, app "
+                      f"processes with the training: {one['server_cpu_s']:.1f} vs {many['server_cpu_s']:.1f} s, "
+                      f"this client's {STUDENTS} sessions {many['client_cpu_s']:.1f} s of {many['seconds']:.0f} s",
+                      flush=True)
 
 
 # ------------------------------------------------------------------------------------------------ main
