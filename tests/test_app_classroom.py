@@ -239,8 +239,12 @@ def test_the_teachers_panel_lists_the_runs_of_every_process():
                                           "class_stop_all"}
 
 
-def test_a_knob_the_teacher_changes_in_the_class_run_reaches_the_students_view():
+def test_a_knob_the_teacher_changes_in_the_class_run_reaches_the_students_view(monkeypatch):
     from seqgen.classroom import ClassRun
+    from seqgen.ui import live_figures
+    built = []
+    monkeypatch.setattr(live_figures, "loss_figure", lambda snap, made=live_figures.loss_figure: (
+        built.append(snap) or made(snap)))
     teacher, code = teacher_app()
     secret = teacher.session_state["class_secret"]
     get_store().publish_run(code, secret, ClassRun(
@@ -253,3 +257,6 @@ def test_a_knob_the_teacher_changes_in_the_class_run_reaches_the_students_view()
     layout = json.loads(chart.proto.spec)["layout"]
     assert [a["text"] for a in layout["annotations"] if a["text"].startswith("Learning")] == ["Learning rate 0.03"]
     assert {s["x0"] for s in layout["shapes"]} == {340}
+    # a second watcher of the same snapshot shares the curves this process made for the first
+    again = student_app(code)
+    assert any("class_run_curves" in c.proto.id for c in again.get("plotly_chart")) and len(built) == 1

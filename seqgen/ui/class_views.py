@@ -17,7 +17,7 @@ import streamlit as st
 
 from seqgen.classroom import ClassError, ClassRun, get_store
 
-from .i18n import _
+from .i18n import _, current
 from .live_copy import change_sentence
 from .widgets import guard, plain
 
@@ -169,8 +169,15 @@ def class_run_view(class_code: str) -> None:
         _view()
 
 
-def draw_class_run(run: ClassRun) -> None:
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _class_run_figure(run_id: str, updated: float, language: str, _run: ClassRun):
+    """The class run's curves, made once per published snapshot and language in this process: every watcher's
+    view reruns every 2 s and shares it (plotly_chart only reads the figure)."""
     from .live_figures import loss_figure
+    return loss_figure(_as_snapshot(_run))
+
+
+def draw_class_run(run: ClassRun) -> None:
     from .live_view import STATUS_WORDS
     st.markdown(_("**The class run** (the teacher's): step {step} of {total}, {status}.").format(
         step=run.step, total=run.total_steps, status=_(STATUS_WORDS.get(run.status, run.status))))
@@ -181,7 +188,8 @@ def draw_class_run(run: ClassRun) -> None:
         st.caption(change_sentence(run.changes[-1]))
     shape = _as_snapshot(run)
     if shape.history.get("step") and shape.family in ("vae", "gan"):
-        st.plotly_chart(loss_figure(shape), key="class_run_curves", theme=None, config={"displaylogo": False})
+        st.plotly_chart(_class_run_figure(run.run_id, run.updated, current(), run), key="class_run_curves",
+                        theme=None, config={"displaylogo": False})
     if run.samples_png:
         st.image(run.samples_png, caption=_("The class run's samples at step {step}").format(step=run.step),
                  output_format="PNG", width="content", alt=_("samples of the class run at step {step}").format(
