@@ -72,6 +72,23 @@ def test_next_and_back_walk_the_steps_across_pages():
     assert "lesson" not in at.query_params and not at.sidebar.button
 
 
+def test_a_rerun_that_still_carries_an_earlier_steps_address_does_not_undo_next():
+    """A browser sends the address it shows with every rerun; one sent before it has taken the address of the
+    last step change (a busy page, a stream listener's rerun) must not take the lesson back: the class
+    test saw such Next clicks "lost". A step address this session never wrote still opens that step."""
+    at = app()
+    at.query_params.update({"lesson": "gan-training", "step": "2"})
+    at.run()
+    at.sidebar.button(key="lesson_next").click().run()
+    assert at.query_params["step"] == "3"
+    at.query_params["step"] = "2"                   # the stale address of the step before
+    at.run()
+    assert at.query_params["step"] == "3" and at.session_state[lessons.STEP_KEY] == 2
+    at.query_params["step"] = "1"                   # an address this session never wrote: a link
+    at.run()
+    assert at.session_state[lessons.STEP_KEY] == 0 and at.query_params["step"] == "1"
+
+
 def test_lesson_in_chinese():
     at = app()
     at.query_params.update({"lesson": "rnn-steps", "step": "1", "lang": "zh"})

@@ -24,6 +24,7 @@ from .pages import PAGES
 from .widgets import plain
 
 LESSON_KEY, STEP_KEY, GOTO_KEY, MEMO_KEY = "lesson_id", "lesson_step", "lesson_goto", "_lesson_url"
+WRITTEN_KEY = "_lesson_urls_written"      # every (lesson, step) address this session has put in the address bar
 
 
 def _files_stamp() -> tuple:
@@ -102,9 +103,12 @@ def leave() -> None:
 
 
 def _from_url() -> None:
-    """A lesson link (?lesson=ID&step=N) the session has not written itself starts that lesson there."""
+    """A lesson link (?lesson=ID&step=N) the session has not written itself starts that lesson there. An
+    address it wrote before can come back late: the browser sends the address it shows with each rerun, and a
+    rerun sent before the last step change reached the address bar carries the step before. That is an echo,
+    not a link (a link opened anew is a new session), so it is ignored rather than undoing the change."""
     url = (st.query_params.get("lesson"), st.query_params.get("step"))
-    if url[0] is None or url == st.session_state.get(MEMO_KEY):
+    if url[0] is None or url == st.session_state.get(MEMO_KEY) or url in st.session_state.get(WRITTEN_KEY, ()):
         return
     st.session_state[MEMO_KEY] = url
     if url[0] not in all_lessons():
@@ -134,6 +138,7 @@ def frame(pg) -> None:
     here = pg.url_path or "home"
     url = {"lesson": lesson.id, "step": str(index + 1)}
     st.session_state[MEMO_KEY] = (url["lesson"], url["step"])
+    st.session_state.setdefault(WRITTEN_KEY, set()).add(st.session_state[MEMO_KEY])
     if goto and goto != here and goto in PAGES:
         from .i18n import current
         st.switch_page(PAGES[goto].file, query_params={**url, "lang": current()})
