@@ -180,6 +180,11 @@ class Session:
             if name.startswith("trigger") or name.endswith("trigger_value"):
                 self.widgets.pop(wid, None)     # a button press is sent once
 
+    async def go_to(self, page: str, query: str = "", timeout: float = 60.0) -> Run:
+        """In-app navigation to another page (a sidebar link): the same session, so its state stays."""
+        self.page, self.query, self.page_hash = page, query, ""
+        return await self._rerun(page_name=page, timeout=timeout)
+
     async def rerun(self, timeout: float = 60.0) -> Run:
         """Run the page again with the widget values as they are (what the browser does now and then)."""
         return await self._rerun(timeout=timeout)
@@ -338,7 +343,7 @@ class Session:
         sub = getattr(el, etype)
         wid = getattr(sub, "id", "") if hasattr(sub, "id") else ""
         if wid:
-            key = wid.rsplit("-", 1)[-1] if wid.startswith("$$ID-") else wid
+            key = wid.split("-", 2)[-1] if wid.startswith("$$ID-") else wid   # a user key may hold "-"
             self.by_key[key] = wid
             self.fragment_of[wid] = d.fragment_id
             self.protos[wid] = sub
