@@ -14,14 +14,17 @@ Figures (each bounded in count and time):
 4. a class run watched by 30 vs 1: a live digits GAN trains in this process while its snapshots are published
    to the store once a second and 1 or 30 watchers read them every 2 s (a student's class-run view); steps/s.
 
-Through nginx (`--stores nginx`), figure 4 is measured end to end at the protocol level instead: a teacher
+Through nginx (`--stores nginx`), figures 1 and 4 are also measured end to end with Streamlit sessions
+(benchmarks/st_client.py). Figure 1: 30 student sessions, each its own browser, join; each reruns its page on
+every `version` event of its class stream, as the page's listener does in the browser; the teacher starts a
+lesson and presses Next through it; from the press to the new step's banner on each student's page. Figure 4:
+a teacher
 session (benchmarks/st_client.py) starts a class and the class run from the Class page, so the run trains in
 the teacher's app process, and 1 or 30 student sessions, each a browser of its own (its own route cookie, so
 they land on both processes), join and watch it, their class-run fragment rerunning every 2 s as the browser's
 timer asks; steps/s read from the store.
 
-What this leaves out: the Streamlit side of a follower (a rerun of the page after each step change, a few tens
-of ms of CPU per student per change, not per second) and the browser's drawing.
+What this leaves out: the browser's own drawing, and (outside nginx) the Streamlit side of a follower.
 """
 from __future__ import annotations
 
@@ -203,6 +206,71 @@ def class_run(url: str, watchers: int, seconds: float) -> float:
     return (s1 - s0) / (t1 - t0)
 
 
+async def _teacher_with_class(base: str, on_response=None):
+    """A teacher session on the Class page that has started a class; -> (session, class code)."""
+    from st_client import Session
+    teacher = Session(base, "class", cookies={}, fetch_media=False, on_response=on_response)
+    await teacher.open()
+    await teacher.set_widget("class_start_btn", trigger_value=True)
+    code = next(m.group(1) for _t, text in reversed(teacher.markdown)
+                if (m := re.fullmatch(r"# ([A-Z0-9]{6})", text.strip())))
+    return teacher, code
+
+
+async def step_changes_through_app(base: str, students: int, lesson: str = "latent-space") -> dict:
+    """Figure 1 end to end: `students` Streamlit sessions (own browsers) join; each listens to the class's
+    event stream and reruns its page on every `version` event, as the page's listener does in the browser. The
+    teacher starts `lesson` and presses Next through its steps. -> latency from the teacher's press to each
+    student's page showing the new step (its banner's "step N of" arriving), p50 / p95 / max, errors."""
+    from st_client import Session
+    teacher, code = await _teacher_with_class(base)
+    sessions, streams = [], []
+    loop = asyncio.get_running_loop()
+    pool = ThreadPoolExecutor(students)
+    latencies, errors = [], 0
+    try:
+        for _ in range(students):
+            s = Session(base, "class", f"class={code}", cookies={}, fetch_media=True)
+            await s.open()
+            await s.set_widget("class_join_btn", trigger_value=True)
+            sessions.append(s)
+            streams.append(EventStream(f"{base}/class/events?code={code}&following=1", timeout=120))
+        await teacher.go_to("lessons")
+
+        async def follow(s, stream, step: int, t0: float) -> float | None:
+            end = time.monotonic() + 30
+            while time.monotonic() < end:
+                await loop.run_in_executor(pool, stream.until, "version")
+                await s.rerun()
+                shown = [t for t, text in s.markdown if t >= t0 and f"step {step} of" in text]
+                if shown:
+                    return min(shown) - t0
+            return None
+        step, steps = 1, 1
+        while step <= steps:
+            key = f"lesson_start_{lesson}" if step == 1 else "lesson_next"
+            t0 = time.perf_counter()
+            pressed = asyncio.create_task(teacher.set_widget(key, trigger_value=True))
+            got = await asyncio.gather(*(follow(s, st, step, t0) for s, st in zip(sessions, streams)))
+            await pressed
+            latencies += [g for g in got if g is not None]
+            errors += sum(g is None for g in got)
+            steps = max(int(m.group(1)) for _t, text in teacher.markdown
+                        if (m := re.search(r"step \d+ of (\d+)", text)))
+            step += 1
+            await asyncio.sleep(1)
+    finally:
+        for stream in streams:
+            stream.close()
+        pool.shutdown(wait=False, cancel_futures=True)
+        for s in [*sessions, teacher]:
+            await s.close()
+    if not latencies:
+        raise RuntimeError(f"no student page showed a step change ({errors} misses)")
+    return {"n": len(latencies), "errors": errors, "p50": percentile(latencies, 0.5),
+            "p95": percentile(latencies, 0.95), "max": max(latencies)}
+
+
 async def class_run_through_app(base: str, store, watchers: int, seconds: float, pids: list[int]) -> dict:
     """Figure 4 through the app: the teacher's session starts a class and its class run (the Class page's
     buttons), `watchers` student sessions join it and watch; -> steps/s over `seconds`, students on the
@@ -216,11 +284,7 @@ async def class_run_through_app(base: str, store, watchers: int, seconds: float,
             if found:
                 upstream[who] = found[0]
         return on_response
-    teacher = Session(base, "class", cookies={}, fetch_media=False, on_response=seen(-1))
-    await teacher.open()
-    await teacher.set_widget("class_start_btn", trigger_value=True)
-    code = next(m.group(1) for _t, text in reversed(teacher.markdown)
-                if (m := re.fullmatch(r"# ([A-Z0-9]{6})", text.strip())))
+    teacher, code = await _teacher_with_class(base, on_response=seen(-1))
     await teacher.set_widget("class_run_start", trigger_value=True)
     students = []
     try:
@@ -308,6 +372,10 @@ def through_nginx(args) -> None:
                   f"{sum(a[1] for a in after) / 2**20:.0f} MB", flush=True)
             for s in streams:
                 s.close()
+            r = asyncio.run(step_changes_through_app(d.url, STUDENTS))
+            print(f"step change -> {STUDENTS} Streamlit student pages (event, rerun, the new step on the page): "
+                  f"p50 {r['p50'] * 1000:.0f} ms, p95 {r['p95'] * 1000:.0f} ms, max {r['max'] * 1000:.0f} ms over "
+                  f"{r['n']} deliveries, {r['errors']} errors", flush=True)
             if args.run_seconds > 0:
                 one, many = (asyncio.run(class_run_through_app(d.url, store, n, args.run_seconds, pids))
                              for n in (1, STUDENTS))
