@@ -18,11 +18,9 @@ Through nginx (`--stores nginx`), figures 1 and 4 are also measured end to end w
 (benchmarks/st_client.py). Figure 1: 30 student sessions, each its own browser, join; each reruns its page on
 every `version` event of its class stream, as the page's listener does in the browser; the teacher starts a
 lesson and presses Next through it; from the press to the new step's banner on each student's page. Figure 4:
-a teacher
-session (benchmarks/st_client.py) starts a class and the class run from the Class page, so the run trains in
-the teacher's app process, and 1 or 30 student sessions, each a browser of its own (its own route cookie, so
-they land on both processes), join and watch it, their class-run fragment rerunning every 2 s as the browser's
-timer asks; steps/s read from the store.
+the teacher session starts a class and the class run from the Class page, so the run trains in the teacher's
+app process, and 1 or 30 student sessions (their own route cookies: they land on both processes) join and
+watch it, their class-run fragment rerunning every 2 s as the browser's timer asks; steps/s read from the store.
 
 What this leaves out: the browser's own drawing, and (outside nginx) the Streamlit side of a follower.
 """
