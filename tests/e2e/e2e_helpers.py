@@ -107,6 +107,22 @@ def wait_idle(page, timeout: float = 30_000) -> None:
     page.wait_for_function(IDLE_JS, timeout=timeout)
 
 
+def settled_width(image, timeout: float = 30.0) -> float:
+    """Width of a loaded <img> once it stops changing: on a busy machine the first box can be measured before the
+    picture has decoded or before the column has its final width."""
+    image.wait_for(state="visible")
+    image.page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle(),
+                                 timeout=timeout * 1000)
+    deadline, last = time.monotonic() + timeout, -1.0
+    while time.monotonic() < deadline:
+        width = image.bounding_box()["width"]
+        if width == last:
+            return width
+        last = width
+        time.sleep(0.3)
+    return last
+
+
 def img_src(page, key: str) -> str | None:
     """src of the first <img> inside the keyed container (None while it is not there)."""
     loc = page.locator(f".st-key-{key} img").first

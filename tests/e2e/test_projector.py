@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from e2e_helpers import browser_api, launch, wait_idle
+from e2e_helpers import browser_api, launch, settled_width, wait_idle
 from pad_helpers import wait_pad_frame
 
 pytestmark = pytest.mark.e2e
@@ -26,14 +26,13 @@ def test_a_gan_tile_is_at_least_120_px_on_a_projector(page):
     image = page.get_by_test_id("stImage").locator("img").first
     expect(image).to_be_visible()
     wait_idle(page, 60_000)
-    width = image.bounding_box()["width"]
-    tile = width / 10                                   # the default: 20 samples, ten to a row
+    tile = settled_width(image) / 10                                   # the default: 20 samples, ten to a row
     print(f"\nGAN tile on a 1920x1080 projector, presenter mode: {tile:.0f} px")
     assert tile >= 120, f"a GAN tile is {tile:.0f} px wide"
     page.goto(page.base_url + "/noise?present=0")
     expect(image).to_be_visible()
     wait_idle(page, 60_000)
-    assert image.bounding_box()["width"] / 10 < tile     # presenter mode made it larger
+    assert settled_width(image) / 10 < tile     # presenter mode made it larger
 
 
 def test_the_pad_and_the_piano_roll_grow_too(page):
