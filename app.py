@@ -11,7 +11,8 @@ script `streamlit run` serves. frame/static links to static/, the files Streamli
 the latent pad's runtime and decoders among them are served by seqgen.ui.assets instead, compressed once and
 cached by browsers for good. seqgen.classroom adds /class/events, the stream that tells a class's browsers the
 teacher moved on (docs/CLASSROOM.md). seqgen.ui.uploads frees the uploaded files of sessions that have
-ended, which Streamlit itself keeps. seqgen.ui.browser_values checks what browsers send: a forged widget
+ended, which Streamlit itself keeps. seqgen.ui.import_ahead imports, in the background, what the first page of
+a fresh process would otherwise wait for. seqgen.ui.browser_values checks what browsers send: a forged widget
 value gets a sentence, not Streamlit's error box.
 """
 import os
@@ -25,9 +26,10 @@ import streamlit as st  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 
 from seqgen import classroom  # noqa: E402
-from seqgen.ui import assets, browser_values, uploads  # noqa: E402
+from seqgen.ui import assets, browser_values, import_ahead, uploads  # noqa: E402
 
 BASE_URL = st.get_option("server.baseUrlPath") or ""
 uploads.start()
+import_ahead.start()
 app = st.App("frame/main.py", routes=[*assets.routes(BASE_URL), *classroom.routes(BASE_URL)],
              middleware=[Middleware(browser_values.StateShield)], on_script_error=browser_values.script_error)

@@ -225,7 +225,7 @@ async def step_changes_through_app(base: str, students: int, lesson: str = "late
     sessions, streams = [], []
     loop = asyncio.get_running_loop()
     pool = ThreadPoolExecutor(students)
-    latencies, errors = [], 0
+    latencies, errors, per_step = [], 0, []
     try:
         for _ in range(students):
             s = Session(base, "class", f"class={code}", cookies={}, fetch_media=True)
@@ -253,6 +253,7 @@ async def step_changes_through_app(base: str, students: int, lesson: str = "late
             await pressed
             latencies += [g for g in got if g is not None]
             errors += sum(g is None for g in got)
+            per_step.append(max((g for g in got if g is not None), default=float("nan")))
             steps = max(int(m.group(1)) for _t, text in teacher.markdown
                         if (m := re.search(r"step \d+ of (\d+)", text)))
             step += 1
@@ -266,7 +267,7 @@ async def step_changes_through_app(base: str, students: int, lesson: str = "late
     if not latencies:
         raise RuntimeError(f"no student page showed a step change ({errors} misses)")
     return {"n": len(latencies), "errors": errors, "p50": percentile(latencies, 0.5),
-            "p95": percentile(latencies, 0.95), "max": max(latencies)}
+            "p95": percentile(latencies, 0.95), "max": max(latencies), "slowest_per_step": per_step}
 
 
 async def class_run_through_app(base: str, store, watchers: int, seconds: float, pids: list[int]) -> dict:
@@ -373,7 +374,8 @@ def through_nginx(args) -> None:
             r = asyncio.run(step_changes_through_app(d.url, STUDENTS))
             print(f"step change -> {STUDENTS} Streamlit student pages (event, rerun, the new step on the page): "
                   f"p50 {r['p50'] * 1000:.0f} ms, p95 {r['p95'] * 1000:.0f} ms, max {r['max'] * 1000:.0f} ms over "
-                  f"{r['n']} deliveries, {r['errors']} errors", flush=True)
+                  f"{r['n']} deliveries, {r['errors']} errors; the last student's page, step by step: "
+                  + ", ".join(f"{v * 1000:.0f}" for v in r["slowest_per_step"]) + " ms", flush=True)
             if args.run_seconds > 0:
                 one, many = (asyncio.run(class_run_through_app(d.url, store, n, args.run_seconds, pids))
                              for n in (1, STUDENTS))

@@ -10,6 +10,8 @@
     cached grid or re-encodes the cached map.
 (d) A `train` process keeps the memory its steps free (seqgen.training.memory): a steady step takes no fresh
     pages from the kernel, where glibc's defaults can cost thousands of page faults a step.
+(e) Starting the app (app.py, once per server process) imports, in the background, the modules the first page
+    would otherwise import while a class waits behind it (seqgen.ui.import_ahead).
 The timings themselves live in benchmarks/run.py and benchmarks/train_throughput.py.
 """
 from __future__ import annotations
@@ -314,3 +316,20 @@ def test_explorer_decodes_once_per_slider_move(explorer_app, monkeypatch, model_
     decodes.clear()
     at.slider(key="le_z1").set_value(-0.75).run()
     assert decodes == [1]
+
+
+
+def test_starting_the_app_imports_what_the_first_page_would_wait_for():
+    """A fresh interpreter: importing app.py (what `streamlit run` does once per server process) imports onnx,
+    the latent pad's decoder check that the class benchmark caught, and the rest of import_ahead.AHEAD on a
+    thread of its own, before any page runs."""
+    code = ("import json, sys; import app; from seqgen.ui import import_ahead as ia; thread = ia.started(); "
+            "thread and thread.join(120); print(json.dumps({'started': thread is not None, 'ahead': ia.AHEAD, "
+            "'missing': [m for m in ia.AHEAD if m not in sys.modules]}))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], capture_output=True,
+                         text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["started"], "app.py did not start seqgen.ui.import_ahead"
+    assert "onnx" in result["ahead"]
+    assert result["missing"] == []
