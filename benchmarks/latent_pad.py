@@ -7,7 +7,8 @@ Per model, in a fresh browser context (empty cache):
 - cold load: bytes transferred for the runtime and the model (CDP encodedDataLength, i.e. after gzip) and the
   time from navigation to the pad's first decoded frame;
 - a further model in the same context: the bytes it adds;
-- a scripted sweep with the button held: repaints per second and p50/p95 time between repaints; the server's
+- a scripted sweep with the button held: repaints per second (of them exact decodes, the rest a slow device's
+  previews: seqgen/ui/latent_pad/pacing.mjs) and p50/p95 time between repaints; the server's
   script reruns (rerun requests the browser sent over the websocket) and its CPU time (/proc of the
   `streamlit run` process) over the sweep's wall time;
 - 100 random z decoded in the browser against RNNVAE.decode.
@@ -30,7 +31,7 @@ sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 from e2e_helpers import launch, streamlit_server, wait_idle  # noqa: E402
-from pad_helpers import browser_decode, record_repaints, repaint_times, sweep, wait_pad_frame  # noqa: E402
+from pad_helpers import browser_decode, finger_sweep, record_repaints, repaint_times, sweep, wait_pad_frame  # noqa: E402
 
 MODELS = ["digits-vae", "names-vae", "melodies-vae"]
 CLK = os.sysconf("SC_CLK_TCK")
@@ -86,7 +87,7 @@ def cold_load(browser, base: str, model: str, further: str | None) -> tuple:
     return ctx, page, first_frame, cold, extra
 
 
-def measure_sweep(page, pid: int, seconds: float, throttle: float = 1.0) -> dict:
+def measure_sweep(page, pid: int, seconds: float, throttle: float = 1.0, driver: str = "mouse") -> dict:
     cdp = page.context.new_cdp_session(page)
     cdp.send("Emulation.setCPUThrottlingRate", {"rate": throttle})
     sent = []
@@ -96,8 +97,10 @@ def measure_sweep(page, pid: int, seconds: float, throttle: float = 1.0) -> dict
         new MutationObserver(() => { if (app.getAttribute('data-test-script-state') === 'running') window.__runs++; })
           .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']}); }""")
     record_repaints(page)
+    previews = 'root => Number(root.dataset.previews || 0)'
+    previews0 = page.locator(".pad-root").first.evaluate(previews)
     cpu0, t0 = cpu_seconds(pid), time.perf_counter()
-    moves = sweep(page, seconds)
+    moves = sweep(page, seconds) if driver == "mouse" else finger_sweep(page, seconds)
     wall = time.perf_counter() - t0
     page.wait_for_timeout(1500)            # the release's rerun belongs to the sweep
     wait_idle(page)
@@ -105,10 +108,16 @@ def measure_sweep(page, pid: int, seconds: float, throttle: float = 1.0) -> dict
     cdp.send("Emulation.setCPUThrottlingRate", {"rate": 1})
     frames = np.array(repaint_times(page))
     gaps = np.diff(frames)
+    root = page.locator(".pad-root").first
+    n_previews = root.evaluate(previews) - previews0
     return {"moves": moves, "repaints": int(len(frames)), "fps": round(len(frames) / wall, 1),
+            "exact_fps": round((len(frames) - n_previews) / wall, 1), "previews": n_previews,
+            "quick_mode": root.evaluate("root => root.dataset.quick === 'true'"),
+            "decode_ms": float(root.evaluate("root => root.dataset.decodeMs || 'nan'")),
             "frame_ms_p50": round(float(np.percentile(gaps, 50)), 1), "frame_ms_p95": round(float(np.percentile(gaps, 95)), 1),
             "server_reruns": int(page.evaluate("() => window.__runs")), "server_cpu_s": round(cpu, 3),
-            "server_cpu_share": round(cpu / (wall + 1.5), 3), "wall_s": round(wall, 2), "cpu_throttle": throttle}
+            "server_cpu_share": round(cpu / (wall + 1.5), 3), "wall_s": round(wall, 2), "cpu_throttle": throttle,
+            "driver": driver}
 
 
 def equality(page, model: str) -> str:
@@ -130,6 +139,10 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--models", nargs="*", default=MODELS)
     ap.add_argument("--throttle", type=float, default=1.0, help="CPU slowdown during the sweep (4: a phone)")
+    ap.add_argument("--driver", choices=("mouse", "finger"), default="mouse",
+                    help="mouse: Playwright's mouse moves, each waiting for the page (on a throttled page, about one "
+                         "per two frames); finger: one pointermove per animation frame, dispatched in the page, as "
+                         "a touch screen's coalesced moves arrive")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
@@ -144,7 +157,7 @@ def main(argv=None) -> int:
                    "cold_bytes": sum(n for _, n, _ in cold), "cold_files": cold,
                    "further_model": further, "further_bytes": sum(n for _, n, _ in extra or []),
                    "further_files": extra, "equality": equality(page, model)}
-            row.update(measure_sweep(page, pid, args.seconds, args.throttle))
+            row.update(measure_sweep(page, pid, args.seconds, args.throttle, args.driver))
             report["models"][model] = row
             print(f"{model}: {json.dumps({k: v for k, v in row.items() if not k.endswith('_files')})}", flush=True)
             ctx.close()

@@ -41,11 +41,14 @@ PRELOAD_KEY = "pad_preload"
 
 
 def module_source() -> str:
-    """The pad's JS module: its core (pad.js) and every kind's renderer, each in a scope of its own that
-    registers it under its kind (a component's code is one inline module, so the renderers cannot be
-    imported as files). A renderer file is an ES module that ends with `export default renderer;`; its
-    other exports (what its unit tests import) become plain declarations here."""
-    parts = [(ASSETS / "pad.js").read_text(encoding="utf-8")]
+    """The pad's JS module: its pacing on slow devices (pacing.mjs, whose exports become plain declarations), its
+    core (pad.js) and every kind's renderer, each in a scope of its own that registers it under its kind (a
+    component's code is one inline module, so neither the pacing nor the renderers can be imported as files).
+    A renderer file is an ES module that ends with `export default renderer;`; its other exports (what its unit
+    tests import) become plain declarations here."""
+    pacing = (ASSETS / "pacing.mjs").read_text(encoding="utf-8")
+    parts = [re.sub(r"^export (?=function |const )", "", pacing, flags=re.MULTILINE),
+             (ASSETS / "pad.js").read_text(encoding="utf-8")]
     for kind in VIEWS:
         src = view_of(kind).renderer_source()
         if not src.rstrip().endswith(RENDERER_END):
@@ -154,6 +157,9 @@ def pad_text(domain) -> dict:
         "failed": _("The in-browser decoder could not start ({error})."),
         "backdrop": _("decoded grid behind the map"),
         "aria": _("latent point: drag, click or use the arrow keys"),
+        "quick": _("This device takes about {ms} ms to decode a point, too long for every frame: while you drag, "
+                   "the picture is a preview made from the {n}×{n} decodes behind the map, and the exact decode "
+                   "follows when you pause or let go."),
         **view(domain).pad_text(domain),
     }
 

@@ -65,6 +65,41 @@ def sweep(page, seconds: float, start=(-3.0, -2.0), end=(3.0, 2.0), release: boo
     return moves
 
 
+# A finger's stream of moves as the page receives it: one pointermove per animation frame, whatever the page is
+# busy with (the browser coalesces a digitizer's events into frames). Dispatched from the page's own frame loop,
+# unlike page.mouse.move, whose every move waits for the page's acknowledgement and, on a throttled page, so
+# spans two frames: that measures the test driver, not the pad.
+FINGER_JS = """async (canvas, [seconds, start, end, lim]) => {
+  const r = canvas.getBoundingClientRect();
+  const at = ([x, y]) => ({ clientX: r.left + ((x + lim) / (2 * lim)) * r.width,
+                            clientY: r.top + ((lim - y) / (2 * lim)) * r.height });
+  const send = (type, z) => canvas.dispatchEvent(new PointerEvent(type, { bubbles: true, pointerId: 7,
+    pointerType: "touch", isPrimary: true, ...at(z) }));
+  send("pointerdown", start);
+  const t0 = performance.now();
+  let moves = 0;
+  await new Promise((done) => {
+    const frame = (now) => {
+      const t = (now - t0) / 1000;
+      if (t >= seconds) { done(); return; }
+      let f = (t / 2) % 2; f = f <= 1 ? f : 2 - f;              // 2 s across, 2 s back
+      send("pointermove", [start[0] + f * (end[0] - start[0]), start[1] + f * (end[1] - start[1])]);
+      moves += 1;
+      requestAnimationFrame(frame);
+    };
+    requestAnimationFrame(frame);
+  });
+  send("pointermove", end);                                 // the finger comes to rest at the end, then lifts
+  send("pointerup", end);
+  return moves;
+}"""
+
+
+def finger_sweep(page, seconds: float, start=(-3.0, -2.0), end=(3.0, 2.0), lim: float = 4.0) -> int:
+    """The sweep of sweep(), as a finger's moves reach the page: one per animation frame (FINGER_JS); -> moves."""
+    return page.locator(".pad-canvas").first.evaluate(FINGER_JS, [seconds, list(start), list(end), lim])
+
+
 def record_repaints(page) -> None:
     """From now on, note the time of every repaint (each change of the pad's data-frame)."""
     page.locator(".pad-root").first.evaluate("""root => {

@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 
 import numpy as np
 import pytest
 from e2e_helpers import REPO, browser_api, wait_idle
-from pad_helpers import browser_decode, pad_box, to_screen, wait_pad_frame
+from pad_helpers import browser_decode, finger_sweep, pad_box, to_screen, wait_pad_frame
 
 pytestmark = pytest.mark.e2e
 
@@ -83,6 +84,33 @@ def test_dragging_repaints_before_release_and_the_url_follows_after(page):
     expect(page.get_by_test_id("stException")).to_have_count(0)
     if SHOTS:
         page.screenshot(path=str(REPO / "docs" / "latent_pad.png"), full_page=False)
+
+
+def test_a_slow_device_drags_through_previews_says_so_and_ends_on_the_exact_decode(page):
+    """A CPU slowed 20 times (a decode far over a frame's budget): while the finger drags, the pad paints previews
+    made from its grid of decodes between exact decodes, and says so; on release the picture is the exact decode
+    of the released point, which the address bar gets."""
+    first = open_pad(page, "digits-vae")
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Emulation.setCPUThrottlingRate", {"rate": 20})
+    root = page.locator(".pad-root").first
+    try:
+        deadline = time.monotonic() + 60        # its grid of decodes comes first, at the slowed CPU's pace
+        while True:
+            finger_sweep(page, 4.0, start=(-3.0, -2.0), end=(2.0, 1.0))
+            if root.evaluate("root => root.dataset.quick === 'true'") or time.monotonic() > deadline:
+                break
+        deadline = time.monotonic() + 30          # the exact decode of the point let go, asked of the pad as it is now
+        while (data := root.evaluate("root => ({...root.dataset})")).get("z") != "2.00,1.00" \
+                or data.get("preview") != "false":
+            assert time.monotonic() < deadline, f"no exact decode of the released point: {data}"
+            page.wait_for_timeout(200)
+    finally:
+        cdp.send("Emulation.setCPUThrottlingRate", {"rate": 1})
+    assert data.get("quick") == "true", f"decodes of {data.get('decodeMs')} ms did not switch the pad to previews"
+    assert int(data["previews"]) > 0 and int(data["frame"]) > first["frame"] + int(data["previews"])
+    expect(page.locator(".pad-quick")).to_contain_text(" ms ")          # says so (the pad's words, with its figure)
+    page.wait_for_function("() => new URL(location.href).searchParams.get('z') === '2.00,1.00'", timeout=15_000)
 
 
 def test_arrow_keys_nudge_the_point_and_a_name_follows(page):

@@ -37,6 +37,7 @@ function paint(ctx, spec, out, x, y, w, h, alpha) {
 
 /** @type {import("../latent_pad/pad.js").Renderer} */
 const renderer = {
+  blends: true,   // values are averaged into a slow device's drag previews (latent_pad/pacing.mjs)
   configure(view, spec) {
     view.canvas.style.display = "block";
     view.text.style.display = "none";

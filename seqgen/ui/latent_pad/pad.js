@@ -9,8 +9,12 @@
 // registered in RENDERERS by the assembled module (seqgen/ui/latent_pad.py) and picked by `data.spec.kind`.
 //
 // The pad's state is mirrored on its root element for anyone watching the page (assistive technology, tests):
-// data-ready, data-failed, data-frame (decodes painted), data-z and data-kind; the decoded output's text
-// alternative is the output's aria-label.
+// data-ready, data-failed, data-frame (outputs painted), data-z (the last exact decode's point), data-kind, and
+// data-decode-ms (the running estimate of one decode's time); on a slow device data-quick, data-preview (the picture is a preview) and data-previews (previews painted);
+// the decoded output's text alternative is the output's aria-label.
+//
+// FRAME_BUDGET_MS, EXACT_SHARE, updateDecodeMs, tooSlow, exactDue and preview come from pacing.mjs, which the
+// assembled module puts in front of this file.
 
 /**
  * @typedef {Object} PadView  what a renderer draws into
@@ -28,6 +32,8 @@
  * @property {(ctx: CanvasRenderingContext2D, spec: any, out: ArrayLike<number>, x: number, y: number, w: number, h: number) => void} tile
  *   one cell of the decoded grid behind the map (out: that cell's values)
  * @property {(view: PadView, spec: any) => void} [release]   after the pointer lets go (play the sound)
+ * @property {boolean} [blends]   the decoded values can be averaged: a slow device's drag previews blend the
+ *   grid cells around the point instead of showing the nearest one (pacing.mjs)
  */
 
 /** @type {Record<string, Renderer>} */
@@ -93,6 +99,7 @@ function setup(root) {
   /** @param {string} sel @returns {any} */
   const q = (sel) => root.querySelector(sel);
   const p = { root, map: q(".pad-canvas"), point: q(".pad-point"), zText: q(".pad-z"), legend: q(".pad-legend"), status: q(".pad-status"),
+    quickNote: q(".pad-quick"),
     backdrop: q(".pad-backdrop"), backdropLabel: q(".pad-backdrop-text"),
     view: /** @type {PadView} */ ({ canvas: q(".pad-out"), text: q(".pad-text"), caption: q(".pad-caption"),
       words: {}, fill, audio }),
@@ -100,13 +107,15 @@ function setup(root) {
     z: [0, 0], /** @type {string | null} */ shown: null, busy: false, /** @type {any} */ decoded: null, dragging: false,
     /** @type {number[] | null} */ lastSent: null, /** @type {number[] | null} */ lastDataZ: null, lastSendAt: 0,
     layerKey: "", /** @type {any} */ grid: null,
-    gridBusy: false, frame: 0, ready: false, failed: false, raf: 0, keyTimer: 0, legendKey: "",
+    gridBusy: false, frame: 0, previews: 0, /** @type {number | null} */ decodeMs: null, lastExactAt: 0,
+    /** @type {string | null} */ previewKey: null, playOnExact: false, quickTimer: 0, ready: false, failed: false, raf: 0, keyTimer: 0, legendKey: "",
     /** @type {(key: string, value: any) => void} */ setStateValue: () => {} };
   p.map.addEventListener("pointerdown", (/** @type {PointerEvent} */ e) => {
     p.dragging = true;
     p.mapRect = p.map.getBoundingClientRect();   // once per drag: reading it on every move forces a layout
     p.lastSendAt = performance.now();   // the first trip to the server comes on release or after send_every_ms
-    p.map.setPointerCapture(e.pointerId);
+    try { p.map.setPointerCapture(e.pointerId); } catch { /* a pointer the browser no longer tracks (or a
+      script's synthetic one) cannot be captured; the drag still follows its moves over the map */ }
     p.map.focus();
     moveTo(p, e);
   });
@@ -118,7 +127,9 @@ function setup(root) {
     p.z = snap(p, p.z);
     schedule(p);
     send(p);
-    if (p.renderer && p.renderer.release) p.renderer.release(p.view, p.data.spec);
+    if (!p.renderer || !p.renderer.release) return;
+    if (p.shown === decodeKey(p, p.z) && p.previewKey === null) p.renderer.release(p.view, p.data.spec);
+    else { p.view.audio(); p.playOnExact = true; }   // sound may start later only if a gesture resumed it now
   };
   p.map.addEventListener("pointerup", release);
   p.map.addEventListener("pointercancel", release);
@@ -179,9 +190,9 @@ function decodeKey(p, z) {
 }
 
 /**
- * One animation frame. The decoder runs off the page's thread (onnxruntime's worker), one decode at a time,
- * always of the latest point; the point follows the pointer on every frame meanwhile (drawMap moves an
- * element, no canvas is drawn).
+ * One animation frame. One decode at a time, always of the latest point; the point follows the pointer on
+ * every frame meanwhile (drawMap moves an element, no canvas is drawn). On a device too slow to decode every
+ * frame, a drag shows previews between exact decodes (pacing.mjs).
  * @param {any} p
  */
 function tick(p) {
@@ -190,6 +201,11 @@ function tick(p) {
     if (p.decoded.key === decodeKey(p, p.decoded.z)) {     // not a decode of the model shown before
       showOutput(p, p.decoded.out, p.decoded.z);
       p.shown = p.decoded.key;
+      p.previewKey = null;
+      if (p.playOnExact && !p.dragging && p.shown === decodeKey(p, p.z)) {
+        p.playOnExact = false;
+        if (p.renderer && p.renderer.release) p.renderer.release(p.view, p.data.spec);
+      }
     }
     p.decoded = null;
   }
@@ -201,13 +217,27 @@ function tick(p) {
 function startDecode(p) {
   const want = p.z.slice(), key = decodeKey(p, want);
   if (p.busy || p.shown === key) {
-    if (!p.busy && p.backdrop.checked && !p.grid && !p.gridBusy) schedule(p);   // the backdrop, after the first frame
+    if (!p.busy && needsGrid(p) && !p.grid && !p.gridBusy) schedule(p);   // the grid, after the first frame
+    return;
+  }
+  const now = performance.now();
+  if (!exactDue(now, p.lastExactAt, p.decodeMs, p.dragging)) {
+    showPreview(p, want);
+    clearTimeout(p.quickTimer);   // the exact decode of a point the pointer rests on comes without a move
+    p.quickTimer = setTimeout(() => schedule(p), p.lastExactAt + p.decodeMs / EXACT_SHARE - now);
     return;
   }
   p.busy = true;
-  decode(p.data, [want]).then((out) => { p.decoded = { out, z: want, key }; })
+  p.lastExactAt = now;
+  decode(p.data, [want]).then((out) => {
+    p.decodeMs = updateDecodeMs(p.decodeMs, performance.now() - now);
+    p.root.dataset.decodeMs = p.decodeMs.toFixed(1);
+    p.decoded = { out, z: want, key };
+  })
     .catch((err) => fail(p, err))
-    .finally(() => { p.busy = false; schedule(p); });
+    // painted as soon as it is ready, and the next decode started, rather than at the next animation frame: a
+    // decode of 20 ms would otherwise take two frames (33 ms) from one picture to the next
+    .finally(() => { p.busy = false; tick(p); });
 }
 
 /** @param {any} p @param {ArrayLike<number>} out @param {number[]} z */
@@ -218,16 +248,51 @@ function showOutput(p, out, z) {
   p.frame += 1;
   p.root.dataset.frame = String(p.frame);
   p.root.dataset.z = `${z[0].toFixed(2)},${z[1].toFixed(2)}`;
+  p.root.dataset.preview = "false";
+}
+
+/**
+ * A slow device's drag: the preview at z from the grid of decodes, drawn when it differs from the one shown.
+ * data-z keeps the last exact decode's point; data-preview says the picture is a preview.
+ * @param {any} p @param {number[]} z
+ */
+function showPreview(p, z) {
+  if (!p.grid || p.grid.key !== p.data.model_url + p.data.label) return;
+  const renderer = /** @type {Renderer} */ (p.renderer);
+  const [values, key] = preview(p.grid, p.data.lim, z, !!renderer.blends);
+  if (key === p.previewKey) return;
+  p.zText.textContent = fill(p.data.text.decoded_at, { x: z[0].toFixed(2), y: z[1].toFixed(2) });
+  renderer.show(p.view, p.data.spec, values);
+  p.previewKey = key;
+  p.shown = null;
+  p.frame += 1;
+  p.previews += 1;
+  p.root.dataset.frame = String(p.frame);
+  p.root.dataset.previews = String(p.previews);
+  p.root.dataset.preview = "true";
+  p.root.dataset.quick = "true";
+  const note = fill(p.data.text.quick, { ms: Math.round(p.decodeMs), n: p.grid.n });
+  if (p.quickNote.textContent !== note) p.quickNote.textContent = note;
+}
+
+/** The grid of decodes is wanted behind the map (the backdrop option) or for a slow device's previews. @param {any} p */
+function needsGrid(p) {
+  return p.backdrop.checked || tooSlow(p.decodeMs);
 }
 
 // ------------------------------------------------------------------ the map (a cached layer + the point)
 /** @param {any} p */
 async function backdropGrid(p) {
-  const n = p.data.spec.grid, lim = p.data.lim, zs = [];
-  for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) {
-    zs.push([-lim + (2 * lim * (c + 0.5)) / n, lim - (2 * lim * (r + 0.5)) / n]);
+  const data = p.data, n = data.spec.grid, lim = data.lim, rows = [];
+  for (let r = 0; r < n; r++) {   // a row per decode: a slow device's page never waits for the whole grid at once
+    const zs = [];
+    for (let c = 0; c < n; c++) zs.push([-lim + (2 * lim * (c + 0.5)) / n, lim - (2 * lim * (r + 0.5)) / n]);
+    rows.push(await decode(data, zs));
+    await new Promise((resolve) => setTimeout(resolve, 0));
   }
-  return { n, out: await decode(p.data, zs) };
+  const out = new rows[0].constructor(rows.reduce((sum, row) => sum + row.length, 0));
+  rows.reduce((at, row) => { out.set(row, at); return at + row.length; }, 0);
+  return { n, out };
 }
 
 /** @param {CanvasRenderingContext2D} ctx @param {any} p @param {number} size */
@@ -249,8 +314,8 @@ function drawMap(p) {
   const dpr = window.devicePixelRatio || 1, css = p.map.clientWidth || 400, size = Math.round(css * dpr);
   if (p.map.width !== size) { p.map.width = size; p.map.height = size; }
   const want = `${size}|${p.data.points_key}|${p.backdrop.checked}|${p.grid ? p.grid.key : ""}`;
-  // the backdrop's grid of decodes waits for the first decoded frame, so the pad is usable first
-  if (p.backdrop.checked && p.frame > 0 && (!p.grid || p.grid.key !== p.data.model_url + p.data.label)) {
+  // the grid of decodes waits for the first decoded frame, so the pad is usable first
+  if (needsGrid(p) && p.frame > 0 && (!p.grid || p.grid.key !== p.data.model_url + p.data.label)) {
     if (!p.gridBusy) {
       p.gridBusy = true;
       backdropGrid(p).then((g) => { p.grid = { ...g, key: p.data.model_url + p.data.label }; p.layerKey = ""; })
@@ -265,8 +330,8 @@ function drawMap(p) {
   }
   const lim = p.data.lim, x = ((p.z[0] + lim) / (2 * lim)) * css, y = ((lim - p.z[1]) / (2 * lim)) * css;
   p.point.style.transform = `translate(${x.toFixed(1)}px, ${y.toFixed(1)}px)`;
-  p.point.style.setProperty("--pad-current", p.data.current_colour);
-  p.map.setAttribute("aria-valuetext", `z = (${p.z[0].toFixed(2)}, ${p.z[1].toFixed(2)})`);
+  const valueText = `z = (${p.z[0].toFixed(2)}, ${p.z[1].toFixed(2)})`;
+  if (p.map.getAttribute("aria-valuetext") !== valueText) p.map.setAttribute("aria-valuetext", valueText);
 }
 
 /** @param {CanvasRenderingContext2D} ctx @param {number[]} xy @param {string} colour @param {string} name @param {number} dpr */
@@ -411,13 +476,16 @@ export default function (/** @type {any} */ component) {
   p.view.words = data.text;
   p.root.dataset.kind = data.spec.kind;
   p.root.classList.toggle("pad-large", !!data.large);     // Presenter mode: a projector's larger map
+  p.point.style.setProperty("--pad-current", data.current_colour);
   p.map.setAttribute("aria-label", data.text.aria);
   p.backdropLabel.textContent = " " + data.text.backdrop;
   if (modelChanged) {
     p.renderer = renderer;
     renderer.configure(p.view, data.spec);
     p.view.canvas.style.aspectRatio = `${p.view.canvas.width} / ${p.view.canvas.height}`;
-    p.shown = null; p.grid = null; p.layerKey = "";
+    p.shown = null; p.grid = null; p.layerKey = ""; p.decodeMs = null; p.previewKey = null;
+    delete p.root.dataset.quick;
+    p.quickNote.textContent = "";
   }
   legend(p);
   // A z from Python moves the point only when Python changed it (map click, "Go there", a link), not when
