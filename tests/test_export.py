@@ -105,7 +105,9 @@ def test_saving_with_float16_precision_rounds_the_weights_and_measures_validatio
     model = _trained_a_little("names", hidden=32, embed=8, autoregressive=True)
     unrounded = copy.deepcopy(model)
     x, y = seqgen.get_domain("names").dataset("val")
-    before = {"step": 3, "time": 1.5, **unrounded.evaluate(x, y)}
+    # the float32 figures, one of them made impossible: rounding can leave a figure as it was (about 1 seed in 12
+    # for neg_elbo here), so only a stale value that evaluate() cannot give shows the figures were measured again
+    before = {"step": 3, "time": 1.5, **unrounded.evaluate(x, y), "neg_elbo": -1.0}
     info = {"train": TrainConfig(weight_precision="float16").to_dict(), "validation": dict(before)}
     saved = seqgen.load(save_trained(model, tmp_path / "mine", info))
     weights = {k: v for k, v in saved.model.state_dict().items() if v.is_floating_point()}
@@ -113,7 +115,7 @@ def test_saving_with_float16_precision_rounds_the_weights_and_measures_validatio
     assert any(not torch.equal(v, unrounded.state_dict()[k]) for k, v in weights.items())   # really rounded
     validation = saved.info["validation"]
     assert validation == {"step": 3, "time": 1.5, **saved.model.evaluate(x, y)}
-    assert validation["neg_elbo"] != before["neg_elbo"]
+    assert validation["neg_elbo"] > 0
     assert saved.info["train"]["weight_precision"] == "float16"
 
 
