@@ -89,7 +89,8 @@ def test_dragging_repaints_before_release_and_the_url_follows_after(page):
 def test_a_slow_device_drags_through_previews_says_so_and_ends_on_the_exact_decode(page):
     """A CPU slowed 20 times (a decode far over a frame's budget): while the finger drags, the pad paints previews
     made from its grid of decodes between exact decodes, and says so; on release the picture is the exact decode
-    of the released point, which the address bar gets."""
+    of the released point, which the address bar gets. (At this pace the rerun answering the send made during
+    the drag lands after the release; it once took the point back to where the finger had been.)"""
     first = open_pad(page, "digits-vae")
     cdp = page.context.new_cdp_session(page)
     cdp.send("Emulation.setCPUThrottlingRate", {"rate": 20})

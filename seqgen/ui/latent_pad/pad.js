@@ -42,6 +42,7 @@ const RENDERERS = {};
 /** @type {any} */
 const G = (/** @type {any} */ (globalThis).__seqgenPadRuntime ||= { sessions: new Map(), ort: null });
 const PADS = new WeakMap();
+const SENT_REMEMBERED = 8;   // the sends whose reruns may still be on their way back
 
 // ------------------------------------------------------------------ runtime and decoder
 /** @param {any} data */
@@ -77,11 +78,29 @@ function session(data) {
 }
 
 /**
- * z rows [[z1, z2], ...] -> flat output array (pixels, tokens or frames), decoded in one batch
- * @param {any} data @param {number[][]} zs @returns {Promise<any>}
+ * z rows [[z1, z2], ...] -> flat output array (pixels, tokens or frames), decoded in one batch; `timing.ms`, when
+ * given, gets the run's own time (not the wait for another decode to finish)
+ * @param {any} data @param {number[][]} zs @param {{ms: number}} [timing] @returns {Promise<any>}
  */
-async function decode(data, zs) {
+async function decode(data, zs, timing) {
   const { ort, run } = await session(data);
+  const turn = G.decoding || Promise.resolve();
+  let done = () => {};
+  // one run at a time: onnxruntime's sessions are not re-entrant, and a drag's exact decodes meet the grid's rows
+  G.decoding = new Promise((resolve) => { done = resolve; });
+  try {
+    await turn;
+    const started = performance.now();
+    const out = await runOnce(ort, run, data, zs);
+    if (timing) timing.ms = performance.now() - started;
+    return out;
+  } finally {
+    done();
+  }
+}
+
+/** @param {any} ort @param {any} run @param {any} data @param {number[][]} zs */
+async function runOnce(ort, run, data, zs) {
   const n = zs.length, latent = data.latent;
   const z = new Float32Array(n * latent);
   zs.forEach((p, i) => { z[i * latent] = p[0]; z[i * latent + 1] = p[1]; });
@@ -105,7 +124,8 @@ function setup(root) {
       words: {}, fill, audio }),
     /** @type {any} */ data: null, /** @type {Renderer | null} */ renderer: null,
     z: [0, 0], /** @type {string | null} */ shown: null, busy: false, /** @type {any} */ decoded: null, dragging: false,
-    /** @type {number[] | null} */ lastSent: null, /** @type {number[] | null} */ lastDataZ: null, lastSendAt: 0,
+    /** @type {number[] | null} */ lastSent: null, /** @type {number[][]} */ sentRecently: [],
+    /** @type {number[] | null} */ lastDataZ: null, lastSendAt: 0,
     layerKey: "", /** @type {any} */ grid: null,
     gridBusy: false, frame: 0, previews: 0, /** @type {number | null} */ decodeMs: null, lastExactAt: 0,
     /** @type {string | null} */ previewKey: null, playOnExact: false, quickTimer: 0, ready: false, failed: false, raf: 0, keyTimer: 0, legendKey: "",
@@ -175,6 +195,7 @@ function send(p) {
   const z = snap(p, p.z).map((v) => Number(v.toFixed(2)));
   if (p.lastSent && z[0] === p.lastSent[0] && z[1] === p.lastSent[1]) return;
   p.lastSent = z;
+  p.sentRecently = [...p.sentRecently.slice(-(SENT_REMEMBERED - 1)), z];
   p.lastSendAt = performance.now();
   p.setStateValue("z", z);
 }
@@ -229,8 +250,9 @@ function startDecode(p) {
   }
   p.busy = true;
   p.lastExactAt = now;
-  decode(p.data, [want]).then((out) => {
-    p.decodeMs = updateDecodeMs(p.decodeMs, performance.now() - now);
+  const timing = { ms: 0 };
+  decode(p.data, [want], timing).then((out) => {
+    p.decodeMs = updateDecodeMs(p.decodeMs, timing.ms);
     p.root.dataset.decodeMs = p.decodeMs.toFixed(1);
     p.decoded = { out, z: want, key };
   })
@@ -488,9 +510,10 @@ export default function (/** @type {any} */ component) {
     p.quickNote.textContent = "";
   }
   legend(p);
-  // A z from Python moves the point only when Python changed it (map click, "Go there", a link), not when
-  // it is the echo of what this pad sent while the pointer has since moved on.
-  const z = data.z, echo = p.lastSent && z[0] === p.lastSent[0] && z[1] === p.lastSent[1];
+  // A z from Python moves the point only when Python changed it (map click, "Go there", a link), not when it
+  // is the echo of something this pad sent, the last send or an earlier one: the rerun that answers a send made
+  // while dragging can arrive after the release, and must not take the point back to where the finger was then.
+  const z = data.z, echo = p.sentRecently.some((s) => z[0] === s[0] && z[1] === s[1]);
   const fresh = !p.lastDataZ || z[0] !== p.lastDataZ[0] || z[1] !== p.lastDataZ[1];
   if (!p.dragging && fresh && !echo) p.z = z.slice();
   p.lastDataZ = z.slice();
