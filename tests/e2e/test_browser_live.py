@@ -6,6 +6,7 @@ import time
 import pytest
 
 pytest.importorskip("playwright")
+from e2e_helpers import wait_idle  # noqa: E402
 from live_e2e_helpers import (  # noqa: E402
     CHROME_ARGS,
     CHROMIUM,
@@ -82,6 +83,7 @@ def test_live_training_start_grow_switch_back_stop(page, server):
 
     page.locator(".st-key-lt_stop button").click()
     expect(status(page, "stopped")).to_be_visible()
+    wait_idle(page, 60_000)            # while the page redraws, the old Start button can still be beside the new
     expect(page.locator(".st-key-lt_start button")).to_be_enabled()
     expect(page.get_by_test_id("stException")).to_have_count(0)
 
