@@ -9,9 +9,9 @@
 // registered in RENDERERS by the assembled module (seqgen/ui/latent_pad.py) and picked by `data.spec.kind`.
 //
 // The pad's state is mirrored on its root element for anyone watching the page (assistive technology, tests):
-// data-ready, data-failed, data-frame (outputs painted), data-z (the last exact decode's point), data-kind, and
-// data-decode-ms (the running estimate of one decode's time); on a slow device data-quick, data-preview (the picture is a preview) and data-previews (previews painted);
-// the decoded output's text alternative is the output's aria-label.
+// data-ready, data-failed, data-frame (outputs painted), data-z (the last exact decode's point), data-kind and
+// data-decode-ms (the running estimate of one decode's time); on a slow device also data-quick, data-preview (the
+// picture is a preview) and data-previews (previews painted). The output's text alternative is its aria-label.
 //
 // FRAME_BUDGET_MS, EXACT_SHARE, updateDecodeMs, tooSlow, exactDue and preview come from pacing.mjs, which the
 // assembled module puts in front of this file.
@@ -86,7 +86,8 @@ async function decode(data, zs, timing) {
   const { ort, run } = await session(data);
   const turn = G.decoding || Promise.resolve();
   let done = () => {};
-  // one run at a time: onnxruntime's sessions are not re-entrant, and a drag's exact decodes meet the grid's rows
+  // one run at a time: a drag's exact decodes and the grid's rows would otherwise share the runtime at once, and
+  // the time measured for a decode would include the other's
   G.decoding = new Promise((resolve) => { done = resolve; });
   try {
     await turn;
