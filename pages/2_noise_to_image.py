@@ -113,6 +113,10 @@ def inside_the_generator(domain, samples, hidden, labels, n, steps) -> None:
     st.caption(_("Each row of the heat map is the generator's memory right after writing that step; each "
                  "column is one hidden unit (blue positive, red negative). Rows that change sharply are where "
                  "something starts or ends. The heat map follows the replay slider."))
+    st.plotly_chart(figures.memory_moves(hidden[:, :steps], pick, step_title), key="ni_moves",
+                    config={"displaylogo": False})
+    st.caption(_("How far the memory moved at each step: the length of its change from the step before. Compare "
+                 "it with the picture on the left."))
 
 
 st.title(_("Noise → image & sound"))

@@ -94,7 +94,7 @@ def test_lesson_in_chinese():
     at.query_params.update({"lesson": "rnn-steps", "step": "1", "lang": "zh"})
     at.run()
     assert not at.exception and at.title[0].value == "噪声 → 图像与声音"
-    assert "第一行" in " ".join(m.value for m in at.sidebar.markdown)
+    assert "最初几行" in " ".join(m.value for m in at.sidebar.markdown)
 
 
 def test_hidden_controls_are_hidden_on_the_step_page():

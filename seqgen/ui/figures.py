@@ -121,6 +121,30 @@ def hidden_heatmap(hidden: np.ndarray, title: str = "", step_title: str | None =
                                hovertemplate=_("row {row}, unit {unit}").format(row="%{y}", unit="%{x}")
                                + ": %{z:.2f}<extra></extra>"))
     fig.update_layout(height=340, margin=dict(l=10, r=10, t=30 if title else 10, b=10), title=title)
-    fig.update_yaxes(autorange="reversed", title_text=step_title or _("image row (time step)"))
+    fig.update_yaxes(autorange="reversed", title_text=step_title or _("image row (time step)"), tick0=1,
+                     dtick=_whole_ticks(h.shape[0]))
     fig.update_xaxes(title_text=_("hidden unit"))
+    return fig
+
+
+def _whole_ticks(n: int) -> int:
+    """A tick every k steps, k a whole number: steps are counted, never fractional (one row is row 1, not 0.8)."""
+    return max(1, int(np.ceil(n / 10)))
+
+
+def memory_moves(hidden: np.ndarray, pick: int, step_title: str) -> go.Figure:
+    """hidden [samples, steps, units] -> how far the hidden state moved at each step (the length of its change
+    from the step before; at step 1, from zero), for sample `pick` and the mean over all samples."""
+    h = np.asarray(hidden, dtype=np.float32)
+    moved = np.linalg.norm(np.diff(h, axis=1, prepend=0.0), axis=-1)          # [samples, steps]
+    steps = np.arange(1, h.shape[1] + 1)
+    fig = go.Figure([
+        go.Scatter(x=steps, y=moved.mean(0), name=_("mean of the {n} samples").format(n=len(h)), mode="lines",
+                   line=dict(color="#999999", dash="dash")),
+        go.Scatter(x=steps, y=moved[pick], name=_("sample #{i}").format(i=pick), mode="lines+markers",
+                   line=dict(color="#1f77b4")),
+    ])
+    fig.update_layout(height=260, margin=dict(l=10, r=10, t=10, b=10), legend=dict(orientation="h", y=1.12))
+    fig.update_xaxes(title_text=step_title, tick0=1, dtick=_whole_ticks(h.shape[1]))
+    fig.update_yaxes(title_text=_("how far the memory moved"), rangemode="tozero")
     return fig

@@ -117,8 +117,8 @@ def test_browser_language_is_the_default(page):
     expect(page.get_by_test_id("stHeading").filter(has_text="噪声 → 图像与声音").first).to_be_visible()
 
 
-@pytest.mark.parametrize("lang, heading, banner", [("en", "Noise → image & sound", "The first row"),
-                                                  ("zh", "噪声 → 图像与声音", "第一行")])
+@pytest.mark.parametrize("lang, heading, banner", [("en", "Noise → image & sound", "The first rows"),
+                                                  ("zh", "噪声 → 图像与声音", "最初几行")])
 def test_a_lesson_link_opens_its_step(page, lang, heading, banner):
     page.goto(f"{page.base_url}/?lesson=rnn-steps&lang={lang}")
     expect(page.get_by_test_id("stHeading").filter(has_text=heading).first).to_be_visible()
