@@ -4,9 +4,10 @@ sampling call, the step's seed) and asserts the claim in at least 4 of 5 seeds, 
 So far: "An RNN writes one step at a time" (rnn-steps.toml, steps 1, 3 and 4), "What is a latent space?"
 (latent-space.toml, steps 1-4), "VAE vs GAN on the same data" (vae-vs-gan.toml, steps 1 and 3) and "VAE vs GAN
 on sound" (vae-vs-gan-sound.toml, steps 1-4). Where a step samples, 5 seeds; a VAE's encoder and decoder have
-no seed, so there one run is the fact. Not yet: the steps that train live (gan-training, vae-vs-gan step 4) and
-the ones whose claim is a definition (vae-vs-gan step 2, "a GAN has no encoder"). Slow: models are sampled,
-held-out sets encoded.
+no seed, so there one run is the fact. Not yet: rnn-steps step 2 ("where the stroke goes down is decided later",
+a claim about the mechanism that needs an experiment on the hidden state), the steps that train live
+(gan-training, vae-vs-gan step 4) and vae-vs-gan step 2, a definition ("a GAN has no encoder"). Slow: models are
+sampled, held-out sets encoded.
 """
 from __future__ import annotations
 
