@@ -1,9 +1,9 @@
 """Import, once the server starts, the modules the first page of each kind imports on first use.
 
 Without it, the first visitor of a fresh app process waits for them inside a page, and so does every session
-behind that visitor: a class whose teacher moves 30 students onto the latent explorer pays about a second of
-`import onnx` on the first step (benchmarks/classroom.py, the step change through Streamlit pages). A daemon
-thread imports them in the background instead; a page that needs one sooner waits only for the rest of it.
+behind that visitor: a class whose teacher moves 30 students onto the latent explorer pays for `import onnx` on
+the first step (benchmarks/README.md, "Class mode", has the figures). A daemon thread imports them in the
+background instead; a page that needs one sooner waits only for the rest of it.
 """
 from __future__ import annotations
 
