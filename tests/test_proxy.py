@@ -77,6 +77,19 @@ def test_rendered_config_passes_nginx_t(tmp_path):
     assert done.returncode == 0, done.stderr
 
 
+def test_nginx_lets_an_idle_app_connection_go_before_the_app_does(tmp_path):
+    """A kept-alive connection the app closes while nginx sends on it fails; nginx then retries the request on
+    the other process and, for fail_timeout, routes the browser there: its session and media are not there (a
+    reconnect gets a new session, its /media/ a 404 or another's). So nginx's idle timeout for app connections
+    is below the apps' own (uvicorn's timeout_keep_alive, which Streamlit leaves at its default)."""
+    import uvicorn
+    text = serve.render_config(serve.TEMPLATE.read_text(), tmp_path, "127.0.0.1:8501", [9001, 9002], 1088)
+    upstream = re.search(r"upstream seqgen_apps \{(.*?)\n    \}", re.sub(r"#.*", "", text), re.S).group(1)
+    seconds = re.search(r"keepalive_timeout (\d+)s;", upstream)
+    assert "keepalive 16;" in upstream and seconds, upstream
+    assert int(seconds.group(1)) < uvicorn.Config(app=None).timeout_keep_alive
+
+
 def _serve_cli(*args, env=None, timeout=30):
     return subprocess.run([sys.executable, str(REPO / "scripts" / "serve.py"), *args], capture_output=True, text=True,
                           timeout=timeout, env=env)
