@@ -149,6 +149,9 @@ def test_a_tap_on_the_note_grid_sets_a_note(browser, server):
         wait_idle(page, 60_000)
         grid.evaluate(SCROLL_TO_TOP)                          # the grid's first rows below the app's header
         roll = page.locator(".st-key-own_mel_roll0").first
+        # the roll's chart drawn first: a chart that appears late moves the grid under the finger (ci46 tapped
+        # while the roll was still empty, and the tap landed off the grid)
+        expect(roll).to_contain_text("pitch", timeout=30_000)
         before = roll.inner_text()
         box = grid.bounding_box()
         for _ in range(50):                                   # the scroll has settled: the same box twice
