@@ -21,6 +21,7 @@ with ui.guard(_("the live training page")):
     live.settings()                  # what to learn, the model family, its knobs
     live.now_training(run, status)
     live.controls(status)            # Start / Pause or Resume / Step once / Stop
+    live.step_controls(run, status)  # slow motion; a GAN's D or G stepped alone
     live.live_panel(status)          # status, progress, loss curves, samples, latent map (polled)
     live.save_panel(run, status)
     live.reset()

@@ -247,3 +247,38 @@ def test_the_learning_rate_and_d_steps_change_while_a_gan_trains_and_the_curves_
         return "Learning rate 0.03" in texts and "D steps 3" in texts
     poll(at, marked)
     assert at.select_slider(key=lr).value == 0.03
+
+
+def test_a_paused_gan_steps_d_alone_and_the_page_shows_only_ds_figures(at):
+    at.radio(key="lt_family").set_value("gan").run()
+    gan = "lt_k_digits_gan_"
+    at.select_slider(key=gan + "hidden").set_value(16)
+    at.select_slider(key=gan + "batch_size").set_value(8)
+    at.button(key="lt_step").click().run()                                  # start paused, one step
+    run = _run_of(at)
+    poll(at, lambda a: run.snapshot().samples_step == 1 and "paused" in status_text(a))
+    g_before = [p.detach().clone() for p in run.model.generator.parameters()]
+    at.button(key="lt_step_d").click().run()
+    poll(at, lambda a: run.snapshot().step == 2 and not run.pending_steps and run.snapshot().samples_step == 2)
+    at.run()
+    line = next(c.value for c in at.caption if "own figures" in c.value)
+    assert "D loss" in line and "D(real)" in line and "G loss" not in line, line
+    assert all(map(lambda a, b: bool((a == b).all()), run.model.generator.parameters(), g_before))
+    # the diagnostics beside the curves: the reading, the class histogram, the gradient norms
+    assert any("I'm stuck" in m.value for m in at.markdown)
+    charts = " ".join(c.proto.id for c in at.get("plotly_chart"))
+    assert "lt_class_chart" in charts and "lt_grad_chart" in charts, charts
+    at.toggle(key=f"lt_slow_{run.run_id}").set_value(True).run()
+    assert run.slow
+    at.button(key="lt_resume").click().run()
+    poll(at, lambda a: run.snapshot().step >= 4 and "own figures" in " ".join(c.value for c in a.caption))
+
+
+def test_a_vae_run_shows_the_kl_of_each_latent_dimension_and_no_gan_buttons(at):
+    tiny(at).button(key="lt_step").click().run()
+    run = _run_of(at)
+    poll(at, lambda a: run.snapshot().samples_step == 1 and "paused" in status_text(a))
+    charts = " ".join(c.proto.id for c in at.get("plotly_chart"))
+    assert "lt_kl_chart" in charts and "lt_class_chart" not in charts, charts
+    assert not [b for b in at.button if b.key in ("lt_step_d", "lt_step_g")]
+    assert any("Latent dimensions in use" in m.label for m in at.metric)

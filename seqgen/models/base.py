@@ -102,9 +102,13 @@ class SeqModel(nn.Module):
         """(scalar loss, {name: float}) for one batch."""
         raise NotImplementedError
 
-    def train_step(self, x, y, step: int, optimizers, train: TrainConfig, parallel=None) -> dict[str, float]:
+    def train_step(self, x, y, step: int, optimizers, train: TrainConfig, parallel=None,
+                   part: str | None = None) -> dict[str, float]:
         """One update on batch (x, y). `parallel` (seqgen.training.distributed.DataParallel) is given under
-        torchrun: the loss then goes through DistributedDataParallel, which averages the gradients."""
+        torchrun: the loss then goes through DistributedDataParallel, which averages the gradients. `part`
+        names one network to update alone; a model with a single network has none."""
+        if part is not None:
+            raise ValueError(f"a {type(self).__name__} has one network: it cannot update {part!r} alone")
         opt = optimizers["model"]
         opt.zero_grad(set_to_none=True)
         loss, stats = (parallel.loss if parallel is not None else self.loss)(x, y, step, train)

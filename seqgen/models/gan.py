@@ -128,10 +128,15 @@ class RNNGAN(SeqModel):
         z, steps = self.generator.noise(n, device=self.device)
         return self.generator(z, steps, label, tau=self.cfg.gumbel_tau)
 
-    def train_step(self, x, y, step: int, optimizers, train: TrainConfig, parallel=None) -> dict[str, float]:
-        """One discriminator and generator update; under torchrun `parallel` averages each side's gradients."""
+    def train_step(self, x, y, step: int, optimizers, train: TrainConfig, parallel=None,
+                   part: str | None = None) -> dict[str, float]:
+        """One discriminator and generator update; under torchrun `parallel` averages each side's gradients.
+        `part` "d" or "g" updates that network alone (GAN Lab's single-player steps), and reports its figures
+        only; the other network's weights do not change."""
         cfg = self.cfg
-        if cfg.discrete and step < train.mle_steps:  # SeqGAN-style MLE pretraining of the generator
+        if part not in (None, "d", "g"):
+            raise ValueError(f"part must be 'd', 'g' or None, not {part!r}")
+        if part is None and cfg.discrete and step < train.mle_steps:  # SeqGAN-style MLE pretraining of G
             return self._mle_step(x, y, optimizers["g"], train, parallel)
         real = self._as_input(x)
         y_real = y if cfg.conditional else None
@@ -139,17 +144,26 @@ class RNNGAN(SeqModel):
         # cannot win outright before G has learned anything; it fades out by the end of training.
         noise_std = cfg.instance_noise * max(0.0, 1.0 - step / max(train.steps, 1))
         blur = (lambda t: t + noise_std * torch.randn_like(t)) if noise_std > 0 and not cfg.discrete else (lambda t: t)
-        for _ in range(train.d_steps):
-            loss_d, d_real, d_fake = self._d_step(real, y_real, blur, optimizers["d"], train, parallel)
-        loss_g = self._g_step(x, real, y_real, blur, optimizers["g"], train, parallel)
-        return {"d_loss": loss_d.item(), "g_loss": loss_g.item(),
-                "d_real": float(torch.sigmoid(d_real.detach()).mean()), "d_fake": float(torch.sigmoid(d_fake.detach()).mean())}
+        d: dict[str, float] = {}
+        g: dict[str, float] = {}
+        if part != "g":
+            for _ in range(train.d_steps if part is None else 1):
+                loss_d, d_real, d_fake, d_grad = self._d_step(real, y_real, blur, optimizers["d"], train, parallel)
+            d = {"d_loss": loss_d.item(), "d_real": float(torch.sigmoid(d_real.detach()).mean()),
+                 "d_fake": float(torch.sigmoid(d_fake.detach()).mean()), "d_grad": d_grad}
+        if part != "d":
+            loss_g, g_grad = self._g_step(x, real, y_real, blur, optimizers["g"], train, parallel)
+            g = {"g_loss": loss_g.item(), "g_grad": g_grad}
+        order = ("d_loss", "g_loss", "d_real", "d_fake", "d_grad", "g_grad")    # the CLI's progress line shows the first four
+        both = {**d, **g}
+        return {k: both[k] for k in order if k in both}
 
     @staticmethod
-    def _clip(net, train: TrainConfig, parallel) -> None:
+    def _clip(net, train: TrainConfig, parallel) -> float:
+        """Average the gradients across processes (torchrun), clip them -> their norm before clipping."""
         if parallel is not None:
             parallel.average_gradients(net.parameters())
-        nn.utils.clip_grad_norm_(net.parameters(), train.grad_clip)
+        return float(nn.utils.clip_grad_norm_(net.parameters(), train.grad_clip))
 
     def _mle_step(self, x, y, opt, train: TrainConfig, parallel=None) -> dict[str, float]:
         G = self.generator
@@ -176,9 +190,9 @@ class RNNGAN(SeqModel):
             loss_d = loss_d + cfg.aux_classifier * F.cross_entropy(cls_real, y_real)
         opt.zero_grad(set_to_none=True)
         loss_d.backward()
-        self._clip(D, train, parallel)
+        norm = self._clip(D, train, parallel)
         opt.step()
-        return loss_d, d_real, d_fake
+        return loss_d, d_real, d_fake, norm
 
     def _g_step(self, x, real, y_real, blur, opt, train: TrainConfig, parallel=None):
         cfg, G, D, n = self.cfg, self.generator, self.discriminator, len(real)
@@ -208,9 +222,9 @@ class RNNGAN(SeqModel):
             loss_g = loss_g + cfg.mle_weight * F.cross_entropy(logits.transpose(1, 2), x)
         opt.zero_grad(set_to_none=True)
         loss_g.backward()
-        self._clip(G, train, parallel)
+        norm = self._clip(G, train, parallel)
         opt.step()
-        return loss_g
+        return loss_g, norm
 
     @torch.no_grad()
     def evaluate(self, x, y, batch_size: int = 500) -> dict[str, float]:

@@ -9,6 +9,7 @@ import math
 import threading
 import time
 import warnings
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -45,16 +46,20 @@ class TrainResult:
 
 
 class Controls:
-    """Stop, pause and single steps of a training loop, from any thread (a Ctrl-C handler, a UI's buttons).
+    """Stop, pause, single steps and slow motion of a training loop, from any thread (a Ctrl-C handler, a UI's
+    buttons).
 
-    Paused, the loop makes only the steps asked for with `request_steps`; a request counts as pending until
-    its step and that step's events are done, so a UI can wait until the step's pictures are there."""
+    Paused, the loop makes only the steps asked for with `request_steps`, each of both networks or, for a GAN,
+    of one (`part` "d" or "g"); a request counts as pending until its step and that step's events are done, so
+    a UI can wait until the step's pictures are there. `seconds_per_step` > 0 slows a running loop down to at
+    most one step in that many seconds (slow motion)."""
 
     def __init__(self, stop_event: threading.Event | None = None, pause_event: threading.Event | None = None):
         self.stop_event = stop_event or threading.Event()
         self.pause_event = pause_event or threading.Event()    # set = paused
         self._changed = threading.Condition()
-        self._requested = 0
+        self._requested: deque[str | None] = deque()
+        self.seconds_per_step = 0.0
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -62,16 +67,22 @@ class Controls:
 
     def pause(self) -> None:
         self.pause_event.set()
+        self._notify()
 
     def resume(self) -> None:
         self.pause_event.clear()
         self._notify()
 
-    def request_steps(self, n: int = 1) -> None:
-        """Pause, and make n more steps."""
+    def slow_motion(self, seconds_per_step: float) -> None:
+        """At most one step in `seconds_per_step` seconds from now on (0: full speed)."""
+        self.seconds_per_step = max(0.0, float(seconds_per_step))
+        self._notify()
+
+    def request_steps(self, n: int = 1, part: str | None = None) -> None:
+        """Pause, and make n more steps (of one network only, with `part`)."""
         with self._changed:
             self.pause_event.set()
-            self._requested += max(1, int(n))
+            self._requested.extend([part] * max(1, int(n)))
             self._changed.notify_all()
 
     @property
@@ -81,7 +92,12 @@ class Controls:
     @property
     def pending_steps(self) -> int:
         with self._changed:
-            return self._requested
+            return len(self._requested)
+
+    def next_part(self) -> str | None:
+        """Which network the next requested step updates (None: both)."""
+        with self._changed:
+            return self._requested[0] if self._requested else None
 
     def wait(self, timeout: float) -> None:
         """While paused with nothing to do: wait for a request, a resume or a stop (at most `timeout` s)."""
@@ -89,9 +105,18 @@ class Controls:
             if self.paused and not self._requested and not self.stop_event.is_set():
                 self._changed.wait(timeout)
 
+    def pace(self, step_started: float) -> None:
+        """In slow motion, wait until `seconds_per_step` after `step_started` (time.monotonic()), or until a
+        stop, a pause or a change of speed."""
+        with self._changed:
+            while (self.seconds_per_step > 0 and not self.stop_event.is_set() and not self.paused
+                   and time.monotonic() < step_started + self.seconds_per_step):
+                self._changed.wait(step_started + self.seconds_per_step - time.monotonic())
+
     def step_done(self) -> None:
         with self._changed:
-            self._requested = max(0, self._requested - 1)
+            if self._requested:
+                self._requested.popleft()
 
     def _notify(self) -> None:
         with self._changed:
@@ -245,16 +270,19 @@ class Trainer:
         return row
 
     # -- loop --------------------------------------------------------------------------------
-    def run_steps(self, n: int) -> None:
-        """Advance training by n steps (raises TrainingDiverged on NaN/inf)."""
-        parallel = {"parallel": self.parallel} if self.parallel is not None else {}
+    def run_steps(self, n: int, part: str | None = None) -> None:
+        """Advance training by n steps (raises TrainingDiverged on NaN/inf); `part` "d" or "g": steps of a
+        GAN's discriminator or generator alone."""
+        options = {"parallel": self.parallel} if self.parallel is not None else {}
+        if part is not None:
+            options["part"] = part
         self.model.train()
         for _ in range(n):
             t0 = time.perf_counter()
             x, y = self._next_batch()
             self._set_learning_rates()
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-                stats = self.model.train_step(x, y, self.step, self.optimizers, self.train, **parallel)
+                stats = self.model.train_step(x, y, self.step, self.optimizers, self.train, **options)
             stats = self._agree(stats)
             bad = [k for k, v in stats.items() if not math.isfinite(v) or abs(v) > EXPLODED]
             if bad:
@@ -349,10 +377,13 @@ class Trainer:
             if requested and not controls.pending_steps:
                 controls.wait(0.25)
                 continue
+            started = time.monotonic()
             with self.step_lock:
-                self.run_steps(1)
+                self.run_steps(1, controls.next_part() if requested else None)
             if requested:
                 controls.step_done()
+            else:
+                controls.pace(started)
             if self._bar is not None:
                 self._bar.update(1)
                 if self.step % 20 == 0:

@@ -287,6 +287,35 @@ def controls(status: str | None) -> None:
         st.warning(st.session_state[START_MSG_KEY], icon=":material/block:")
 
 
+def step_controls(run: TrainingRun | None, status: str | None) -> None:
+    """GAN Lab's slow controls for an active run: slow motion (one step a second, each drawn) and, paused, a
+    step of a GAN's discriminator or generator alone."""
+    if run is None or status not in ("running", "paused", "starting"):
+        return
+    c = st.columns(3, vertical_alignment="center")
+    key = f"lt_slow_{run.run_id}"
+    st.session_state[key] = run.slow            # the run's own state, whoever changed it last
+    c[0].toggle(_("Slow motion"), key=key, on_change=_slow, args=(run.run_id, key),
+                help=_("One step a second, each step's samples and figures drawn. Switch it off for full speed."))
+    if run.family != "gan":
+        return
+    paused = status == "paused"
+    hint = "" if paused else " " + _("Pause first.")
+    c[1].button(_("Step D only"), key="lt_step_d", icon=":material/gavel:", disabled=not paused, on_click=_do,
+                args=("step_d",), use_container_width=True,
+                help=_("One update of the discriminator alone: the generator does not change, so only D's "
+                       "figures move.") + hint)
+    c[2].button(_("Step G only"), key="lt_step_g", icon=":material/brush:", disabled=not paused, on_click=_do,
+                args=("step_g",), use_container_width=True,
+                help=_("One update of the generator alone, against a discriminator that does not change.") + hint)
+
+
+def _slow(run_id: str, key: str) -> None:
+    run = current_run()
+    if run is not None and run.run_id == run_id:
+        run.slow_motion(bool(st.session_state.get(key)))
+
+
 def _too_many_text() -> str:
     n = get_manager().max_per_client
     return ngettext("You already have a training run going (perhaps in another tab). This server trains only one "

@@ -79,3 +79,56 @@ def latent_figure(snap, label_names, lim: float = 4.0) -> go.Figure:
     fig.update_xaxes(range=[-lim, lim], title_text=Z1, zeroline=True)
     fig.update_yaxes(range=[-lim, lim], title_text=Z2, scaleanchor="x", zeroline=True)
     return fig
+
+
+def class_histogram_figure(diag, label_names, collapsed: int | None) -> go.Figure:
+    """How many of the diagnostic samples the reference classifier reads as each class; the class a collapse
+    is stuck on (`collapsed`) in the warning colour, the others in one calm colour."""
+    names = [domain_word(n) for n in label_names] or [str(i) for i in range(len(diag.class_counts))]
+    colours = [PALETTE[3] if i == collapsed else PALETTE[0] for i in range(len(diag.class_counts))]
+    fig = go.Figure(go.Bar(x=names, y=list(diag.class_counts), marker_color=colours,
+                           hovertemplate="%{x}: %{y}<extra></extra>"))
+    fig.update_layout(height=260, margin=dict(l=10, r=10, t=40, b=10), uirevision="keep", title=dict(
+        text=_("What the classifier reads in {n} samples (step {step})").format(
+            n=sum(diag.class_counts), step=diag.step), font=dict(size=14)))
+    fig.update_yaxes(title_text=_("samples"), rangemode="tozero")
+    fig.update_xaxes(type="category")
+    return fig
+
+
+def kl_figure(diag, active_kl: float) -> go.Figure:
+    """The average KL of each latent dimension, with the line below which a dimension counts as unused."""
+    kl = list(diag.kl_per_dim)
+    dims = [f"z{i + 1}" for i in range(len(kl))]
+    fig = go.Figure(go.Bar(x=dims, y=kl, marker_color=[PALETTE[0] if v > active_kl else PALETTE[6] for v in kl],
+                           hovertemplate="%{x}: %{y:.3f} nats<extra></extra>"))
+    fig.add_hline(y=active_kl, line=dict(dash="dot", width=1.5, color=PALETTE[3]),
+                  annotation_text=_("in use above {v:g} nats").format(v=active_kl), annotation_position="top left")
+    fig.update_layout(height=260, margin=dict(l=10, r=10, t=40, b=10), uirevision="keep", title=dict(
+        text=_("KL of each latent dimension (step {step})").format(step=diag.step), font=dict(size=14)))
+    fig.update_yaxes(title_text=_("nats"), rangemode="tozero")
+    fig.update_xaxes(type="category")
+    return fig
+
+
+_GRADS = (("d_grad", N_("D")), ("g_grad", N_("G")), ("grad_norm", N_("model")))
+
+
+def gradient_figure(snap, clip: float) -> go.Figure:
+    """Each network's gradient norm before clipping, on a log scale, with the clip as a line."""
+    h = snap.history
+    steps = list(h.get("step", ()))
+    fig = go.Figure()
+    for i, (name, label) in enumerate(_GRADS):
+        if name in h:
+            fig.add_trace(go.Scatter(x=steps, y=_series(h, name), name=_(label), mode="lines",
+                                     line=dict(color=PALETTE[(3, 0, 0)[i]], dash=("solid", "dash", "solid")[i],
+                                               width=2)))
+    fig.add_hline(y=clip, line=dict(dash="dot", width=1.5, color="#666"),
+                  annotation_text=_("clip {v:g}").format(v=clip), annotation_position="top left")
+    fig.update_layout(height=260, margin=dict(l=10, r=10, t=40, b=10), uirevision="keep",
+                      legend=dict(orientation="h", y=-0.3), title=dict(
+                          text=_("Gradient norm of each network"), font=dict(size=14)))
+    fig.update_yaxes(type="log", title_text=_("norm (before clipping)"))
+    fig.update_xaxes(title_text=_("step"))
+    return fig

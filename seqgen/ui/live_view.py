@@ -9,6 +9,7 @@ from seqgen.domains import get_domain
 
 from . import show
 from .i18n import N_, _, domain_word, ngettext
+from .live_diagnostics import diagnostics_view
 from .live_figures import latent_figure, loss_figure
 from .widgets import plain, without_paths
 
@@ -33,6 +34,19 @@ def samples_view(snap) -> None:
     st.markdown(text)
     cols = 10 if len(arts) == 20 else 4          # conditional previews hold two rows of ten labels
     show.gallery(domain, list(arts), cols=cols, labels=labels, key="lt_samples")
+
+
+# the figures of one step, in the order a reader compares them
+STEP_FIGURES = (("loss", N_("loss")), ("recon", N_("reconstruction")), ("kl", N_("KL")), ("mle", N_("G warm-up loss")),
+                ("d_loss", N_("D loss")), ("g_loss", N_("G loss")), ("d_real", N_("D(real)")),
+                ("d_fake", N_("D(fake)")), ("d_grad", N_("D gradient")), ("g_grad", N_("G gradient")),
+                ("grad_norm", N_("gradient")))
+
+
+def step_figures(snap) -> str:
+    """The latest step's own figures, in words: "D loss 1.21 · D(real) 0.62 · ..." (only those it has)."""
+    f = snap.last_figures
+    return " · ".join(f"{_(label)} {f[name]:.3g}" for name, label in STEP_FIGURES if name in f)
 
 
 def _clock(seconds: float) -> str:
@@ -116,8 +130,13 @@ def draw(run, snap) -> None:
                   "a time (teacher forcing, as in SeqGAN), so the discriminator has nothing to judge yet and G "
                   "loss stays empty. The adversarial game starts at step {n}: then D loss and G loss appear and "
                   "the samples change character.").format(n=warm_up), icon=":material/hourglass_top:")
+    if snap.last_figures and (snap.status == "paused" or snap.slow_motion):
+        st.caption(_("Step {step}'s own figures: {figures}").format(step=snap.step, figures=step_figures(snap)),
+                   help=_("What this one step measured. A step of D alone or G alone has only that network's "
+                          "figures; the other network did not change."))
     if snap.history.get("step"):
         st.plotly_chart(loss_figure(snap), key="lt_loss_chart", config={"displayModeBar": False})
+    diagnostics_view(run, snap)
     left, right = st.columns([3, 2]) if snap.latent is not None else (st.container(), None)
     with left:
         samples_view(snap)

@@ -95,3 +95,34 @@ def test_every_stop_is_obeyed_for_training_and_queued_students(browser, server):
     assert not lost, lost                      # the third Start showed "queued", each Stop "stopping" or "stopped"
     assert [(r["key"], r["student"]) for r in records] == [("lt_start", 0), ("lt_start", 1), ("lt_start", 2),
                                                            ("lt_stop", 0), ("lt_stop", 2), ("lt_stop", 1)]
+
+
+TRACE_AT_LAST_STEP = """name => {
+    const gd = document.querySelector('.st-key-lt_loss_chart .js-plotly-plot');
+    const t = gd && gd.data.find(d => d.name === name);
+    return t ? {x: Array.from(t.x).at(-1), y: Array.from(t.y).at(-1)} : null;
+}"""
+
+
+def test_a_d_only_step_moves_only_ds_loss_beside_the_class_histogram(page, server):
+    """A GAN started in slow motion (Step once), then one step of the discriminator alone: the curves get a D loss
+    at that step and no G loss; the diagnostics beside them show the class histogram and the reading."""
+    open_live_page(page, server)
+    page.get_by_test_id("stRadio").filter(has_text="Model family").get_by_text("GAN", exact=False).first.click()
+    wait_idle(page, 60_000)
+    page.locator(".st-key-lt_step").get_by_role("button", name="Step once").click()   # start paused, one step
+    expect(status(page, "paused")).to_be_visible()
+    expect(page.locator(".st-key-lt_class_chart .js-plotly-plot").first).to_be_visible()
+    expect(page.locator(".st-key-lt_diagnostics")).to_contain_text("I'm stuck")
+    wait_until(lambda: (page.evaluate(TRACE_AT_LAST_STEP, "G loss") or {}).get("x") == 1, page, timeout=90.0)
+    page.locator(".st-key-lt_step_d").get_by_role("button", name="Step D only").click()
+    wait_until(lambda: (page.evaluate(TRACE_AT_LAST_STEP, "D loss") or {}).get("x") == 2, page)
+    d, g = page.evaluate(TRACE_AT_LAST_STEP, "D loss"), page.evaluate(TRACE_AT_LAST_STEP, "G loss")
+    assert d["x"] == 2 and isinstance(d["y"], float), d            # D learned at step 2 ...
+    assert g["x"] == 2 and g["y"] is None, g                         # ... G did not: no G loss at that step
+    own = page.get_by_text("Step 2's own figures")
+    expect(own).to_contain_text("D loss")
+    expect(own).not_to_contain_text("G loss")
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    page.locator(".st-key-lt_stop button").click()
+    expect(status(page, "stopped")).to_be_visible()

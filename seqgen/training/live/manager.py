@@ -40,6 +40,7 @@ class ManagedRun(Protocol):
     so they only change the run's own state (launch starts its thread)."""
 
     client: str | None           # whose run it is, for the cap per client (None: not capped)
+    family: str                  # "vae" or "gan": only a GAN steps one network alone
     last_heartbeat: float        # time.monotonic() of the last sign that someone watches it
 
     @property
@@ -59,8 +60,8 @@ class ManagedRun(Protocol):
 
     def resume(self) -> None: ...
 
-    def step_once(self) -> None:
-        """Make one more step, then stay paused."""
+    def step_once(self, part: str | None = None) -> None:
+        """Make one more step (of a GAN's "d" or "g" alone), then stay paused."""
 
     def stop(self, reason: str | None = None) -> None:
         """Stop training (or waiting); the run calls release() once it has."""
@@ -89,7 +90,8 @@ def _env_float(name: str, default: float) -> float:
 
 
 R = TypeVar("R", bound=ManagedRun)
-BUTTONS = ("start", "step", "pause", "resume", "stop")      # what a tab can press (RunManager.press)
+# what a tab can press (RunManager.press); step_d / step_g: a GAN's discriminator or generator alone
+BUTTONS = ("start", "step", "step_d", "step_g", "pause", "resume", "stop")
 
 
 class TooManyRuns(RuntimeError):
@@ -159,7 +161,8 @@ class RunManager:
             return run
 
     def press(self, owner: str, button: str, make: Callable[[], R] | None = None) -> R | None:
-        """One of a tab's buttons, Start, Step once, Pause, Resume or Stop (BUTTONS), for `owner`'s run.
+        """One of a tab's buttons, Start, Step once (of both networks, or D or G alone), Pause, Resume or Stop
+        (BUTTONS), for `owner`'s run.
         Start and Step once make a run with `make()` (when given) only when the owner has none training or
         queued; Step once on a run pauses it after one more step. Each press is one step under the manager's
         lock, so presses that race, from one tab or several, leave every run with its owner. Returns the
@@ -176,6 +179,8 @@ class RunManager:
                 return run                    # Pause, Resume, Stop with nothing training: nothing to do
             if button == "step":
                 run.step_once()
+            elif button in ("step_d", "step_g") and run.family == "gan":
+                run.step_once(part=button[-1])
             elif button in ("pause", "resume", "stop"):
                 getattr(run, button)()
             return run

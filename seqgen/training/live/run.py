@@ -3,7 +3,8 @@
     run = TrainingRun("digits", "vae")           # the digits-vae-live preset, no knob changed
     run.start()                                   # -> queued or running (at most N runs per process)
     snap = run.snapshot()                         # step, losses, fixed-noise samples, latent map ...
-    run.pause(); run.step_once(); run.resume(); run.stop()
+    run.pause(); run.step_once(); run.step_once(part="d"); run.resume(); run.stop()
+    run.slow_motion(True)                         # one step a second, every step drawn
     run.save("my-digits")                         # into the user models folder the other pages list
 
 All state the UI reads sits behind `_lock` and is copied out by `snapshot()` (a frozen dataclass of tuples
@@ -23,12 +24,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Mapping
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
 import torch
 
 from ..trainer import Controls, Trainer, TrainingDiverged
+from .diagnostics import RECENT, Checkup, Diagnostics, read
 from .knobs import build_configs, describe_knobs, knobs_for
 from .manager import RunManager, get_manager
 from .snapshot import ACTIVE, FINISHED, Snapshot, _readonly, _Series
@@ -69,6 +72,9 @@ def _name_os_thread(name: str) -> None:
 _ids = itertools.count(1)
 LATENT_BATCH = 500
 MAX_CHANGES = 50        # knob changes a snapshot keeps (the newest)
+SLOW_MOTION_SECONDS = 1.0
+# the per-step figures the curves keep: losses, D's beliefs, the gradient norms
+CURVES = ("loss", "recon", "kl", "d_loss", "g_loss", "d_real", "d_fake", "mle", "grad_norm", "d_grad", "g_grad")
 
 
 class TrainingRun:
@@ -106,6 +112,9 @@ class TrainingRun:
         self._latent_step = -1
         self._error: str | None = None
         self._changes: list[tuple] = []
+        self._recent: deque = deque(maxlen=RECENT)   # the last steps' figures, for the diagnostics' reading
+        self._diagnostics: Diagnostics | None = None
+        self.checkup: Checkup | None = None
         self.model = None
         self.trainer: Trainer | None = None
         self.domain = None
@@ -136,10 +145,13 @@ class TrainingRun:
             if self._status == "paused":
                 self._set_status("running", "Training.")
 
-    def step_once(self, n: int = 1) -> None:
-        """While paused: make n training steps (then refresh the samples), then stay paused."""
+    def step_once(self, n: int = 1, part: str | None = None) -> None:
+        """While paused: make n training steps (then refresh the samples), then stay paused. `part` "d" or
+        "g": steps of a GAN's discriminator or generator alone."""
+        if part is not None and (self.family != "gan" or part not in ("d", "g")):
+            raise ValueError(f"only a GAN steps one network alone (part 'd' or 'g'), not {part!r}")
         with self._lock:
-            self.controls.request_steps(n)
+            self.controls.request_steps(n, part)
             if self._status == "running":
                 self._set_status("paused", "Paused. Resume, or step once to watch a single update.")
 
@@ -177,6 +189,16 @@ class TrainingRun:
             self._changes.append((self._step, name, old, value))
             del self._changes[:-MAX_CHANGES]
             self._version += 1
+
+    def slow_motion(self, on: bool) -> None:
+        """One step a second, each step's samples and figures drawn (on), or full speed (off)."""
+        self.controls.slow_motion(SLOW_MOTION_SECONDS if on else 0.0)
+        with self._lock:
+            self._version += 1
+
+    @property
+    def slow(self) -> bool:
+        return self.controls.seconds_per_step > 0
 
     def heartbeat(self) -> None:
         """The UI calls this on every poll; a run without one for idle_timeout seconds is stopped."""
@@ -229,7 +251,8 @@ class TrainingRun:
                 samples=self._samples, sample_labels=self._sample_labels, samples_step=self._samples_step,
                 latent=self._latent, latent_labels=self._latent_labels, latent_step=self._latent_step,
                 version=self._version, stopping=self.stopping and self._status in ACTIVE,
-                changes=tuple(self._changes))
+                changes=tuple(self._changes), diagnostics=self._diagnostics, slow_motion=self.slow,
+                last_figures=MappingProxyType(dict(self._recent[-1]) if self._recent else {}))
 
     def model_copy(self):
         """A copy of the model as it is between two steps (safe while training)."""
@@ -334,6 +357,7 @@ class TrainingRun:
                                device="cpu", preview=preview, controls=self.controls, step_lock=self._model_lock,
                                history_limit=1000)   # the run keeps its own downsampled series
         vx, vy = self.trainer.val_x, self.trainer.val_y
+        self.checkup = Checkup(cfg, self.domain, vx)
         self._latent_x = vx[:LATENT_BATCH] if (cfg.family == "vae" and cfg.latent == 2) else None
         self._latent_y = None if (vy is None or self._latent_x is None) else vy[:LATENT_BATCH].numpy()
         labels = None
@@ -366,14 +390,14 @@ class TrainingRun:
         if event.kind == "step":
             with self._lock:
                 self._step = event.step
-                self._history.add(event.step, {k: v for k, v in event.stats.items()
-                                               if k in ("loss", "recon", "kl", "d_loss", "g_loss", "d_real",
-                                                        "d_fake", "mle")})
+                self._history.add(event.step, {k: v for k, v in event.stats.items() if k in CURVES})
+                self._recent.append(dict(event.stats))
                 self._rate.append((time.monotonic(), event.step))
                 if self._status == "paused":
                     self._message = f"Paused at step {event.step}. Resume, or step once to watch a single update."
                 self._version += 1
-            if self.controls.paused or event.step % self.preview_every == 0:   # a single step shows at once
+            # a single step, or each step in slow motion, shows at once
+            if self.controls.paused or self.slow or event.step % self.preview_every == 0:
                 self._preview()
         elif event.kind == "eval":
             keep = ("neg_elbo", "recon", "kl", "d_real", "d_fake")
@@ -382,6 +406,12 @@ class TrainingRun:
                 self._version += 1
 
     def _preview(self) -> None:  # training thread, model lock held (or before training starts)
+        diag = self.checkup.check(self.model, self.trainer.step)
+        cfg = self.model_cfg
+        with self._lock:
+            recent = list(self._recent)
+        diag = replace(diag, findings=read(diag, recent, conditional=cfg.conditional, n_labels=cfg.n_labels,
+                                           grad_clip=self.train_cfg.grad_clip, latent=cfg.latent))
         samples = self.trainer.preview_samples()
         arts = tuple(self.domain.to_artifact(s) for s in samples) if samples is not None else ()
         latent = None
@@ -392,6 +422,7 @@ class TrainingRun:
                 latent = self.model.encode(self._latent_x)[0].float().numpy()
             self.model.train(was)
         with self._lock:
+            self._diagnostics = diag
             self._samples, self._samples_step = arts, self.trainer.step
             if latent is not None:
                 self._latent = _readonly(latent)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -38,6 +38,9 @@ class Snapshot:
     version: int                       # increases whenever anything changes
     stopping: bool = False             # a Stop was pressed and the run has not ended yet (it ends after its step)
     changes: tuple = ()                # (step, knob name, old value, new value) for each knob changed mid-run
+    diagnostics: Any = None            # the latest live.diagnostics.Diagnostics (None before the first check)
+    slow_motion: bool = False          # one step a second, each drawn
+    last_figures: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))  # latest step's own
 
     @property
     def shown_status(self) -> str:
