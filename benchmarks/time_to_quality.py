@@ -2,6 +2,7 @@
 
     python benchmarks/time_to_quality.py            # VAE + GAN + polling cost (about 8-10 minutes)
     python benchmarks/time_to_quality.py vae        # or: gan, polling
+    python benchmarks/time_to_quality.py collapse   # the mode-collapse lesson's run, 5 seeds (about 8 minutes)
 
 Runs exactly what the Live training page runs (seqgen.training.live.TrainingRun with the page's default
 knobs, one torch thread) and judges the samples with the reference classifier `digits-classifier`.
@@ -142,6 +143,57 @@ def time_gan(cap: float = 300.0, every: float = 10.0) -> dict:
     return {"reached_80pct_at": hit, "cap_s": cap, "best": best, "trace": rows}
 
 
+def preset_knobs(preset: str) -> dict:
+    """The Live training knob values of a preset (what a lesson step sets on the page)."""
+    from seqgen.presets import configure
+    from seqgen.training.live import knobs_for
+
+    model_cfg, train_cfg, _ = configure(preset)
+    cfgs = {"model": model_cfg, "train": train_cfg}
+    return {k.name: getattr(cfgs[k.target], k.name) for k in knobs_for("digits", "gan")}
+
+
+def distinct_reads(clf, model, seed: int = 1) -> int:
+    """How many different digits the classifier reads in ten samples asked to be 0, 1, ..., 9."""
+    with torch.inference_mode():
+        x = model.sample(10, torch.arange(10), generator=torch.Generator().manual_seed(seed))
+        return len(set(clf(x).argmax(-1).tolist()))
+
+
+def collapse(seeds=range(5), at: float = 90.0) -> dict:
+    """The mode-collapse lesson's run (digits-gan-collapse, the page's one thread) with one other live run
+    going (the default digits VAE, in the same process as on the server): how many different digits ten
+    samples asked to be 0-9 show at `at` seconds, and when the diagnostics first named mode collapse."""
+    clf = classifier()
+    knobs = preset_knobs("digits-gan-collapse")
+    rows = []
+    for seed in seeds:
+        manager = RunManager(max_runs=2, idle_timeout=1e9)
+        run = TrainingRun("digits", "gan", knobs, manager=manager, seed=seed)
+        other = TrainingRun("digits", "vae", manager=manager, seed=seed)
+        t0 = time.monotonic()
+        run.start()
+        other.start()
+        named = None
+        while time.monotonic() - t0 < at:
+            time.sleep(0.5)
+            diag = run.snapshot().diagnostics
+            if named is None and diag is not None and any(f.code == "mode_collapse" for f in diag.findings):
+                named = dict(wall=round(time.monotonic() - t0, 1), step=diag.step)
+        snap = run.snapshot()
+        row = dict(seed=seed, step=snap.step, distinct_at=distinct_reads(clf, run.model_copy()),
+                   named_collapse=named, findings=[f.code for f in snap.diagnostics.findings])
+        for r in (run, other):
+            r.stop()
+            r.join(10)
+        rows.append(row)
+        when = f"at {named['wall']:.0f} s (step {named['step']})" if named else "never"
+        print(f"  seed {seed}: at {at:.0f} s (step {row['step']}) ten samples asked 0-9 read as "
+              f"{row['distinct_at']} different digits; mode collapse named {when}", flush=True)
+    collapsed = sum(r["distinct_at"] <= 2 for r in rows)
+    return {"at_s": at, "collapsed_seeds": collapsed, "seeds": len(rows), "rows": rows}
+
+
 # ------------------------------------------------------------------------------------------------ polling cost
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -231,9 +283,10 @@ def polling_cost_paused(window: float = 30.0) -> dict:
 
 def main(argv: list[str]) -> None:
     what = argv or ["vae", "gan", "polling"]
-    unknown = [a for a in what if a not in ("vae", "gan", "polling")]
+    unknown = [a for a in what if a not in ("vae", "gan", "polling", "collapse")]
     if unknown:  # refuse before anything is measured or written: a typo must not overwrite the results
-        sys.exit(f"usage: python benchmarks/time_to_quality.py [vae] [gan] [polling]; unknown: {' '.join(unknown)}")
+        sys.exit("usage: python benchmarks/time_to_quality.py [vae] [gan] [polling] [collapse]; unknown: "
+                 + " ".join(unknown))
     load = os.getloadavg()
     report = {"machine": f"{os.cpu_count()} cores, torch {torch.__version__}, load average at start "
                          f"{load[0]:.2f}/{load[1]:.2f}/{load[2]:.2f} (shared machine: other jobs were running)"}
@@ -250,6 +303,12 @@ def main(argv: list[str]) -> None:
         hit, best = report["gan"]["reached_80pct_at"], report["gan"]["best"]
         print(f"GAN reached 80 % after {hit['wall']} s wall (step {hit['step']})" if hit else
               f"GAN: did not reach 80 % in {report['gan']['cap_s']:.0f} s; best {best}", flush=True)
+    if "collapse" in what:
+        print("the mode-collapse lesson (digits-gan-collapse, one other live run going), 5 seeds:", flush=True)
+        report["collapse"] = collapse()
+        c = report["collapse"]
+        print(f"collapsed (<= 2 digits among ten asked 0-9) at {c['at_s']:.0f} s in {c['collapsed_seeds']} of "
+              f"{c['seeds']} seeds", flush=True)
     if "polling" in what:
         print("polling cost (30 s windows, server process CPU seconds):", flush=True)
         report["polling"] = {**polling_cost_paused(), **polling_cost()}

@@ -1,23 +1,36 @@
-"""How many digit labels a short live-preset GAN run keeps apart: run in a process of its own by
-tests/test_lessons.py, so that the collapse preset and its base train side by side on two cores."""
+"""What the Live training page's diagnostics say about a short live-preset digits GAN run, at the checks the
+page makes (every 25 steps): run in a process of its own by tests/test_lessons.py, so that two runs train side
+by side on two cores."""
 import torch
 
 from seqgen.domains import get_domain
 from seqgen.models import build_model
 from seqgen.presets import configure
+from seqgen.training.live.diagnostics import Checkup, read
 from seqgen.training.trainer import Trainer
 
 
-def distinct_classes(preset: str, steps: int = 250) -> int:
-    """Labels 0-9 sampled after `steps` steps (one thread, seed 0): how many have a picture no other label
-    shares (binarised pictures differing in more than 5 % of their pixels)."""
+def findings_at_checks(preset: str, seed: int = 0, steps: int = 350, first: int = 300, every: int = 25) -> dict:
+    """{step: (finding codes, largest class share, distinct digits among ten samples asked 0-9)} at every
+    `every` steps from `first` to `steps` (one thread, as the page trains)."""
     torch.set_num_threads(1)     # one thread: the same run on every machine
     model_cfg, train_cfg, _ = configure(preset)
-    train_cfg.steps, train_cfg.eval_every = steps, steps
-    torch.manual_seed(0)
+    train_cfg.eval_every, train_cfg.seed = 10**6, seed
+    torch.manual_seed(seed)
     model = build_model(model_cfg)
-    Trainer(model, get_domain("digits"), train_cfg, device="cpu").run_steps(steps)
-    model.eval()
-    s = (model.sample(10, label=torch.arange(10), generator=torch.Generator().manual_seed(1)) > 0.5).flatten(1)
-    d = torch.cdist(s.float(), s.float(), p=1) / s.shape[1]
-    return int((d + torch.eye(10) > 0.05).all(1).sum())
+    trainer = Trainer(model, get_domain("digits"), train_cfg, device="cpu")
+    checkup = Checkup(model_cfg, get_domain("digits"), trainer.val_x)
+    recent, out = [], {}
+    while trainer.step < steps:
+        trainer.run_steps(1)
+        recent = (recent + [trainer.history[-1]])[-50:]
+        if trainer.step >= first and trainer.step % every == 0:
+            diag = checkup.check(model, trainer.step)
+            found = read(diag, recent, conditional=True, n_labels=10, grad_clip=train_cfg.grad_clip, latent=0)
+            model.eval()
+            with torch.inference_mode():
+                ten = model.sample(10, label=torch.arange(10), generator=torch.Generator().manual_seed(1))
+                distinct = len(set(checkup.classifier(ten).argmax(-1).tolist()))
+            model.train()
+            out[trainer.step] = ([f.code for f in found], max(diag.class_counts) / sum(diag.class_counts), distinct)
+    return out

@@ -282,3 +282,21 @@ def test_a_vae_run_shows_the_kl_of_each_latent_dimension_and_no_gan_buttons(at):
     assert "lt_kl_chart" in charts and "lt_class_chart" not in charts, charts
     assert not [b for b in at.button if b.key in ("lt_step_d", "lt_step_g")]
     assert any("Latent dimensions in use" in m.label for m in at.metric)
+
+
+def test_a_second_run_is_drawn_over_the_first_labelled_by_what_changed(at):
+    tiny(at).button(key="lt_step").click().run()
+    first = _run_of(at)
+    poll(at, lambda a: first.snapshot().samples_step == 1 and "paused" in status_text(a))
+    assert "lt_compare_chart" not in " ".join(c.proto.id for c in at.get("plotly_chart"))   # one run: nothing
+    at.button(key="lt_stop").click().run()
+    poll(at, lambda a: "stopped" in status_text(a))
+    at.select_slider(key=K + "lr").set_value(0.01).run()
+    at.button(key="lt_step").click().run()
+    second = _run_of(at)
+    assert second is not first
+    poll(at, lambda a: second.snapshot().samples_step == 1 and "lt_compare_chart" in
+         " ".join(c.proto.id for c in a.get("plotly_chart")))
+    chart = next(c for c in at.get("plotly_chart") if "lt_compare_chart" in c.proto.id)
+    names = [t["name"] for t in json.loads(chart.proto.spec)["data"]]
+    assert names == ["run 1 · total loss", "run 2: Learning rate 0.01 · total loss"], names

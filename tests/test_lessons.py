@@ -126,18 +126,22 @@ def test_collapse_preset_differs_only_in_live_knobs():
 
 
 @pytest.mark.slow
-def test_collapse_preset_collapses_across_classes():
-    """250 steps of digits-gan-collapse: several digit labels come out as one picture, while the base preset's
-    samples keep more apart (seed 0, one thread: 1 and 5 distinct labels; at 200 steps the base preset has not
-    learnt the labels yet, at 300 and 400 the contrast holds). The two runs train in two processes at once."""
+def test_collapse_preset_collapses_and_the_diagnostics_name_it():
+    """The collapse step's claim: within a few hundred steps most samples come out as one or two digits, and the
+    page's diagnostics name mode collapse. The page's seed (0) and one more, at the page's checks from step 300
+    to 350 (one thread each, two processes); benchmarks/time_to_quality.py collapse runs five seeds for 90 s
+    with another run beside (5 of 5 named collapse)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from collapse_probe import distinct_classes
+    from collapse_probe import findings_at_checks
 
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
-        collapsed, healthy = pool.map(distinct_classes, ["digits-gan-collapse", "digits-gan-live"])
-    assert collapsed <= 3 and collapsed < healthy, (collapsed, healthy)
+        runs = list(pool.map(findings_at_checks, ["digits-gan-collapse"] * 2, [0, 4]))
+    for seed, checks in zip((0, 4), runs):
+        named = {step: share for step, (codes, share, _distinct) in checks.items() if "mode_collapse" in codes}
+        assert named, (seed, checks)
+        assert max(named.values()) >= 0.6 and min(d for _c, _s, d in checks.values()) <= 3, (seed, checks)
 
 
 # ------------------------------------------------------------------------------------------------ lesson files

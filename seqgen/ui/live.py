@@ -34,10 +34,12 @@ from seqgen.training.live.manager import TooManyRuns
 from . import browser_values
 from .i18n import _, domain_word, ngettext
 from .live_copy import family_title, knob_text, settings_line
-from .live_view import STATUS_WORDS, draw
+from .live_view import STATUS_WORDS, compare_view, draw
 from .widgets import classroom, guard, plain, reset_button, without_paths
 
 RUN_KEY = "lt_run"
+PAST_KEY = "lt_past_runs"          # the final snapshots of this tab's earlier runs, for the comparison chart
+COMPARED_RUNS = 4                  # runs on the comparison chart, the current one included
 SEEN_KEY = "lt_seen_mode"          # polling mode the last full run was drawn for
 SHADOW_KEY = "lt_widget_values"    # our own copy of the settings, restored after a page switch
 MSG_KEY = "lt_save_msg"
@@ -242,6 +244,9 @@ def _start(step: bool = False) -> None:
     if run is not None and run.active:
         return
     domain, family, knobs = knobs_from_state()
+    if run is not None and run.snapshot().step > 0:            # the run this one follows: kept for comparison
+        past = [s for s in st.session_state.get(PAST_KEY, []) if s.run_id != run.run_id]
+        st.session_state[PAST_KEY] = (past + [run.snapshot()])[-(COMPARED_RUNS - 1):]
     st.session_state.pop(MSG_KEY, None)
     st.session_state.pop(START_MSG_KEY, None)
     try:
@@ -340,6 +345,7 @@ def live_panel(status_at_full_run: str | None) -> None:
             if _mode(snap.shown_status, _stepping(run, snap)) != st.session_state.get(SEEN_KEY):
                 st.rerun()                # the run started/paused/finished: redraw buttons, change polling
             draw(run, snap)
+            compare_view(snap, st.session_state.get(PAST_KEY, []))
 
     _panel()
 
@@ -421,7 +427,7 @@ def _change_running(run_id: str, name: str, key: str) -> None:
 def reset() -> None:
     """The page's "Start this page over": its settings back to the defaults (a run keeps going)."""
     reset_button(("lt_k_", "lt_domain", "lt_family", SHADOW_KEY, MSG_KEY, START_MSG_KEY, "lt_save_name",
-                  "lt_replace"), key="lt_reset")
+                  "lt_replace", PAST_KEY), key="lt_reset")
 
 
 def sidebar_status() -> None:

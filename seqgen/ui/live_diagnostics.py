@@ -44,7 +44,7 @@ NETS = {"D": N_("D"), "G": N_("G"), "model": N_("The model")}
 # the answer to something the reader did, like a save)
 SHOW = {"problem": st.warning, "hint": st.info,
         "ok": lambda text, icon: st.caption(f"{icon} {text}")}
-ICONS = {"problem": ":material/report:", "hint": ":material/lightbulb:", "ok": ":material/check_circle:"}
+ICONS = {"problem": ":material/report:", "hint": ":material/lightbulb:", "ok": "✅"}
 
 
 def finding_text(finding, label_names) -> str:

@@ -132,3 +132,26 @@ def gradient_figure(snap, clip: float) -> go.Figure:
     fig.update_yaxes(type="log", title_text=_("norm (before clipping)"))
     fig.update_xaxes(title_text=_("step"))
     return fig
+
+
+# the curve each family's runs are compared on: (series, dash) — the first is the one a run is judged by
+_COMPARED = {"vae": (("loss", "solid"),), "gan": (("g_loss", "solid"), ("d_loss", "dot"))}
+
+
+def compare_figure(snaps, labels) -> go.Figure:
+    """The main loss curves of several runs of one family on one chart, one colour per run (labelled by what
+    changed), one dash per curve."""
+    fig = go.Figure()
+    curve_words = {"loss": _("total loss"), "g_loss": _("G loss"), "d_loss": _("D loss")}
+    for i, (snap, label) in enumerate(zip(snaps, labels)):
+        h = snap.history
+        for name, dash in _COMPARED[snap.family]:
+            if name in h:
+                fig.add_trace(go.Scatter(x=list(h["step"]), y=_series(h, name), mode="lines",
+                                         name=f"{label} · {curve_words[name]}",
+                                         line=dict(color=PALETTE[i % len(PALETTE)], dash=dash, width=2)))
+    fig.update_xaxes(title_text=_("step"))
+    fig.update_yaxes(title_text=_("loss"))
+    fig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), legend=dict(orientation="h", y=-0.3),
+                      uirevision="keep")
+    return fig

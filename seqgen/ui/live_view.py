@@ -9,8 +9,9 @@ from seqgen.domains import get_domain
 
 from . import show
 from .i18n import N_, _, domain_word, ngettext
+from .live_copy import knob_label
 from .live_diagnostics import diagnostics_view
-from .live_figures import latent_figure, loss_figure
+from .live_figures import compare_figure, latent_figure, loss_figure
 from .widgets import plain, without_paths
 
 
@@ -148,3 +149,32 @@ def draw(run, snap) -> None:
                          "spread out and separate as the encoder learns."))
 
 
+
+
+def run_labels(snaps) -> list[str]:
+    """A label for each run of a comparison: its number and what changed from the run before it ("run 2:
+    Learning rate 0.1"); the first run is "run 1"."""
+    labels = []
+    for i, snap in enumerate(snaps):
+        label = _("run {n}").format(n=i + 1)
+        if i:
+            before = snaps[i - 1].knobs
+            changed = [f"{knob_label(k)} {v:g}" if isinstance(v, float) else f"{knob_label(k)} {v}"
+                       for k, v in snap.knobs.items() if before.get(k) != v]
+            label += ": " + (", ".join(changed) if changed else _("same settings"))
+        labels.append(label)
+    return labels
+
+
+def compare_view(snap, past) -> None:
+    """This tab's earlier runs of the same kind of model beside the current one, on one chart (up to 4)."""
+    same = [p for p in past if (p.domain, p.family) == (snap.domain, snap.family) and p.run_id != snap.run_id]
+    if not same:
+        return
+    runs = same + [snap]
+    with st.container(key="lt_compare"):
+        st.markdown("**" + _("Your runs compared") + "**")
+        st.caption(_("Each colour is one of your runs in this tab, labelled by what changed from the run before "
+                     "it; the newest is the one training now."))
+        st.plotly_chart(compare_figure(runs, run_labels(runs)), key="lt_compare_chart",
+                        config={"displayModeBar": False})

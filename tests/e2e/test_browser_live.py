@@ -104,9 +104,10 @@ TRACE_AT_LAST_STEP = """name => {
 }"""
 
 
-def test_a_d_only_step_moves_only_ds_loss_beside_the_class_histogram(page, server):
+def test_a_d_only_step_moves_only_ds_loss_beside_the_class_histogram_and_two_runs_overlay(page, server):
     """A GAN started in slow motion (Step once), then one step of the discriminator alone: the curves get a D loss
-    at that step and no G loss; the diagnostics beside them show the class histogram and the reading."""
+    at that step and no G loss; the diagnostics beside them show the class histogram and the reading. Then a
+    second run, drawn over the first."""
     open_live_page(page, server)
     page.get_by_test_id("stRadio").filter(has_text="Model family").get_by_text("GAN", exact=False).first.click()
     wait_idle(page, 60_000)
@@ -124,5 +125,15 @@ def test_a_d_only_step_moves_only_ds_loss_beside_the_class_histogram(page, serve
     expect(own).to_contain_text("D loss")
     expect(own).not_to_contain_text("G loss")
     expect(page.get_by_test_id("stException")).to_have_count(0)
+    page.locator(".st-key-lt_stop button").click()
+    expect(status(page, "stopped")).to_be_visible()
+    # a second run: drawn over the first on one chart, each labelled
+    wait_idle(page, 60_000)
+    page.locator(".st-key-lt_step").get_by_role("button", name="Step once").click()
+    expect(status(page, "paused")).to_be_visible()
+    names = wait_until(lambda: page.evaluate("""() => {
+        const gd = document.querySelector('.st-key-lt_compare_chart .js-plotly-plot');
+        return gd && gd.data.length >= 4 ? gd.data.map(d => d.name) : null; }"""), page)
+    assert names[0].startswith("run 1") and names[2].startswith("run 2: same settings"), names
     page.locator(".st-key-lt_stop button").click()
     expect(status(page, "stopped")).to_be_visible()
