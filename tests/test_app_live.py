@@ -274,21 +274,15 @@ def test_a_paused_gan_steps_d_alone_and_the_page_shows_only_ds_figures(at):
     poll(at, lambda a: run.snapshot().step >= 4 and "own figures" in " ".join(c.value for c in a.caption))
 
 
-def test_a_vae_run_shows_the_kl_of_each_latent_dimension_and_no_gan_buttons(at):
-    tiny(at).button(key="lt_step").click().run()
-    run = _run_of(at)
-    poll(at, lambda a: run.snapshot().samples_step == 1 and "paused" in status_text(a))
-    charts = " ".join(c.proto.id for c in at.get("plotly_chart"))
-    assert "lt_kl_chart" in charts and "lt_class_chart" not in charts, charts
-    assert not [b for b in at.button if b.key in ("lt_step_d", "lt_step_g")]
-    assert any("Latent dimensions in use" in m.label for m in at.metric)
-
-
-def test_a_second_run_is_drawn_over_the_first_labelled_by_what_changed(at):
+def test_a_vae_shows_its_kl_per_dimension_and_a_second_run_is_drawn_over_the_first(at):
     tiny(at).button(key="lt_step").click().run()
     first = _run_of(at)
     poll(at, lambda a: first.snapshot().samples_step == 1 and "paused" in status_text(a))
-    assert "lt_compare_chart" not in " ".join(c.proto.id for c in at.get("plotly_chart"))   # one run: nothing
+    charts = " ".join(c.proto.id for c in at.get("plotly_chart"))
+    assert "lt_kl_chart" in charts and "lt_class_chart" not in charts, charts     # a VAE's diagnostics
+    assert any("Latent dimensions in use" in m.label for m in at.metric)
+    assert not [b for b in at.button if b.key in ("lt_step_d", "lt_step_g")]      # no single-network steps
+    assert "lt_compare_chart" not in charts                                         # one run: nothing to compare
     at.button(key="lt_stop").click().run()
     poll(at, lambda a: "stopped" in status_text(a))
     at.select_slider(key=K + "lr").set_value(0.01).run()
