@@ -103,8 +103,11 @@ ui.intro(
     "it follows the learned odds; above 1 it takes long shots (stranger names, more typos)."),
     _("Each name is checked against the 5,000 real US first names the model learned from: **new** means the "
     "model made it up. The VAE starts each name from a random point of its 2-D map; the GAN starts from random "
-    "noise and was trained against a critic that tries to spot fake names. Below, type any name: the VAE's "
-    "encoder finds its point on the map, and the names closest to that point are usually names that look or sound alike."))
+    "noise and was trained against a critic that tries to spot fake names. Below, type any name: a VAE's "
+    "encoder finds its point in its latent space. With **names-vae-32** (32 numbers per name) the names closest "
+    "to that point look alike: most share its first letter, and about a third its last two letters. The 2-D "
+    "map of **names-vae** is too small for that: its closest names often share the first letter, but little "
+    "else."))
 
 with ui.guard(_("the text page")):
     models = resources.model_names(("vae", "gan"), kinds=kinds_on("text"))

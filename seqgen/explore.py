@@ -146,7 +146,11 @@ def latent_map(ckpt, split: str = "test", plane: dict | None = None) -> dict:
 
 
 def encode(ckpt, x: torch.Tensor, label: int | None = None) -> dict:
-    """One model sequence [T, ...] -> its encoder mean and spread, the item and its reconstruction."""
+    """One model sequence [T, ...] -> its encoder mean and spread, the item and its reconstruction. ValueError for
+    a model without an encoder (a GAN maps noise to items, never items back to a point)."""
+    if ckpt.config.family != "vae":
+        raise ValueError(f"A {ckpt.config.family.upper()} has no encoder: it cannot say where an item lives, only "
+                         "what a given noise makes. Pick a VAE.")
     domain = domain_of(ckpt)
     with torch.inference_mode():
         mu, logvar = ckpt.model.encode(x[None])
