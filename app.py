@@ -26,9 +26,10 @@ import streamlit as st  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 
 from seqgen import classroom  # noqa: E402
-from seqgen.ui import assets, browser_values, import_ahead, uploads  # noqa: E402
+from seqgen.ui import assets, browser_values, import_ahead, threadsafe_ast, uploads  # noqa: E402
 
 BASE_URL = st.get_option("server.baseUrlPath") or ""
+threadsafe_ast.install()     # before the first thread of ours starts (seqgen/ui/threadsafe_ast.py says why)
 uploads.start()
 import_ahead.start()
 app = st.App("frame/main.py", routes=[*assets.routes(BASE_URL), *classroom.routes(BASE_URL)],

@@ -29,7 +29,12 @@ def toy_domains():
 def pytest_configure(config):
     """Each pytest-xdist worker trains with one thread: two workers with two threads each on a 2-core machine
     spend their time waiting for each other's threads. Tests start runs from many sessions on one address (a
-    real class has many addresses, or seats): the new-browser limit is raised, except where a test sets it."""
+    real class has many addresses, or seats): the new-browser limit is raised, except where a test sets it. The
+    AppTest sessions, live runs and import threads of a test process parse Python source at once, as the app's
+    do: ast.parse takes one lock here as app.py makes it take in the app (seqgen/ui/threadsafe_ast.py)."""
+    from seqgen.ui import threadsafe_ast
+
+    threadsafe_ast.install()
     os.environ.setdefault("SEQGEN_NEW_BROWSERS_PER_ADDRESS", "1000")
     if os.environ.get("PYTEST_XDIST_WORKER"):
         import torch
