@@ -26,7 +26,7 @@ def findings_at_checks(preset: str, seed: int = 0, steps: int = 350, first: int 
         recent = (recent + [trainer.history[-1]])[-50:]
         if trainer.step >= first and trainer.step % every == 0:
             diag = checkup.check(model, trainer.step)
-            found = read(diag, recent, conditional=True, n_labels=10, grad_clip=train_cfg.grad_clip, latent=0)
+            found = read(diag, recent, conditional=True, n_labels=10, latent=0)
             model.eval()
             with torch.inference_mode():
                 ten = model.sample(10, label=torch.arange(10), generator=torch.Generator().manual_seed(1))

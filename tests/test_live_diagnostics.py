@@ -27,7 +27,7 @@ def codes(findings) -> list[str]:
 
 
 def reading(diag, recent=(), **kw):
-    return read(diag, list(recent), **{**dict(conditional=True, n_labels=10, grad_clip=5.0, latent=2), **kw})
+    return read(diag, list(recent), **{**dict(conditional=True, n_labels=10, latent=2), **kw})
 
 
 # ------------------------------------------------------------------------------------------------ figures
@@ -91,7 +91,8 @@ def test_samples_that_do_not_differ_are_named_without_a_classifier():
 def test_the_discriminator_winning_and_gradients_are_read_from_the_recent_steps():
     recent = [{"d_real": 0.97, "d_fake": 0.02, "d_grad": 40.0, "g_grad": 1e-6}] * 20
     found = codes(reading(Diagnostics(900, diversity=0.8), recent))
-    assert {"d_wins", "vanishing", "clipped"} <= set(found) and "ok" not in found
+    assert {"d_wins", "vanishing"} <= set(found) and "ok" not in found
+    assert "clipped" not in found                                     # far above the clip is how VAEs train
     assert codes(reading(Diagnostics(900, diversity=0.8), recent[:5])) == ["ok"]    # too few steps to judge
 
 

@@ -33,9 +33,6 @@ FINDINGS = {
                  "learns almost nothing from it. Try label smoothing, fewer D steps, or a lower learning rate."),
     "d_fooled": N_("The discriminator is fooled: D(fake) is {d_fake}. It has stopped telling real from fake, so "
                    "the generator's signal is weak. Try more D steps."),
-    "clipped": N_("{net}'s gradients are far above the clip (norm {norm} against a clip of {clip}), so the clip, "
-                  "not the gradient, decides how far each step goes. If the loss jumps about, lower the learning "
-                  "rate; if it crawls, raise the clip."),
     "vanishing": N_("{net}'s gradients have vanished (norm {norm}): it has stopped learning. In a GAN this "
                     "usually means the discriminator wins outright."),
 }
@@ -60,8 +57,6 @@ def finding_text(finding, label_names) -> str:
             v[k] = f"{v[k]:.2f}"
     if "norm" in v:
         v["norm"] = f"{v['norm']:.2g}"
-    if "clip" in v:
-        v["clip"] = f"{v['clip']:g}"
     if "net" in v:
         v["net"] = _(NETS.get(v["net"], v["net"]))
     return _(FINDINGS[finding.code]).format(early=EARLY_STEPS, **v)

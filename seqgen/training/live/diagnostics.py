@@ -27,8 +27,6 @@ EARLY_STEPS = 300            # before this, samples that look alike are a young 
 COLLAPSE_SHARE = 0.6         # one class holding this share of the samples (of several requested labels)
 ALIKE = 0.35                 # samples differing less than this fraction of how much real examples differ
 RECENT = 50                  # steps of per-step figures the reading looks at
-FAR_ABOVE_CLIP = 5.0         # gradient norms this many times the clip: the clip does all the steering (the live
-                             # GAN presets' D runs at 2-4x its clip while healthy)
 
 
 @dataclass(frozen=True)
@@ -116,7 +114,7 @@ def _recent_mean(recent: Sequence[Mapping[str, float]], name: str) -> float | No
 
 
 def read(diag: Diagnostics, recent: Sequence[Mapping[str, float]], *, conditional: bool, n_labels: int,
-         grad_clip: float, latent: int) -> tuple[Finding, ...]:
+         latent: int) -> tuple[Finding, ...]:
     """What the figures say, the most pressing first; a single "ok" finding when nothing looks wrong.
     `recent`: the per-step figures of the last steps (oldest first)."""
     found: list[Finding] = []
@@ -149,13 +147,11 @@ def read(diag: Diagnostics, recent: Sequence[Mapping[str, float]], *, conditiona
             found.append(Finding("d_wins", "problem", MappingProxyType({"d_real": d_real, "d_fake": d_fake})))
         elif d_fake > 0.7:
             found.append(Finding("d_fooled", "hint", MappingProxyType({"d_real": d_real, "d_fake": d_fake})))
+    # Gradients far above the clip are read as nothing: the live presets run there while healthy (a VAE's loss
+    # sums over the sequence: the digits VAE at 20-110x its clip, the clothes VAE at 60x, a GAN's D at 2-4x).
     for name, net in (("g_grad", "G"), ("d_grad", "D"), ("grad_norm", "model")):
         norm = _recent_mean(recent, name)
-        if norm is None or len(recent) < 10:
-            continue
-        if norm >= FAR_ABOVE_CLIP * grad_clip:
-            found.append(Finding("clipped", "hint", MappingProxyType({"net": net, "norm": norm, "clip": grad_clip})))
-        elif norm < 1e-4:
+        if norm is not None and len(recent) >= 10 and norm < 1e-4:
             found.append(Finding("vanishing", "problem", MappingProxyType({"net": net, "norm": norm})))
     if not any(f.level == "problem" for f in found):
         found.insert(0, Finding("ok", "ok", MappingProxyType({})))

@@ -411,7 +411,7 @@ class TrainingRun:
         with self._lock:
             recent = list(self._recent)
         diag = replace(diag, findings=read(diag, recent, conditional=cfg.conditional, n_labels=cfg.n_labels,
-                                           grad_clip=self.train_cfg.grad_clip, latent=cfg.latent))
+                                           latent=cfg.latent))
         samples = self.trainer.preview_samples()
         arts = tuple(self.domain.to_artifact(s) for s in samples) if samples is not None else ()
         latent = None
