@@ -60,6 +60,21 @@ def within_class_spread(images: torch.Tensor, labels: torch.Tensor) -> float:
     return float(np.mean(spreads))
 
 
+def mean_pairwise_difference(x: torch.Tensor, discrete: bool) -> float:
+    """How much the sequences of a batch differ from one another: the mean, over pairs, of the share of
+    differing tokens (discrete) or of the mean absolute difference of the values (continuous)."""
+    flat = x.reshape(len(x), -1)
+    if len(flat) < 2:
+        return 0.0
+    if discrete:
+        diff = (flat[:, None, :] != flat[None, :, :]).float().mean(-1)
+    else:
+        flat = flat.float()
+        diff = torch.cdist(flat, flat, p=1) / flat.shape[1]
+    n = len(flat)
+    return float(diff.sum() / (n * (n - 1)))
+
+
 def lm_nll_per_token(lm, tokens: torch.Tensor) -> float:
     with torch.inference_mode():
         nll, n = lm.nll(tokens)

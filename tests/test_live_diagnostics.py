@@ -9,9 +9,10 @@ import pytest
 import torch
 
 from seqgen.domains import get_domain
+from seqgen.metrics import mean_pairwise_difference as spread
 from seqgen.models import ModelConfig, TrainConfig, build_model
 from seqgen.training.live import RunManager, TrainingRun
-from seqgen.training.live.diagnostics import EARLY_STEPS, Checkup, Diagnostics, read, spread
+from seqgen.training.live.diagnostics import EARLY_STEPS, Checkup, Diagnostics, read
 from seqgen.training.trainer import Controls, Trainer
 
 TINY_GAN = dict(hidden=8, embed=4, batch_size=8, lr=5e-3, steps=10**6)

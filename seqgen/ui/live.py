@@ -244,9 +244,10 @@ def _start(step: bool = False) -> None:
     if run is not None and run.active:
         return
     domain, family, knobs = knobs_from_state()
-    if run is not None and run.snapshot().step > 0:            # the run this one follows: kept for comparison
-        past = [s for s in st.session_state.get(PAST_KEY, []) if s.run_id != run.run_id]
-        st.session_state[PAST_KEY] = (past + [run.snapshot()])[-(COMPARED_RUNS - 1):]
+    last = run.snapshot() if run is not None else None
+    if last is not None and last.step > 0:                      # the run this one follows: kept for comparison
+        past = [s for s in st.session_state.get(PAST_KEY, []) if s.run_id != last.run_id]
+        st.session_state[PAST_KEY] = (past + [last])[-(COMPARED_RUNS - 1):]
     st.session_state.pop(MSG_KEY, None)
     st.session_state.pop(START_MSG_KEY, None)
     try:

@@ -16,7 +16,7 @@ from types import MappingProxyType
 
 import torch
 
-from ...metrics import sample_with_labels
+from ...metrics import mean_pairwise_difference, sample_with_labels
 from ...models.reference import SequenceClassifier
 
 DIAGNOSTIC_SAMPLES = 100     # GAN samples per check: 10 of each label of a 10-class conditional model
@@ -50,33 +50,18 @@ class Diagnostics:
     findings: tuple[Finding, ...] = ()
 
 
-def spread(x: torch.Tensor, discrete: bool) -> float:
-    """How much the sequences of a batch differ from one another: the mean, over pairs, of the share of
-    differing tokens (discrete) or of the mean absolute difference of the values (continuous)."""
-    flat = x.reshape(len(x), -1)
-    if len(flat) < 2:
-        return 0.0
-    if discrete:
-        diff = (flat[:, None, :] != flat[None, :, :]).float().mean(-1)
-    else:
-        flat = flat.float()
-        diff = torch.cdist(flat, flat, p=1) / flat.shape[1]
-    n = len(flat)
-    return float(diff.sum() / (n * (n - 1)))
-
-
 class Checkup:
     """The diagnostics of one run: built once at the run's start (reference classifier, the real examples'
     spread), then `check(model, step)` between two steps (the caller holds the model still)."""
 
     def __init__(self, cfg, domain, val_x: torch.Tensor):
-        self.cfg, self.domain = cfg, domain
+        self.cfg = cfg
         self.family = cfg.family
         self.classifier: SequenceClassifier | None = None
         if self.family == "gan":
             judge = domain.reference()
             self.classifier = judge if isinstance(judge, SequenceClassifier) else None
-            self.real_spread = spread(val_x[:DIAGNOSTIC_SAMPLES], cfg.discrete)
+            self.real_spread = mean_pairwise_difference(val_x[:DIAGNOSTIC_SAMPLES], cfg.discrete)
         self.val_x = val_x[:KL_BATCH]
 
     def check(self, model, step: int) -> Diagnostics:
@@ -92,7 +77,7 @@ class Checkup:
 
     def _gan(self, model, step: int) -> Diagnostics:
         samples, labels = sample_with_labels(model, DIAGNOSTIC_SAMPLES, DIAGNOSTIC_SEED)
-        diversity = spread(samples, self.cfg.discrete) / self.real_spread if self.real_spread > 0 else None
+        diversity = mean_pairwise_difference(samples, self.cfg.discrete) / self.real_spread if self.real_spread > 0 else None
         counts = requested = None
         if self.classifier is not None:
             self.classifier.eval()
