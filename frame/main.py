@@ -78,8 +78,10 @@ def pictures() -> None:
                            "pages."), None)
     card(c6, "lessons", _("Guided tours for a class: each step says what to do and what to notice, with a link and "
                           "a QR code for students."), None)
-    c7, _c8, _c9 = st.columns(3)
-    card(c7, "class", _("Teach a class: every student's screen follows yours, and their answers and drawings "
+    c7, c8, _c9 = st.columns(3)
+    card(c7, "compare", _("Two models side by side on the same seed: a VAE beside a GAN, or your live run at step "
+                          "500 beside the same run now."), None)
+    card(c8, "class", _("Teach a class: every student's screen follows yours, and their answers and drawings "
                         "gather on your screen."), None)
 
 

@@ -227,6 +227,29 @@ def sample(ckpt, n: int, seed: int = 0, temperature: float | None = None,
     return domain.artifacts(out)
 
 
+def same_inputs(cfg_a, cfg_b) -> bool:
+    """Whether two models of one domain read the very same random inputs from one seed: two VAEs with the
+    same latent size decode the same z, two GANs with the same noise sizes start from the same noise. A VAE
+    and a GAN, or latents of different sizes, only share the seed."""
+    if cfg_a.domain != cfg_b.domain or cfg_a.family != cfg_b.family or cfg_a.latent != cfg_b.latent:
+        return False
+    return cfg_a.family == "vae" or cfg_a.step_noise == cfg_b.step_noise
+
+
+def side_by_side(ckpt_a, ckpt_b, n: int, seed: int = 0, labels: Sequence[int] | None = None) -> dict:
+    """n samples from each of two models of one domain, drawn from the same seed (so from the same z or noise
+    where `same_inputs` holds), each at its default temperature. labels: one per sample, given to the
+    conditional models only (the others cannot be told what to make).
+    -> {"a": artifacts, "b": artifacts, "same_inputs": bool}"""
+    if ckpt_a.config.domain != ckpt_b.config.domain:
+        raise ValueError(f"side by side needs two models of one domain, not {ckpt_a.config.domain!r} and "
+                         f"{ckpt_b.config.domain!r}")
+    out = {"same_inputs": same_inputs(ckpt_a.config, ckpt_b.config)}
+    for key, ckpt in (("a", ckpt_a), ("b", ckpt_b)):
+        out[key] = sample(ckpt, n, seed, labels=labels if ckpt.config.conditional else None)
+    return out
+
+
 # ---------------------------------------------------------------- your own start, finished by the model
 IMAGE_TEMPERATURE = 4.0   # a blurry decoder is overconfident about pixels: see complete()
 

@@ -127,6 +127,12 @@ def samples(ref, seed: int, n: int, temperature: float | None = None, labels: tu
     return explore.sample(checkpoint(ref), n, seed, temperature, labels)
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def side_by_side(ref_a, ref_b, n: int, seed: int, labels: tuple[int, ...] | None) -> dict:
+    """explore.side_by_side for two checkpoints."""
+    return explore.side_by_side(checkpoint(ref_a), checkpoint(ref_b), n, seed, labels)
+
+
 @st.cache_data(show_spinner=False, max_entries=128)
 def samples_with_hidden(ref, seed: int, n: int, labels: tuple[int, ...] | None = None) -> dict:
     """GAN samples and the generator's hidden state per step [n, T, H] (float16: it is only drawn)."""

@@ -35,6 +35,7 @@ from . import browser_values
 from .i18n import _, domain_word, ngettext
 from .live_copy import family_title, knob_text, settings_line
 from .live_view import STATUS_WORDS, compare_view, draw
+from .pages import PAGES
 from .widgets import classroom, guard, plain, reset_button, without_paths
 
 RUN_KEY = "lt_run"
@@ -371,6 +372,9 @@ def _save() -> None:
 def save_panel(run: TrainingRun | None, status: str | None) -> None:
     if run is None or status in ("queued", "starting", "diverged", "error", None):
         return
+    st.page_link(PAGES["compare"].file, icon=PAGES["compare"].icon,
+                 label=_("Side by side: this run at an earlier step beside the same run now, or beside a shipped "
+                         "model"))
     if classroom():
         st.caption(_("Saving is switched off on this class server: what you train here is for watching."))
         return

@@ -22,6 +22,7 @@ PAGES = {
     "music": AppPage("../pages/4_music.py", N_("Music"), ":material/music_note:", "music"),
     "training": AppPage("../pages/5_live_training.py", N_("Live training"), ":material/model_training:", "training"),
     "lessons": AppPage("../pages/6_lessons.py", N_("Lessons"), ":material/school:", "lessons"),
+    "compare": AppPage("../pages/8_side_by_side.py", N_("Side by side"), ":material/compare:", "compare"),
     "class": AppPage("../pages/7_class.py", N_("Class"), ":material/co_present:", "class"),
 }
 HOME_TITLE = N_("Home")

@@ -22,12 +22,12 @@ expect, _ = browser_api(45_000)
 axe_api = pytest.importorskip("axe_playwright_python.sync_playwright", reason="pip install -r requirements-test.txt")
 
 PAGES = {"home": "", "latent": "latent?model=digits-vae", "noise": "noise", "text": "text", "music": "music",
-         "training": "training", "lessons": "lessons", "class": "class"}
+         "training": "training", "lessons": "lessons", "compare": "compare", "class": "class"}
 HEADINGS = {  # page -> (English, Chinese)
     "home": ("seqgen: how machines learn", "seqgen：机器如何学会"), "latent": ("Latent explorer", "潜在空间探索"),
     "noise": ("Noise → image & sound", "噪声 → 图像与声音"), "text": ("Text: inventing names", "文本：创造名字"),
     "music": ("Music: new chorale melodies", "音乐：新的众赞歌旋律"), "training": ("Live training", "实时训练"),
-    "lessons": ("Lessons", "课程"), "class": ("Class", "课堂")}
+    "lessons": ("Lessons", "课程"), "compare": ("Side by side", "并排比较"), "class": ("Class", "课堂")}
 BLOCKING = ("serious", "critical")
 # Beyond the pages above (each visited in both languages by the axe sweep): a lesson and presenter mode.
 MORE_PATHS = ["?lesson=rnn-steps&lang=zh", "latent?lang=zh&present=1"]

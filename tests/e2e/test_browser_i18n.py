@@ -26,6 +26,7 @@ PAGES = [  # (url path, screenshot name, Chinese heading)
     ("music", "music", "音乐：新的众赞歌旋律"),
     ("training", "live_training", "实时训练"),
     ("lessons", "lessons", "课程"),
+    ("compare", "side_by_side", "并排比较"),
     ("class", "class", "课堂"),
 ]
 

@@ -24,7 +24,7 @@ SCROLL_TO_TOP = """el => { const r = el.getBoundingClientRect(); let p = el.pare
   while (p && !(p.scrollHeight > p.clientHeight && getComputedStyle(p).overflowY !== "visible")) p = p.parentElement;
   (p || document.scrollingElement).scrollBy(0, r.top - 120); }"""
 PAGES = {"home": "", "latent": "latent?model=digits-vae", "noise": "noise", "text": "text", "music": "music",
-         "training": "training", "lessons": "lessons", "class": "class"}
+         "training": "training", "lessons": "lessons", "compare": "compare", "class": "class"}
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@
     run.pause(); run.step_once(); run.step_once(part="d"); run.resume(); run.stop()
     run.slow_motion(True)                         # one step a second, every step drawn
     run.save("my-digits")                         # into the user models folder the other pages list
+    run.kept_steps(); run.model_at(500)           # the weights as they were at step 500 (side by side)
 
 All state the UI reads sits behind `_lock` and is copied out by `snapshot()` (a frozen dataclass of tuples
 and read-only arrays). The model itself is only touched under `_model_lock`, held for each training step,
@@ -35,6 +36,10 @@ from .diagnostics import RECENT, Checkup, Diagnostics, read
 from .knobs import build_configs, describe_knobs, knobs_for
 from .manager import RunManager, get_manager
 from .snapshot import ACTIVE, FINISHED, Snapshot, _readonly, _Series
+
+# The steps whose weights a run keeps, so that a learner can put the model of step 500 beside that of
+# step 3,000. A live model is a few MB at most, so keeping eight costs little.
+KEPT_AT = (100, 250, 500, 1000, 2000, 3000, 5000, 10000)
 
 
 # ------------------------------------------------------------------------------------------------ threads
@@ -114,6 +119,7 @@ class TrainingRun:
         self._changes: list[tuple] = []
         self._recent: deque = deque(maxlen=RECENT)   # the last steps' figures, for the diagnostics' reading
         self._diagnostics: Diagnostics | None = None
+        self._kept: dict[int, dict] = {}             # step -> the weights then (KEPT_AT)
         self.checkup: Checkup | None = None
         self.model = None
         self.trainer: Trainer | None = None
@@ -262,6 +268,21 @@ class TrainingRun:
             m = copy.deepcopy(self.model)
         return m.eval()
 
+    def kept_steps(self) -> tuple[int, ...]:
+        """The steps (of KEPT_AT) this run has passed, whose weights `model_at` gives back."""
+        with self._lock:
+            return tuple(sorted(self._kept))
+
+    def model_at(self, step: int):
+        """A copy of the model with the weights it had right after `step` (one of `kept_steps()`)."""
+        with self._lock:
+            weights = self._kept.get(step)
+        if weights is None:
+            raise KeyError(f"this run kept no weights at step {step}; it has: {self.kept_steps()}")
+        m = self.model_copy()
+        m.load_state_dict(weights)
+        return m
+
     # -- saving --------------------------------------------------------------------------------------
     def save(self, name: str, replace: bool = False, owner: str | None = None):
         """Write the current weights as a user checkpoint `name` (see `check_save_name`); -> its path. owner:
@@ -396,6 +417,10 @@ class TrainingRun:
                 if self._status == "paused":
                     self._message = f"Paused at step {event.step}. Resume, or step once to watch a single update."
                 self._version += 1
+            if event.step in KEPT_AT:
+                weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+                with self._lock:
+                    self._kept[event.step] = weights
             # a single step, or each step in slow motion, shows at once
             if self.controls.paused or self.slow or event.step % self.preview_every == 0:
                 self._preview()
