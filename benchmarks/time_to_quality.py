@@ -41,6 +41,7 @@ import torch  # noqa: E402
 
 import seqgen  # noqa: E402
 from seqgen.training.live import RunManager, TrainingRun  # noqa: E402
+from seqgen.training.live.diagnostics import EARLY_STEPS as COLLAPSE_AFTER  # noqa: E402
 
 CONF = 0.8
 MIN_CONFIDENT = 10
@@ -160,10 +161,11 @@ def distinct_reads(clf, model, seed: int = 1) -> int:
         return len(set(clf(x).argmax(-1).tolist()))
 
 
-def collapse(seeds=range(5), at: float = 90.0) -> dict:
+def collapse(seeds=range(5), at: float = 90.0, every: float = 5.0) -> dict:
     """The mode-collapse lesson's run (digits-gan-collapse, the page's one thread) with one other live run
     going (the default digits VAE, in the same process as on the server): how many different digits ten
-    samples asked to be 0-9 show at `at` seconds, and when the diagnostics first named mode collapse."""
+    samples asked to be 0-9 show every `every` seconds and at `at` seconds, and when the diagnostics first
+    named mode collapse."""
     clf = classifier()
     knobs = preset_knobs("digits-gan-collapse")
     rows = []
@@ -174,22 +176,32 @@ def collapse(seeds=range(5), at: float = 90.0) -> dict:
         t0 = time.monotonic()
         run.start()
         other.start()
-        named = None
+        named, series, next_read = None, [], every
         while time.monotonic() - t0 < at:
             time.sleep(0.5)
             diag = run.snapshot().diagnostics
             if named is None and diag is not None and any(f.code == "mode_collapse" for f in diag.findings):
                 named = dict(wall=round(time.monotonic() - t0, 1), step=diag.step)
+            if time.monotonic() - t0 >= next_read and run.model is not None:
+                next_read += every
+                series.append((round(time.monotonic() - t0), run.snapshot().step,
+                               distinct_reads(clf, run.model_copy())))
         snap = run.snapshot()
         row = dict(seed=seed, step=snap.step, distinct_at=distinct_reads(clf, run.model_copy()),
-                   named_collapse=named, findings=[f.code for f in snap.diagnostics.findings])
+                   named_collapse=named, findings=[f.code for f in snap.diagnostics.findings], series=series)
+        # an untrained generator draws one blob for every label too: count only from the step the page may
+        # first name a collapse
+        first = next((t for t, step, d in series if d <= 2 and step >= COLLAPSE_AFTER), None)
+        row["first_two_or_fewer_s"] = first
         for r in (run, other):
             r.stop()
             r.join(10)
         rows.append(row)
         when = f"at {named['wall']:.0f} s (step {named['step']})" if named else "never"
         print(f"  seed {seed}: at {at:.0f} s (step {row['step']}) ten samples asked 0-9 read as "
-              f"{row['distinct_at']} different digits; mode collapse named {when}", flush=True)
+              f"{row['distinct_at']} different digits; first <= 2 after step {COLLAPSE_AFTER} at {first} s; "
+              f"mode collapse named {when}; "
+              f"every {every:.0f} s: {[d for _, _, d in series]}", flush=True)
     collapsed = sum(r["distinct_at"] <= 2 for r in rows)
     return {"at_s": at, "collapsed_seeds": collapsed, "seeds": len(rows), "rows": rows}
 
