@@ -38,15 +38,18 @@ def knn_accuracy(train_z: torch.Tensor, train_y: torch.Tensor, test_z: torch.Ten
     return float((pred == test_y).float().mean())
 
 
-def latent_grid_quality(model, classifier, classes_word: str = "classes", grid: int = 10, span: float = 2.5) -> dict:
-    """Decode a grid over the 2-D plane and judge it: how many classes appear, how confidently."""
+def latent_grid_quality(model, classifier, classes_word: str = "classes", grid: int = 10, span: float = 2.5,
+                        confident: float = 0.0) -> dict:
+    """Decode a grid x grid lattice over [-span, span]^2 and judge it: how many classes appear (read with at
+    least `confident` probability), how confidently."""
     axis = torch.linspace(-span, span, grid)
     zz = torch.stack(torch.meshgrid(axis, axis, indexing="xy"), -1).reshape(-1, 2)
     images = model.decode(zz).cpu()
     with torch.inference_mode():
         probs = torch.softmax(classifier(images), -1)
     conf, pred = probs.max(-1)
-    return {f"grid_{classes_word}_present": int(pred.unique().numel()), "grid_mean_confidence": float(conf.mean())}
+    return {f"grid_{classes_word}_present": int(pred[conf >= confident].unique().numel()),
+            "grid_mean_confidence": float(conf.mean())}
 
 
 def within_class_spread(images: torch.Tensor, labels: torch.Tensor) -> float:

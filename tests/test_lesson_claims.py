@@ -3,11 +3,11 @@ sampling call, the step's seed) and asserts the claim in at least 4 of 5 seeds, 
 
 So far: "An RNN writes one step at a time" (rnn-steps.toml, steps 1, 3 and 4), "What is a latent space?"
 (latent-space.toml, steps 1-4), "VAE vs GAN on the same data" (vae-vs-gan.toml, steps 1-3), "VAE vs GAN on
-sound" (vae-vs-gan-sound.toml, steps 1-4), "How a GAN learns" (gan-training.toml, step 4; its step 3, the
-collapse, is tests/test_lessons.py's) and the Text page's line on a name's neighbours. Where a step samples, 5
+sound" (vae-vs-gan-sound.toml, steps 1-4), "How a GAN learns" (gan-training.toml, steps 1 and 4; its step 3,
+the collapse, is tests/test_lessons.py's) and the Text page's line on a name's neighbours. Where a step samples, 5
 seeds; a VAE's encoder and decoder have no seed, so there one run is the fact. Not yet: rnn-steps step 2 ("where
 the stroke goes down is decided later", a claim about the mechanism that needs an experiment on the hidden
-state) and the steps that train live (gan-training steps 1 and 2, vae-vs-gan step 4). Slow: models are sampled,
+state) and the steps that train live for minutes (gan-training step 2, vae-vs-gan step 4). Slow: models are sampled,
 held-out sets encoded.
 """
 from __future__ import annotations
@@ -217,6 +217,48 @@ def test_sound_step_4_the_classifier_still_recognises_most_rebuilt_recordings():
 
 
 # ------------------------------------------------------------------------------------------------ gan-training.toml
+LIVE_SEEDS = (0, 1, 2, 3, 4)     # 0 is the Live training page's
+
+
+def test_gan_training_step_1_samples_start_as_noise_and_d_quickly_tells_them_apart():
+    """ "At first the samples are noise. The discriminator quickly learns to tell them from real digits: D(real)
+    goes up, D(fake) goes down, within the first hundred steps." The step's preset as the page trains it (one
+    thread), seeds 0-4: before the first step the classifier reads the digit asked for in at most 20 % of 100
+    samples (10 of each label; chance is 10 %), and D's mean score on real digits rises by at least 0.15 while
+    its score on the samples falls by at least 0.15 (steps 1-10 against steps 81-100; seeds 0 and 1 went from
+    0.50-0.52 / 0.39-0.44 to 0.72-0.78 / 0.14-0.17, then the game evens out again)."""
+    import torch
+
+    from seqgen.models import build_model
+    from seqgen.presets import configure
+    from seqgen.training.live.diagnostics import Checkup
+    from seqgen.training.trainer import Trainer
+
+    lesson = read_lesson(SHIPPED / "gan-training.toml", PAGES)
+    preset = lesson.steps[0].preset[2]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    held = []
+    try:
+        for seed in LIVE_SEEDS:
+            model_cfg, train_cfg, _ = configure(preset)
+            train_cfg.eval_every, train_cfg.seed = 10**6, seed
+            torch.manual_seed(seed)
+            model = build_model(model_cfg)
+            trainer = Trainer(model, seqgen.get_domain("digits"), train_cfg, device="cpu")
+            first = Checkup(model_cfg, seqgen.get_domain("digits"), trainer.val_x).check(model, 0)
+            trainer.run_steps(100)
+            rows = trainer.history
+            early = {k: np.mean([r[k] for r in rows[:10]]) for k in ("d_real", "d_fake")}
+            late = {k: np.mean([r[k] for r in rows[80:100]]) for k in ("d_real", "d_fake")}
+            held.append((round(first.requested_share, 2), round(late["d_real"] - early["d_real"], 2),
+                         round(early["d_fake"] - late["d_fake"], 2)))
+    finally:
+        torch.set_num_threads(threads)
+    ok = [share <= 0.2 and up >= 0.15 and down >= 0.15 for share, up, down in held]
+    assert sum(ok) >= 4 and ok[0], held
+
+
 def test_gan_training_step_4_twenty_sevens_twenty_different_sevens():
     """ "Twenty 7s, twenty different 7s": the shipped digits GAN, 20 samples asked to be 7. The classifier reads
     a 7 in at least 18 of them, and no two are the same picture: each pair differs in at least 2.5 % of its pixels
