@@ -220,13 +220,14 @@ def test_sound_step_4_the_classifier_still_recognises_most_rebuilt_recordings():
 LIVE_SEEDS = (0, 1, 2, 3, 4)     # 0 is the Live training page's
 
 
-def test_gan_training_step_1_samples_start_as_noise_and_d_quickly_tells_them_apart():
-    """ "At first the samples are noise. The discriminator quickly learns to tell them from real digits: D(real)
-    goes up, D(fake) goes down, within the first hundred steps." The step's preset as the page trains it (one
-    thread), seeds 0-4: before the first step the classifier reads the digit asked for in at most 20 % of 100
-    samples (10 of each label; chance is 10 %), and D's mean score on real digits rises by at least 0.15 while
-    its score on the samples falls by at least 0.15 (steps 1-10 against steps 81-100; seeds 0 and 1 went from
-    0.50-0.52 / 0.39-0.44 to 0.72-0.78 / 0.14-0.17, then the game evens out again)."""
+def test_gan_training_step_1_samples_start_as_noise_then_d_pulls_ahead_and_g_catches_up():
+    """ "At first the samples are noise. Within the first hundred or so steps the discriminator starts to tell
+    them from real digits: D(real) rises above D(fake). Then the generator catches up and the two meet again."
+    The step's preset as the page trains it (one thread), seeds 0-4, 150 steps: before the first step the
+    classifier reads the digit asked for in at most 20 % of 100 samples (10 of each label; chance is 10 %); the
+    gap D(real) - D(fake), averaged over 10 steps, opens by at least 0.1 from the first 10 steps to its widest,
+    and has closed by at least 0.05 from there at steps 141-150 (seeds 0-4 measured: from 0.00-0.03 to
+    0.12-0.22 at steps 80-140, then back to -0.03-0.13)."""
     import torch
 
     from seqgen.models import build_model
@@ -247,15 +248,12 @@ def test_gan_training_step_1_samples_start_as_noise_and_d_quickly_tells_them_apa
             model = build_model(model_cfg)
             trainer = Trainer(model, seqgen.get_domain("digits"), train_cfg, device="cpu")
             first = Checkup(model_cfg, seqgen.get_domain("digits"), trainer.val_x).check(model, 0)
-            trainer.run_steps(100)
-            rows = trainer.history
-            early = {k: np.mean([r[k] for r in rows[:10]]) for k in ("d_real", "d_fake")}
-            late = {k: np.mean([r[k] for r in rows[80:100]]) for k in ("d_real", "d_fake")}
-            held.append((round(first.requested_share, 2), round(late["d_real"] - early["d_real"], 2),
-                         round(early["d_fake"] - late["d_fake"], 2)))
+            trainer.run_steps(150)
+            gap = np.array([r["d_real"] - r["d_fake"] for r in trainer.history]).reshape(15, 10).mean(1)
+            held.append((round(first.requested_share, 2), round(gap[0], 2), round(gap.max(), 2), round(gap[-1], 2)))
     finally:
         torch.set_num_threads(threads)
-    ok = [share <= 0.2 and up >= 0.15 and down >= 0.15 for share, up, down in held]
+    ok = [share <= 0.2 and widest - start >= 0.1 and widest - last >= 0.05 for share, start, widest, last in held]
     assert sum(ok) >= 4 and ok[0], held
 
 

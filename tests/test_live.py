@@ -378,7 +378,7 @@ def test_live_configs_for_every_domain_and_family():
 LIVE_PINS = {
     ("digits", "vae"): dict(hidden=96, lr=3e-3, steps=3000, eval_every=100, autoregressive=False, latent=2,
                             kl_anneal_steps=0, free_bits=0.0, batch_size=64, cell="lstm"),
-    ("digits", "gan"): dict(hidden=128, lr=1e-3, lr_d=2e-4, latent=32, conditional=True, feature_matching=1.0,
+    ("digits", "gan"): dict(hidden=64, lr=2e-3, lr_d=2e-4, latent=32, conditional=True, feature_matching=1.0,
                             label_smoothing=0.1, instance_noise=0.3, mode_seeking=0.0, minibatch_std=False,
                             d_steps=1, eval_every=100),
     ("names", "vae"): dict(hidden=128, lr=2e-3, autoregressive=True, word_dropout=0.3, embed=32,

@@ -124,7 +124,7 @@ def settings(domain, a: Side, b: Side) -> tuple[int, int, tuple[int, ...] | None
     seed = int(c1.number_input(_("Seed"), 0, 1_000_000, step=1, key="sb_seed", persist_state="session",
                                help=_("One seed for both sides: the same random numbers go into each model.")))
     n = int(c2.slider(_("Number of samples"), 1, MAX_SAMPLES, key="sb_n", persist_state="session"))
-    if c3 is None:              # names and melodies have no labels to ask for
+    if c3 is None:              # a domain without labels: nothing to ask for
         return seed, n, None
     choices = [ONE_OF_EACH] + list(range(domain.n_labels))
     if st.session_state.sb_label not in choices:
