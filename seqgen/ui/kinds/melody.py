@@ -90,6 +90,7 @@ class MelodyView(KindView):
         instrument = c2.selectbox(_("Instrument sound"), list(audio.INSTRUMENTS), key=f"{key}_instrument",
                                   persist_state="session", format_func=sounds.get)
         return {"tempo": tempo, "instrument": instrument}
+
     def listen(self, domain, arts, key: str, tempo: int = DEFAULT_TEMPO, instrument: str = "piano", **options) -> None:
         with st.container(key=f"{key}_player"):
             st.audio(melody_wav(one_after_another(arts, domain.seq_len), domain.seq_len * len(arts), tempo, instrument),
