@@ -81,7 +81,11 @@ def test_a_live_run_keeps_its_weights_at_the_kept_steps(monkeypatch):
         with pytest.raises(KeyError, match="no weights at step 3"):
             run.model_at(3)
         run.step_once()                                  # training on does not change what was kept
-        time.sleep(0.3)
+        end = time.monotonic() + 30
+        while run.snapshot().step < 6:
+            assert time.monotonic() < end, "the run made no step"
+            time.sleep(0.01)
+        assert not torch.equal(_first_weights(run.model_copy()), w[2])
         assert torch.equal(_first_weights(run.model_at(2)), w[0])
     finally:
         manager.shutdown()
