@@ -10,14 +10,13 @@ from seqgen.ui import compute, figures, resources, show, widgets
 from seqgen.ui.i18n import _, domain_word, ngettext
 from seqgen.ui.kinds import kinds_on
 
-ONE_OF_EACH = -1
 FRAME_S = 0.09          # one time step per frame of the replay animation
 ui.configure_torch()
 
 
 def settings(gans):
     """Model, seed, class and count -> (name, domain, seed, labels or None, n, label choice)."""
-    widgets.defaults(ni_seed=0, ni_label=ONE_OF_EACH, ni_n=20, ni_pick=0)
+    widgets.defaults(ni_seed=0, ni_label=widgets.ONE_OF_EACH, ni_n=20, ni_pick=0)
     c1, c2, c3, c4 = st.columns([1.2, 0.8, 1, 1])
     with c1:
         name = widgets.choose_model(_("GAN model"), "ni_model", gans, resources.model_label)
@@ -25,28 +24,19 @@ def settings(gans):
     domain = seqgen.get_domain(cfg.domain)
     seed = int(c2.number_input(_("Seed"), 0, 1_000_000, step=1, key="ni_seed", persist_state="session",
                                help=_("The seed fixes the random noise: same seed, same samples.")))
-    choices = [ONE_OF_EACH] + list(range(domain.n_labels))
-    if st.session_state.ni_label not in choices:
-        st.session_state.ni_label = ONE_OF_EACH
-    label = c3.selectbox(_("What to make"), choices, key="ni_label", persist_state="session",
-                         disabled=not cfg.conditional,
-                         format_func={ONE_OF_EACH: _("one of each"),
-                                      **{i: domain_word(n) for i, n in enumerate(domain.label_names)}}.get,
-                         help=None if cfg.conditional else _("This GAN is not conditional: it picks for itself."))
     n = int(c4.slider(_("Number of samples"), 1, 40, key="ni_n", persist_state="session"))
+    labels, label = widgets.what_to_make(c3, "ni_label", domain, n, disabled=not cfg.conditional,
+                                         help=None if cfg.conditional else _("This GAN is not conditional: it "
+                                                                             "picks for itself."))
     if not cfg.conditional:
         labels = None
-    elif label == ONE_OF_EACH:
-        labels = tuple(i % domain.n_labels for i in range(n))
-    else:
-        labels = (int(label),) * n
     return name, domain, seed, labels, n, label
 
 
 def caption(domain, n, seed, labels, label, steps) -> str:
     text = ngettext("{n} sample, seed {seed}", "{n} samples, seed {seed}", n).format(n=n, seed=seed)
     if labels is not None:
-        text += ", " + (_("one of each class") if label == ONE_OF_EACH else domain_word(domain.label_names[label]))
+        text += ", " + (_("one of each class") if label == widgets.ONE_OF_EACH else domain_word(domain.label_names[label]))
     if steps != domain.seq_len:
         text += ": " + _("the first {rows} of {total} {steps} drawn").format(
             rows=steps, total=domain.seq_len, steps=domain_word(domain.step_noun_plural))

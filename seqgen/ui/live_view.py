@@ -149,8 +149,6 @@ def draw(run, snap) -> None:
                          "spread out and separate as the encoder learns."))
 
 
-
-
 def run_labels(snaps) -> list[str]:
     """A label for each run of a comparison: its number and what changed from the run before it ("run 2:
     Learning rate 0.1"); the first run is "run 1"."""

@@ -18,7 +18,6 @@ from .i18n import _, domain_word
 
 MODEL, LIVE = "model", "live"
 NOW = -1                     # the live run's step "now": its weights at this moment
-ONE_OF_EACH = -1
 MAX_SAMPLES = 20
 
 
@@ -118,7 +117,7 @@ def choose(all_sides: list[Side]) -> tuple[object, Side, Side] | None:
 
 def settings(domain, a: Side, b: Side) -> tuple[int, int, tuple[int, ...] | None]:
     """Seed, number of samples and the labels the conditional side(s) are asked for."""
-    widgets.defaults(sb_seed=0, sb_n=10, sb_label=ONE_OF_EACH)
+    widgets.defaults(sb_seed=0, sb_n=10, sb_label=widgets.ONE_OF_EACH)
     conditional = any(checkpoint_config(s).conditional for s in (a, b))
     c1, c2, c3 = st.columns(3) if domain.n_labels else (*st.columns(2), None)
     seed = int(c1.number_input(_("Seed"), 0, 1_000_000, step=1, key="sb_seed", persist_state="session",
@@ -126,15 +125,9 @@ def settings(domain, a: Side, b: Side) -> tuple[int, int, tuple[int, ...] | None
     n = int(c2.slider(_("Number of samples"), 1, MAX_SAMPLES, key="sb_n", persist_state="session"))
     if c3 is None:              # a domain without labels: nothing to ask for
         return seed, n, None
-    choices = [ONE_OF_EACH] + list(range(domain.n_labels))
-    if st.session_state.sb_label not in choices:
-        st.session_state.sb_label = ONE_OF_EACH
-    names = {ONE_OF_EACH: _("one of each"), **{i: domain_word(w) for i, w in enumerate(domain.label_names)}}
-    label_ = c3.selectbox(_("What to make"), choices, key="sb_label", persist_state="session", format_func=names.get,
-                          disabled=not conditional,
-                          help=_("Only a conditional model can be told what to make; the other side makes whatever "
-                                 "its random numbers give."))
-    labels = tuple(i % domain.n_labels for i in range(n)) if label_ == ONE_OF_EACH else (int(label_),) * n
+    labels, _choice = widgets.what_to_make(c3, "sb_label", domain, n, disabled=not conditional,
+                                           help=_("Only a conditional model can be told what to make; the other "
+                                                  "side makes whatever its random numbers give."))
     return seed, n, labels
 
 

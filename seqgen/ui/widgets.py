@@ -12,7 +12,7 @@ import streamlit as st
 
 from seqgen.checkpoints import CheckpointError
 
-from .i18n import _, say
+from .i18n import _, domain_word, say
 
 log = logging.getLogger("seqgen.ui")
 
@@ -104,6 +104,23 @@ def choose_model(label: str, key: str, names: list[str], format_func=None, help:
     if st.session_state.get(key) not in names:
         st.session_state[key] = preferred if preferred in names else names[0]
     return st.selectbox(label, names, key=key, format_func=format_func or str, help=help, persist_state="session")
+
+
+ONE_OF_EACH = -1      # the "What to make" choice that asks for every label in turn
+
+
+def what_to_make(column, key: str, domain, n: int, disabled: bool = False, help: str | None = None):
+    """The "What to make" picker for `n` samples of a labelled domain -> (one label per sample, the choice:
+    a label or ONE_OF_EACH). Its value lives in session_state[key] (see `defaults`)."""
+    choices = [ONE_OF_EACH] + list(range(domain.n_labels))
+    if st.session_state.get(key) not in choices:
+        st.session_state[key] = ONE_OF_EACH
+    names = {ONE_OF_EACH: _("one of each"), **{i: domain_word(w) for i, w in enumerate(domain.label_names)}}
+    choice = column.selectbox(_("What to make"), choices, key=key, persist_state="session", format_func=names.get,
+                              disabled=disabled, help=help)
+    if choice == ONE_OF_EACH:
+        return tuple(i % domain.n_labels for i in range(n)), choice
+    return (int(choice),) * n, choice
 
 
 def parse_z(text: str, lim: float, step: float = 0.05) -> tuple[float, float]:
