@@ -234,22 +234,33 @@ PRESETS["digits-gan-collapse"] = derive(PRESETS["digits-gan-live"], hidden=128, 
                                         description=N_("Live training, on purpose: a digits GAN that collapses."))
 
 
+def _presets_domain(domain: str) -> str:
+    """The domain whose presets `domain` trains with: its own, or for a learner's data set its template's."""
+    from .domains import get_domain
+    try:
+        return get_domain(domain).presets_from or domain
+    except ValueError:
+        return domain
+
+
 def live_preset(domain: str, family: str) -> str | None:
     """The name of the Live training preset for domain/family, or None when there is none."""
-    name = f"{domain}-{family}{LIVE_SUFFIX}"
+    name = f"{_presets_domain(domain)}-{family}{LIVE_SUFFIX}"
     return name if name in PRESETS else None
 
 
 def live_choices() -> dict[str, tuple[str, ...]]:
-    """domain -> families with a Live training preset, for every known domain that has one (app order)."""
-    from .domains import domain_names
+    """domain -> families with a Live training preset, for every bundled domain that has one (app order). A
+    learner's data set is left out: it is offered only to the browser that read it."""
+    from .domains import domain_names, get_domain
     from .models import FAMILIES
 
-    return {d: fams for d in domain_names() if (fams := tuple(f for f in FAMILIES if live_preset(d, f)))}
+    return {d: fams for d in domain_names() if get_domain(d).presets_from is None
+            and (fams := tuple(f for f in FAMILIES if live_preset(d, f)))}
 
 
 def preset_for(domain: str, family: str) -> str:
-    name = f"{domain}-{family}"
+    name = f"{_presets_domain(domain)}-{family}"
     if name not in PRESETS:
         raise ValueError(f"no preset for domain {domain!r} and family {family!r}; known: {', '.join(PRESETS)}")
     return name
@@ -268,9 +279,13 @@ def configure(preset: str | None = None, domain: str | None = None, family: str 
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; known: {', '.join(PRESETS)}")
     p = PRESETS[preset]
-    if domain and domain != p.domain or family and family != p.family:
+    if domain and _presets_domain(domain) != p.domain or family and family != p.family:
         raise ValueError(f"preset {preset!r} is for {p.domain}/{p.family}, not {domain}/{family}")
-    model_cfg = ModelConfig.for_domain(get_domain(p.domain), p.family, **{**p.model, **(model_overrides or {})})
+    data = get_domain(domain or p.domain)
+    model = {**p.model, **(model_overrides or {})}
+    if not data.n_labels and "conditional" not in (model_overrides or {}):
+        model["conditional"] = False      # a learner's data set without labels trains its template's preset
+    model_cfg = ModelConfig.for_domain(data, p.family, **model)
     train_cfg = TrainConfig(**{**p.train, **{k: v for k, v in (train_overrides or {}).items() if v is not None}})
     train_cfg.validate()
     return model_cfg, train_cfg, p

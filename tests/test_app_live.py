@@ -93,7 +93,7 @@ def test_page_renders_with_knobs_and_help(at):
     assert all(w.help for w in at.select_slider)
     assert not at.button(key="lt_start").disabled and at.button(key="lt_stop").disabled
     domains = at.radio(key="lt_domain")
-    assert domains.options == [seqgen.get_domain(d).picker_title for d in live_choices()]
+    assert domains.options == [seqgen.get_domain(d).picker_title for d in live_choices()] + ["Your data"]
     assert domains.value == next(iter(live_choices()))                    # the first domain with live presets
     at.radio(key="lt_family").set_value("gan").run()                      # GAN knobs, stabilisers on
     assert at.slider(key="lt_k_digits_gan_feature_matching").value > 0

@@ -19,6 +19,7 @@ EPILOG = """examples:
   python -m seqgen train --domain digits --family vae --latent 2 --steps 300 --name my-digits
   python -m seqgen sample my-digits -n 16 --out samples/
   python -m seqgen eval my-digits
+  python -m seqgen train --data our-names.txt --kind text --family vae   # your own data
 """
 
 

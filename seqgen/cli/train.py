@@ -16,7 +16,7 @@ from .common import _
 
 def add_train_parser(sub) -> None:
     from ..configurator import add_setting_arguments
-    from ..domains import domain_names
+    from ..domains import KINDS, domain_names
     from ..models import FAMILIES
     from ..presets import PRESETS
 
@@ -38,6 +38,14 @@ def add_train_parser(sub) -> None:
     s.add_argument("--description", help="one line for the model card")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     add_setting_arguments(s)
+    # --data also takes the learner's own files (seqgen.domains.own): a file, a .zip or a folder
+    data = next(a for a in s._actions if a.dest == "data")
+    data.choices, data.metavar = None, "bundled|full|PATH"
+    data.help = (f"{data.help}; or your own data: a file, a .zip or a folder of them, read as --kind says "
+                 "(a list of words, MIDI files, drawings, recordings)")
+    s.add_argument("--kind", choices=KINDS, help="with --data PATH: what the files hold (text: .txt/.csv, one per "
+                   "line; melody: .mid; image: .png/.jpg; sound: .wav/.flac/.ogg)")
+    s.add_argument("--title", help="with --data PATH: the data set's name (default: the file or folder's name)")
     s.set_defaults(fn=cmd_train)
 
 
@@ -58,11 +66,43 @@ def _target(args, model_cfg):
     return target
 
 
+_REPORTED = "SEQGEN_DATA_REPORTED"
+
+
+def _own_data(args) -> None:
+    """With --data PATH: read the learner's files, say what was kept and dropped, and train on them as a domain
+    of their own, from the live preset of the data's kind (made for small data sets)."""
+    if args.data in (None, "bundled", "full"):
+        return
+    from ..domains import get_domain, register
+    from ..domains.own import files_at, own_domain, read_data, templates
+    from ..presets import live_preset
+
+    if args.kind is None or not args.family:
+        raise ValueError("--data PATH needs --kind (text, melody, image or sound: what the files hold) and "
+                         "--family (vae or gan)")
+    if args.domain is not None or args.preset is not None:
+        raise ValueError("--data PATH trains on your files: leave out --domain and --preset")
+    reading = read_data(get_domain(templates()[args.kind]), files_at(Path(args.data)))
+    if os.environ.get("RANK", "0") == "0" and not os.environ.get(_REPORTED):
+        os.environ[_REPORTED] = "1"            # the processes torchrun starts from here read it again, quietly
+        print(f"read {args.data}: kept {len(reading.kept)} items, dropped {len(reading.dropped)}; labels: "
+              f"{reading.label_source}", file=sys.stderr)
+        for why, n, examples in reading.reasons():
+            print(f"  dropped {n}: {why} (e.g. {', '.join(examples)})", file=sys.stderr)
+    domain = register(own_domain(reading.data(args.title or Path(args.data).stem)))
+    args.domain, args.data = domain.name, "bundled"
+    args.preset = live_preset(domain.name, args.family)
+    args.name = args.name or f"{domain.name.removeprefix('own-').rsplit('-', 1)[0]}-{args.family}"
+    args.description = args.description or f"{args.family.upper()} trained on {domain.title!r}, your own data."
+
+
 def _settings(args):
     """(ModelConfig, TrainConfig, Preset) of this command: the preset with the flags given on top."""
     from ..configurator import overrides
     from ..presets import configure
 
+    _own_data(args)
     model_over, train_over = overrides(args)
     model_cfg, train_cfg, preset = configure(args.preset, args.domain, args.family, model_over, train_over)
     train_cfg.validate()
@@ -190,6 +230,7 @@ def cmd_train(args) -> int:
         if not processes.is_main:
             return 0
         info = _card_info(args, preset, trainer, result, earlier_seconds + time.time() - t0, first_step)
+        trainer.domain.keep()          # a learner's data set is stored with the model that needs it
         path = save_trained(model, target, info, replace=args.force or args.resume,   # the state with the weights
                             extra_files={resume.FILE: resume.to_bytes(trainer.last_state)})
     finally:
@@ -238,9 +279,9 @@ def _card_info(args, preset, trainer, result, seconds: float, first_step: int) -
         "train": train_cfg.to_dict(),
         "train_seconds": round(seconds, 1),
         "steps": result.steps, "status": result.status, "machine": machine,
-        "data_split": ("the domain's full installed training set" if train_cfg.data == "full" else "bundled data")
-                      + ", fixed seeded split (see seqgen/domains/data/NOTICE); trained on 'train', "
-                      "best weights chosen on 'val', metrics on 'test'",
+        "data_split": ("the domain's full installed training set, fixed seeded split" if train_cfg.data == "full"
+                       else trainer.domain.data_note()) + "; trained on 'train', best weights chosen on 'val', "
+                      "metrics on 'test'",
         "validation": result.best or (result.validation[-1] if result.validation else {}),
         "limitations": list(preset.limitations),
         "tried": list(preset.tried),

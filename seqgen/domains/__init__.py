@@ -3,6 +3,8 @@
 A domain owns its data; it subclasses the base class of its kind (seqgen.kinds), which owns how its
 artifacts look. Domain modules are imported on first use and their data loaded on the first dataset()
 call, so importing seqgen.domains stays cheap. A new domain is one module here plus one line in BUILTIN.
+A learner's own data set is a domain too (seqgen.domains.own): registered when it is read, and opened
+from the user folder by its name.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ BUILTIN = {
     "spoken": ("spoken", "SpokenDigitsDomain"),
 }
 _instances: dict[str, Domain] = {}
+OWN_PREFIX = "own-"            # a learner's own data set (seqgen.domains.own), opened from the user folder
 
 
 def domain_names() -> tuple[str, ...]:
@@ -30,6 +33,9 @@ def get_domain(name: str) -> Domain:
     """The (shared) Domain instance for a name; ValueError lists the valid names."""
     if name in _instances:
         return _instances[name]
+    if name not in BUILTIN and isinstance(name, str) and name.startswith(OWN_PREFIX):
+        from .own import open_kept
+        return _instances.setdefault(name, open_kept(name))     # a learner's data set a saved model needs
     if name not in BUILTIN:
         raise ValueError(f"Unknown domain {name!r}; choose one of {', '.join(domain_names())}.")
     module, cls = BUILTIN[name]

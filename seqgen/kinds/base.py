@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,26 @@ import numpy as np
 import torch
 
 from ..checkpoints import CheckpointError, load
+from ..locale import Sentence
 
 SPLITS = ("train", "val", "test")
 KINDS = ("image", "text", "melody", "sound")
 # What a model must share with the domain it was trained on (checked whenever a checkpoint is opened).
 SHAPE_FIELDS = ("discrete", "seq_len", "n_features", "n_labels", "pad_id")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One item of a learner's file, as the kind read it: kept (`artifact`) or dropped (`why`)."""
+    where: str                     # the file, and the line for a list: "cities.txt:12"
+    artifact: Any = None           # the item as the kind's artifact; None when dropped
+    why: str | None = None         # a Sentence: why it was dropped
+    shown: str = ""                # the item in words, where a kind has them (the word as typed)
+
+    @property
+    def shown_as(self) -> str:
+        """The item for a report or a map's hover: "Lilei (cities.txt:12)", or where it came from."""
+        return f"{self.shown} ({self.where})" if self.shown else self.where
 
 
 class Domain(ABC):
@@ -57,6 +73,11 @@ class Domain(ABC):
     start_is_file: bool = True
     keep_flag: str = ""
     keep_help: str = ""
+    # A learner's own data set (seqgen.domains.own): the file types one item, or a list of items, comes in,
+    # and whether items can be typed or pasted one per line.
+    upload_types: tuple[str, ...] = ()
+    pastes: bool = False
+    presets_from: str | None = None    # a domain whose presets this one trains with (a learner's data)
 
     @property
     def n_labels(self) -> int:
@@ -118,6 +139,24 @@ class Domain(ABC):
         """The `complete` command's start (typed text, or the path of a file) -> (the start as an artifact,
         one sentence for each change made to fit it). ValueError says what is wrong with it."""
         raise ValueError(f"Models of {self.title} cannot finish a start.")
+
+    def read_file(self, name: str, data: bytes) -> list[Entry]:
+        """One uploaded file (of `upload_types`) -> its items. ValueError (a Sentence) when the whole file is
+        unreadable; an item that is not, is an Entry with its reason."""
+        raise ValueError(Sentence("Models of {title} cannot learn from files.", title=self.title))
+
+    def read_lines(self, lines: Sequence[str], where: str) -> list[Entry]:
+        """Items typed or pasted one per line (where `pastes`)."""
+        raise ValueError(Sentence("Models of {title} cannot learn from typed text.", title=self.title))
+
+    def data_note(self) -> str:
+        """Where the training data came from and how it was split, for a model card."""
+        return "bundled data, fixed seeded split (see seqgen/domains/data/NOTICE)"
+
+    def keep(self) -> None:
+        """Store what a saved model needs to open this domain again (a learner's data set); bundled data is
+        always there."""
+        return None
 
     def reads_as(self, typed: Any) -> str | None:
         """What the models read for something a user typed, when it is not what was typed (a name in Chinese

@@ -20,7 +20,7 @@ from ..locale import N_, Sentence
 from ..models import ModelConfig, build_model
 from ..models.reference import train_classifier
 from ..render import image_grid, png_bytes, upscale
-from .base import Domain, classifier_guesses
+from .base import Domain, Entry, classifier_guesses
 
 SIZE = 28
 MAX_DRAWING_SIDE = 2048     # larger pictures are refused before any pixel is decoded or resampled
@@ -103,6 +103,7 @@ class ImageDomain(Domain):
     step_noun, step_noun_plural = N_("row"), N_("rows")
     default_prefix_length = SIZE // 2   # a completion keeps the top half unless told
     start_flag, start_help = "image", "a PNG/JPEG drawing (dark on light or light on dark)"
+    upload_types = ("png", "jpg", "jpeg")
     keep_flag, keep_help = "rows", f"top rows to keep (default {SIZE // 2} of {SIZE})"
     class_word = "class"            # "requested_<class_word>_accuracy" in the metrics
     classes_word = "classes"        # "grid_<classes_word>_present"
@@ -204,6 +205,10 @@ class ImageDomain(Domain):
 
     def read_start(self, path: str) -> tuple[np.ndarray, list[str]]:
         return self.from_drawing(read_picture(path)), []
+
+    def read_file(self, name: str, data: bytes) -> list[Entry]:
+        """A drawing (PNG or JPEG), made into a 28x28 item the way the canvas's drawings are."""
+        return [Entry(name, self.from_drawing(decode_picture(data, name)))]
 
     @staticmethod
     def _ink(picture) -> np.ndarray:

@@ -17,7 +17,7 @@ import torch
 from .. import metrics
 from ..locale import N_, Plural, Sentence
 from ..render import image_grid, upscale
-from .base import Domain
+from .base import Domain, Entry
 from .midi import MAX_MIDI_BYTES, Reading, read_melody, too_large
 from .notes import NOTE_NAMES, Note, estimated_key, interval_histogram, pitch_class_histogram, pitch_name, share_in_scale
 
@@ -40,6 +40,8 @@ class MelodyDomain(Domain):
     keys_words = ""                    # those keys in words, for messages: "C major / A minor"
     start_flag, start_help = "midi", "a MIDI file (top voice, quantised to 16ths)"
     keep_flag, keep_help = "bars", "bars to keep (default 1)"
+    upload_types = ("mid", "midi")
+    most_rests = 0.5                   # a window of a file with more rests than this is silence, not a melody
 
     @property
     def steps_per_bar(self) -> int:
@@ -120,6 +122,24 @@ class MelodyDomain(Domain):
     def from_midi(self, data: bytes) -> Reading:
         """A MIDI file's top voice as this domain's notes, with the changes made (see seqgen.kinds.midi)."""
         return read_melody(data, self)
+
+    def read_file(self, name: str, data: bytes) -> list[Entry]:
+        """A MIDI file's top voice cut into melodies of `bars` bars, one starting at each bar line (as the
+        bundled melodies are cut from whole chorales); mostly silent windows are left out."""
+        if len(data) > MAX_MIDI_BYTES:
+            raise ValueError(too_large(len(data)))
+        notes = read_melody(data, self, whole=True).notes
+        end = max(n.start + n.length for n in notes)
+        out = []
+        for start in range(0, max(end - self.seq_len, 0) + 1, self.steps_per_bar):
+            window = [Note(n.pitch, n.start - start, min(n.length, start + self.seq_len - n.start))
+                      for n in notes if start <= n.start < start + self.seq_len]
+            if sum(n.length for n in window) >= (1 - self.most_rests) * self.seq_len:
+                out.append(Entry(f"{name} @{start // self.steps_per_bar + 1}", window))
+        if not out:
+            raise ValueError(Sentence("{name} has no {bars} bars with notes in most of them.", name=name,
+                                      bars=self.bars))
+        return out
 
     def read_start(self, path: str) -> tuple[list[Note], list[str]]:
         size = Path(path).stat().st_size

@@ -14,7 +14,7 @@ import numpy as np
 from ..locale import Plural, Sentence
 from .notes import Note, pitch_name
 
-MAX_MIDI_BYTES = 1_000_000      # a melody is a few kB; .streamlit/config.toml's maxUploadSize matches (1 MB)
+MAX_MIDI_BYTES = 1_000_000      # a melody is a few kB; the app's MIDI uploaders take no more
 MAX_VOICES = 8                  # more notes at once than this is an orchestra, not a line with chords
 DRUM_CHANNEL = 9
 MAX_MESSAGES = 200_000
@@ -127,9 +127,9 @@ def _transposition(notes: list[Note], scale: frozenset[int]) -> int:
     return best
 
 
-def read_melody(data: bytes, domain) -> Reading:
-    """MIDI file bytes -> the melody `domain` (a MelodyDomain) can take. ValueError says what is wrong with
-    the file."""
+def read_melody(data: bytes, domain, whole: bool = False) -> Reading:
+    """MIDI file bytes -> the melody `domain` (a MelodyDomain) can take: its first `domain.bars` bars, or with
+    `whole` all of it (to be cut into windows). ValueError says what is wrong with the file."""
     bar, steps = domain.steps_per_bar, domain.seq_len
     low, high = domain.min_pitch, domain.max_pitch
     raw, drums, in_seconds = _raw_notes(bytes(data))
@@ -157,7 +157,7 @@ def read_melody(data: bytes, domain) -> Reading:
         notes = [Note(n.pitch, n.start - first_bar * bar, n.length) for n in notes]
         changes.append(Plural("Skipped {n} empty bar at the start.", "Skipped {n} empty bars at the start.",
                               first_bar, n=first_bar))
-    if any(n.start + n.length > steps for n in notes):
+    if not whole and any(n.start + n.length > steps for n in notes):
         total = -(-max(n.start + n.length for n in notes) // bar)
         notes = [Note(n.pitch, n.start, min(n.length, steps - n.start)) for n in notes if n.start < steps]
         changes.append(Sentence("Cut to the first {bars} bars (the melody has {total}).", bars=steps // bar,

@@ -25,7 +25,7 @@ import torch
 from .. import metrics
 from ..locale import N_, Sentence
 from ..render import image_grid, png_bytes, upscale
-from .base import Domain, classifier_guesses
+from .base import Domain, Entry, classifier_guesses
 
 
 def centre(wave: np.ndarray, n: int) -> np.ndarray:
@@ -58,6 +58,7 @@ class SoundDomain(Domain):
     max_upload_bytes = 2_000_000
     max_upload_seconds = 3.0
     min_upload_rate = 8_000       # Hz; below it the consonants are gone
+    upload_types = ("wav", "flac", "ogg")
     silent_peak = 10 ** (-50 / 20)   # a recording whose loudest sample is under -50 dBFS holds nothing to hear
     explorer_grid = (3, 12, 6)
     item_noun_plural = N_("sounds")
@@ -226,6 +227,10 @@ class SoundDomain(Domain):
             raise ValueError(Sentence("Keep between 1 and {most} frames of the {all} (got {n}).", most=self.seq_len - 1,
                                       all=self.seq_len, n=length))
         return x.reshape(self.seq_len, self.n_features)[:length].clone()
+
+    def read_file(self, name: str, data: bytes) -> list[Entry]:
+        """One short recording (WAV, FLAC or OGG), read as an upload or a recording is."""
+        return [Entry(name, self.to_artifact(self.from_wav_bytes(data)))]
 
     def read_start(self, path: str) -> tuple[np.ndarray, list[str]]:
         """A sound file's path -> its spectrogram; a file too large is refused before it is read."""

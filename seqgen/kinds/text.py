@@ -7,6 +7,7 @@ A concrete text domain (names) says where its words come from and how long they 
 """
 from __future__ import annotations
 
+import csv
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import torch
 
 from .. import metrics
 from ..locale import N_, Sentence
-from .base import Domain
+from .base import Domain, Entry
 
 PAD, BOS, EOS = 0, 1, 2
 FIRST_LETTER = 3               # 'a' -> 3 ... 'z' -> 28
@@ -55,6 +56,8 @@ class TextDomain(Domain):
     step_noun, step_noun_plural = N_("letter"), N_("letters")
     explorer_grid = (3, 10, 6)
     start_flag, start_help, start_is_file = "prefix", "the first letters, e.g. Mar", False
+    upload_types = ("txt", "csv")
+    pastes = True
 
     @property
     def max_letters(self) -> int:
@@ -115,6 +118,34 @@ class TextDomain(Domain):
     def read_start(self, value: str) -> tuple[str, list[str]]:
         self.prefix(value)            # refuses what is not a start of a word, with its sentence
         return value, []
+
+    # ---------------------------------------------------------------- a learner's list of words
+    def read_file(self, name: str, data: bytes) -> list[Entry]:
+        """A UTF-8 list, one word per line (.txt), or the first column of a .csv."""
+        try:
+            text = bytes(data).decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise ValueError(Sentence("{name} is not UTF-8 text (byte {at} is not); save it as UTF-8 and upload it "
+                                      "again.", name=name, at=e.start)) from None
+        lines = text.splitlines()
+        if name.lower().endswith(".csv"):
+            lines = [row[0] if row else "" for row in csv.reader(lines)]
+        return self.read_lines(lines, name)
+
+    def read_lines(self, lines: Sequence[str], where: str) -> list[Entry]:
+        """Each line a word: Chinese characters read through their pinyin, capitalised like the models
+        write; a line that is not a word of up to `max_letters` letters is dropped with its reason."""
+        out = []
+        for i, line in enumerate(lines, 1):
+            at = f"{where}:{i}"
+            if not line.strip():
+                out.append(Entry(at, why=Sentence("an empty line")))
+                continue
+            try:
+                out.append(Entry(at, self.to_artifact(self.from_artifact(line)), shown=line.strip()[:40]))
+            except ValueError as e:
+                out.append(Entry(at, why=e.args[0], shown=line.strip()[:40]))
+        return out
 
     # ---------------------------------------------------------------- judging words
     def word_nll(self, strings: list[str]) -> list[float | None]:

@@ -31,7 +31,7 @@ from seqgen.storage import user_dir
 from seqgen.training.live import ACTIVE, TrainingRun, get_manager, knobs_for, live_defaults
 from seqgen.training.live.manager import TooManyRuns
 
-from . import browser_values
+from . import browser_values, own_data
 from .i18n import _, domain_word, ngettext
 from .live_copy import family_title, knob_text, settings_line
 from .live_view import STATUS_WORDS, compare_view, draw
@@ -195,44 +195,74 @@ def _knob_widget(col, knob, key: str, disabled: bool, **callback):
     return cast(widget(label, cast(knob.min), cast(knob.max), step=cast(knob.step), **kw))
 
 
+def _choices() -> dict[str, tuple[str, ...]]:
+    """What to learn -> its families: the bundled domains with live presets, then "your data" (own_data.CHOICE)
+    with the families of the kind it is read as."""
+    choices = live_choices()
+    return {**choices, own_data.CHOICE: choices[own_data.template_name()]}
+
+
+def _knob_prefix(choice: str) -> str:
+    """Knob widgets are kept per choice; for "your data" per the kind it is read as (their knobs differ)."""
+    return f"{choice}_{own_data.template_name()}" if choice == own_data.CHOICE else choice
+
+
+def _domain_of(choice: str) -> str | None:
+    """The domain a "What to learn" choice trains: itself, or for "your data" the data set this session read
+    (None before it has read one)."""
+    return own_data.current() if choice == own_data.CHOICE else choice
+
+
 def settings(disabled: bool = False) -> tuple[str, str, dict]:
     """Domain, family and knob widgets (one-line help each) -> (domain, family, knob values)."""
     restore_widgets()
-    choices = live_choices()
+    choices = _choices()
     domains = list(choices)
     _choose("lt_domain", domains)
     c1, c2 = st.columns(2)
     # options are worded now, in this run's language (a format function called later would not know it)
-    words = {d: domain_word(get_domain(d).picker_title or get_domain(d).title) for d in domains}
-    domain = c1.radio(_("What to learn"), domains, key="lt_domain", disabled=disabled, horizontal=True,
+    words = {d: domain_word(get_domain(d).picker_title or get_domain(d).title) for d in domains
+             if d != own_data.CHOICE}
+    words[own_data.CHOICE] = _("Your data")
+    choice = c1.radio(_("What to learn"), domains, key="lt_domain", disabled=disabled, horizontal=True,
                       format_func=words.get)
-    _choose("lt_family", choices[domain])
-    families = {f: family_title(f) for f in choices[domain]}
-    family = c2.radio(_("Model family"), choices[domain], key="lt_family", format_func=families.get,
+    _choose("lt_family", choices[choice])
+    families = {f: family_title(f) for f in choices[choice]}
+    family = c2.radio(_("Model family"), choices[choice], key="lt_family", format_func=families.get,
                       disabled=disabled, horizontal=True)
-    defaults = live_defaults(domain, family)
+    domain = _domain_of(choice)
+    if choice == own_data.CHOICE:
+        with st.container(border=True):
+            domain = own_data.panel(disabled)
+    # before a data set is read, its kind's knobs are those of the domain it is read as
+    knobs_domain = domain or own_data.template_name()
+    defaults = live_defaults(knobs_domain, family)
     values, keys = {}, ["lt_domain", "lt_family"]
     cols = st.columns(3)
-    for i, knob in enumerate(knobs_for(domain, family)):
-        key = knob_key(domain, family, knob.name)
+    for i, knob in enumerate(knobs_for(knobs_domain, family)):
+        key = knob_key(_knob_prefix(choice), family, knob.name)
         keys.append(key)
         st.session_state.setdefault(key, defaults[knob.name])
         values[knob.name] = _knob_widget(cols[i % 3], knob, key, disabled)
     _remember(keys)
-    return domain, family, values
+    return knobs_domain, family, values
 
 
 # ------------------------------------------------------------------------------------------------ controls
-def knobs_from_state() -> tuple[str, str, dict]:
-    """The settings as they are at click time (callbacks run before the script, so args would be stale)."""
-    choices = live_choices()
-    domain = st.session_state.get("lt_domain")
-    domain = domain if domain in choices else next(iter(choices))
+def knobs_from_state() -> tuple[str | None, str, dict]:
+    """The settings as they are at click time (callbacks run before the script, so args would be stale). The
+    domain is None when "your data" is chosen and none has been read."""
+    choices = _choices()
+    choice = st.session_state.get("lt_domain")
+    choice = choice if choice in choices else next(iter(choices))
     family = st.session_state.get("lt_family")
-    family = family if family in choices[domain] else choices[domain][0]
+    family = family if family in choices[choice] else choices[choice][0]
+    domain = _domain_of(choice)
+    if domain is None:
+        return None, family, {}
     values = live_defaults(domain, family)
     for k in knobs_for(domain, family):
-        key = knob_key(domain, family, k.name)
+        key = knob_key(_knob_prefix(choice), family, k.name)
         if key in st.session_state:
             values[k.name] = st.session_state[key]
     return domain, family, values
@@ -245,6 +275,9 @@ def _start(step: bool = False) -> None:
     if run is not None and run.active:
         return
     domain, family, knobs = knobs_from_state()
+    if domain is None:
+        st.session_state[START_MSG_KEY] = _("Read your data first: upload files or paste items, then press **Read**.")
+        return
     last = run.snapshot() if run is not None else None
     if last is not None and last.step > 0:                      # the run this one follows: kept for comparison
         past = [s for s in st.session_state.get(PAST_KEY, []) if s.run_id != last.run_id]
@@ -432,7 +465,7 @@ def _change_running(run_id: str, name: str, key: str) -> None:
 def reset() -> None:
     """The page's "Start this page over": its settings back to the defaults (a run keeps going)."""
     reset_button(("lt_k_", "lt_domain", "lt_family", SHADOW_KEY, MSG_KEY, START_MSG_KEY, "lt_save_name",
-                  "lt_replace", PAST_KEY), key="lt_reset")
+                  "lt_replace", PAST_KEY, "lt_own"), key="lt_reset")
 
 
 def sidebar_status() -> None:

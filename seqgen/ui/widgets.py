@@ -30,13 +30,17 @@ def plain(text, limit: int = 200) -> str:
     characters and bidirectional overrides are dropped, line breaks become spaces, and the text is cut to
     `limit` characters (before escaping, so no escape is cut in half). A Sentence the library raised (or
     an exception raised with one) is shown in the session's language."""
+    text = _MARKUP.sub(r"\\\1", cell(text, limit))
+    return "\\" + text if text[:1] in ("-", "=") else text
+
+
+def cell(text, limit: int = 200) -> str:
+    """`text` for a table cell (st.dataframe shows text as it is, never as markdown): in the session's
+    language, without control characters or bidirectional overrides, cut to `limit` characters."""
     text = say(text).translate(_BIDI)
     text = "".join(" " if c in "\r\n\t" else c for c in text
                    if c in "\r\n\t" or unicodedata.category(c) != "Cc")
-    if len(text) > limit:
-        text = text[:limit].rstrip() + "…"
-    text = _MARKUP.sub(r"\\\1", text)
-    return "\\" + text if text[:1] in ("-", "=") else text
+    return text[:limit].rstrip() + "…" if len(text) > limit else text
 
 
 def without_paths(text) -> str:

@@ -58,7 +58,7 @@ def build_configs(domain: str, family: str, knobs: Mapping[str, Any] | None = No
     model_over, train_over = _split(dom, family, dict(knobs or {}))
     preset = live_preset(domain, family)
     if preset:
-        model_cfg, train_cfg, _ = configure(preset, model_overrides=model_over, train_overrides=train_over)
+        model_cfg, train_cfg, _ = configure(preset, domain, model_overrides=model_over, train_overrides=train_over)
     else:
         model_cfg, train_cfg = ModelConfig.for_domain(dom, family, **model_over), TrainConfig(**train_over)
     # keep eval cheap relative to the run: never fewer than ~3 validations, never more than every 25 steps

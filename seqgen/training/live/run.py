@@ -297,6 +297,7 @@ class TrainingRun:
                                   "start again with a lower learning rate.")
         if self.model is None or snap.step == 0:
             raise CheckpointError("Nothing to save yet: the run has not made a training step.")
+        self.domain.keep()            # a learner's data set is stored for the model that needs it
         return save_trained(self.model_copy(), target, self._card_info(snap, target.name), replace=replace,
                             owner=owner)
 
@@ -311,8 +312,8 @@ class TrainingRun:
             "train_seconds": round(snap.elapsed, 1),
             "steps": snap.step, "status": snap.status if snap.finished else f"{snap.status} (saved mid-run)",
             "machine": f"{os.cpu_count()}-core CPU, {self.threads or torch.get_num_threads()} training thread(s)",
-            "data_split": "bundled data, fixed seeded split (see seqgen/domains/data/NOTICE); trained on 'train', "
-                          "samples and curves on 'val'; weights as they were when saved",
+            "data_split": f"{self.domain.data_note()}; trained on 'train', samples and curves on 'val'; weights as "
+                          "they were when saved",
             "validation": last_val,
             "live_knobs": dict(self.knobs),
             "limitations": ["Trained for minutes in the browser's live page: expect rougher samples than the "

@@ -10,6 +10,7 @@ import streamlit as st
 from seqgen import audio
 from seqgen.domains import get_domain
 from seqgen.kinds.melody import Note, pitch_name
+from seqgen.kinds.midi import MAX_MIDI_BYTES
 from seqgen.kinds.notes import NOTE_NAMES, estimated_key
 
 from .. import browser_values, compute, figures, resources
@@ -291,7 +292,8 @@ def midi_reading(domain_name: str, data: bytes):
 
 
 def _from_midi(domain, key: str) -> list[Note]:
-    up = st.file_uploader(_("A MIDI file (.mid)"), type=["mid", "midi"], key=f"{key}_file")
+    up = st.file_uploader(_("A MIDI file (.mid)"), type=["mid", "midi"], key=f"{key}_file",
+                          max_upload_size=max(1, MAX_MIDI_BYTES // 1_000_000))
     if up is None:
         st.caption(_("The top voice is taken, moved onto the sixteenth-note grid and into the models' key and range."))
         return []

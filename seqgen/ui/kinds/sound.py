@@ -88,7 +88,8 @@ class SoundView(KindView):
             got = st.audio_input(_("Say one digit, in English or in Mandarin"), key="le_record")
         else:
             got = st.file_uploader(_("A short recording of one spoken digit (WAV, FLAC or OGG, up to 3 s)"),
-                                   type=["wav", "flac", "ogg"], key="le_sound_file")
+                                   type=["wav", "flac", "ogg"], key="le_sound_file",
+                                   max_upload_size=max(1, domain.max_upload_bytes // 1_000_000))
         if got is None:
             st.caption(_("It is trimmed, resampled to {rate} Hz and turned into a spectrogram, as the training "
                          "sounds were.").format(rate=domain.sample_rate))

@@ -1,0 +1,139 @@
+"""The Live training page's "Your data": upload or paste a data set, see what was kept and dropped and why,
+then train on it like any domain (the reading itself is seqgen.domains.own, no Streamlit there).
+
+The data set read last is kept in this browser session (OWN_KEY, its domain name): it is offered only here.
+A model saved from it stores the data set beside it in the user folder, so it opens on every page.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from seqgen.domains import get_domain, register
+from seqgen.domains.own import MAX_UPLOAD_BYTES, DataError, own_domain, read_data, templates
+
+from . import browser_values, show
+from .i18n import _, domain_word
+from .widgets import cell, plain
+
+CHOICE = "own"                  # the "What to learn" option of the learner's own data
+OWN_KEY = "lt_own_domain"       # the domain name of the data set this session read
+REPORT_KEY = "lt_own_report"    # ("ok" | "error", what to show) of the last reading
+KIND_KEY = "lt_own_template"
+TITLE_KEY = "lt_own_title"
+PREVIEW = 12                    # kept items shown before training
+MAX_PASTED_CHARS = 400_000      # 10,000 names of up to 40 characters
+
+
+def current() -> str | None:
+    """The domain name of the data set this session read, while it is still registered."""
+    name = st.session_state.get(OWN_KEY)
+    if not isinstance(name, str):
+        return None
+    try:
+        get_domain(name)
+    except ValueError:
+        return None
+    return name
+
+
+def template_name() -> str:
+    """The bundled domain the learner's data is read as (one per kind)."""
+    options = list(templates().values())
+    browser_values.choice(KIND_KEY, options)
+    st.session_state.setdefault(KIND_KEY, options[0])
+    return st.session_state[KIND_KEY]
+
+
+def _files_key(template: str) -> str:
+    return f"lt_own_files_{template}"
+
+
+def _pasted_key(template: str) -> str:
+    return f"lt_own_text_{template}"
+
+
+def _read() -> None:
+    """Read the uploaded files and pasted lines as the chosen kind: the report, and the domain when enough
+    items are kept."""
+    template = get_domain(template_name())
+    files = st.session_state.get(_files_key(template.name)) or []
+    pasted = st.session_state.get(_pasted_key(template.name)) or ""
+    pasted = pasted if isinstance(pasted, str) else ""
+    st.session_state.pop(OWN_KEY, None)
+    try:
+        if sum(int(getattr(f, "size", 0)) for f in files) > MAX_UPLOAD_BYTES:   # before a byte is copied
+            raise DataError(_("The files come to more than {most} MB; the most a data set takes is {most} MB.")
+                            .format(most=f"{MAX_UPLOAD_BYTES / 1e6:.0f}"))
+        reading = read_data(template, [(f.name, f.getvalue()) for f in files], pasted)
+    except DataError as e:
+        st.session_state[REPORT_KEY] = ("error", plain(e.args[0], 400), None)
+        return
+    if not reading.kept and not reading.dropped:
+        st.session_state[REPORT_KEY] = ("error", _("Nothing to read: upload files or paste items first."), None)
+        return
+    summary = {
+        "kept": len(reading.kept), "files": reading.files, "labels": reading.label_source,
+        "label_names": list(reading.label_names),
+        "reasons": [(cell(why, 200), n, ", ".join(cell(x, 60) for x in examples))
+                    for why, n, examples in reading.reasons()],
+        "problem": plain(reading.problem(), 200) if reading.problem() else None,
+    }
+    if reading.ready:
+        title = st.session_state.get(TITLE_KEY) or ""
+        domain = register(own_domain(reading.data(title if isinstance(title, str) else "")))
+        st.session_state[OWN_KEY] = domain.name
+        summary["preview"] = [e.artifact for e in reading.kept[:PREVIEW]]
+    st.session_state[REPORT_KEY] = ("ok", summary, template.name)
+
+
+def panel(disabled: bool) -> str | None:
+    """What the data is, the files or pasted lines, Read, and the report. -> the data set's domain name once
+    it is read, else None."""
+    options = list(templates().values())
+    template = template_name()
+    words = {d: domain_word(get_domain(d).picker_title) for d in options}   # worded now, in this run's language
+    st.radio(_("What your data is"), options, key=KIND_KEY, horizontal=True, disabled=disabled, format_func=words.get)
+    domain = get_domain(template)
+    types = ", ".join("." + t for t in domain.upload_types)
+    st.file_uploader(_("Files ({types}), or a .zip of them; in a .zip, folders name the labels").format(types=types),
+                     type=[*domain.upload_types, "zip"], accept_multiple_files=True, key=_files_key(template),
+                     max_upload_size=int(MAX_UPLOAD_BYTES // 1_000_000), disabled=disabled)
+    if domain.pastes:
+        st.text_area(_("Or paste them, one per line (Chinese names are read through their pinyin)"),
+                     key=_pasted_key(template), max_chars=MAX_PASTED_CHARS, height=120, disabled=disabled)
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    c1.text_input(_("A name for your data set"), key=TITLE_KEY, max_chars=60, disabled=disabled,
+                  placeholder=_("our class's names"))
+    c2.button(_("Read"), key="lt_own_read", icon=":material/fact_check:", on_click=_read, disabled=disabled,
+              use_container_width=True)
+    _report(template)
+    return current()
+
+
+def _report(template: str) -> None:
+    report = st.session_state.get(REPORT_KEY)
+    if not report or report[2] not in (None, template):
+        st.caption(_("Nothing read yet: upload files or paste items, then press **Read**."))
+        return
+    status, body, _template = report
+    if status == "error":
+        st.error(body, icon=":material/block:")
+        return
+    kept_line = _("Kept {kept} items from {files} file(s).").format(kept=body["kept"], files=body["files"])
+    labels = {"folders": _("Labels: the archive's folders ({names})."),
+              "guessed": _("Labels: the reference model's guess ({names})."),
+              "none": _("No labels.")}[body["labels"]].format(names=", ".join(
+                  plain(domain_word(n), 30) for n in body["label_names"]))
+    if body["problem"]:
+        st.error(f"{kept_line} {body['problem']}", icon=":material/block:")
+    else:
+        st.success(f"{kept_line} {labels}", icon=":material/check_circle:")
+    if body["reasons"]:
+        st.caption(_("Dropped, and why:"))
+        import pandas as pd
+        st.dataframe(pd.DataFrame(body["reasons"], columns=[_("Why"), _("How many"), _("For example")]),
+                     hide_index=True, key="lt_own_dropped")
+    name = current()
+    if name and body.get("preview"):
+        st.caption(_("The first items, as the model will see them:"))
+        show.gallery(get_domain(name), body["preview"], cols=min(PREVIEW, 6), key="lt_own_preview")

@@ -1,0 +1,366 @@
+"""A learner's own data set (seqgen.domains.own): reading each kind's files, what is dropped and why, every
+refusal of an unsafe upload (in both languages), the data set kept for a saved model, the CLI's
+`train --data`, and the Live training page's "Your data"."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import mido
+import numpy as np
+import pytest
+import soundfile as sf
+from PIL import Image
+
+from seqgen.domains import get_domain, own, register, unregister
+from seqgen.domains.own import DataError, keep_data, open_kept, own_domain, read_data, templates
+from seqgen.locale import in_language, translations
+
+ROOT = Path(__file__).resolve().parents[1]
+names = get_domain("names")
+digits = get_domain("digits")
+melodies = get_domain("melodies")
+NAMES = [str(n) for n in np.load(ROOT / "seqgen/domains/data/names.npz")["names"]]
+
+
+@pytest.fixture(autouse=True)
+def user_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEQGEN_USER_MODELS", str(tmp_path / "user"))
+    return tmp_path / "user"
+
+
+def zipped(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def png(img: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def drawing_of(i: int, split: str = "test") -> tuple[bytes, int]:
+    """A test digit as a drawing: black strokes on white, 10x, as a PNG file; and its label."""
+    x, y = digits.dataset(split)
+    big = np.asarray(Image.fromarray(digits.to_artifact(x[i])).resize((280, 280), Image.Resampling.BILINEAR))
+    return png(np.where(big > 100, 0, 255).astype(np.uint8)), int(y[i])
+
+
+def midi_file(pitches: list[int], beats_each: float = 1.0) -> bytes:
+    f = mido.MidiFile(ticks_per_beat=480)
+    t = mido.MidiTrack()
+    f.tracks.append(t)
+    step = int(480 * beats_each)
+    for p in pitches:
+        t.append(mido.Message("note_on", note=p, velocity=80, time=0))
+        t.append(mido.Message("note_off", note=p, velocity=0, time=step))
+    buf = io.BytesIO()
+    f.save(file=buf)
+    return buf.getvalue()
+
+
+def both_languages(message) -> tuple[str, str]:
+    """A refusal in English and in Chinese; the Chinese must really be Chinese."""
+    en, zh = in_language(message, translations("en")), in_language(message, translations("zh"))
+    assert en and re.search(r"[\u4e00-\u9fff]", zh), (en, zh)
+    return en, zh
+
+
+# ---------------------------------------------------------------- text
+def test_a_pasted_list_keeps_words_and_says_why_each_other_line_was_dropped():
+    pasted = "\n".join(NAMES[:40] + ["", "Mary Ann", "x" * 20, NAMES[0].upper(), "李雷"])
+    reading = read_data(names, pasted=pasted)
+    assert len(reading.kept) == 41 and reading.ready
+    assert reading.kept[-1].artifact == "Lilei"                       # Chinese read through its pinyin
+    why = {str(r): (n, ex) for r, n, ex in reading.reasons()}
+    assert why["an empty line"][0] == 1
+    assert why["a duplicate of an item kept before it"] == (1, [f"{NAMES[0].upper()} (pasted:44)"])
+    assert any("Mary Ann" in ex[0] for n, ex in why.values())
+    assert any("has 20" in r for r in why)
+    assert reading.label_source == "none"
+
+
+def test_a_csv_is_read_by_its_first_column_and_a_file_that_is_not_utf8_is_refused_in_both_languages():
+    rows = "\n".join(f"{n},{i}" for i, n in enumerate(NAMES[:25])).encode()
+    assert len(read_data(names, [("names.csv", rows)]).kept) == 25
+    reading = read_data(names, [("latin1.txt", "Zoë\nAnn\n".encode("latin-1"))])
+    assert not reading.kept
+    en, zh = both_languages(reading.dropped[0].why)
+    assert "UTF-8" in en and "latin1.txt" in zh
+
+
+def test_too_few_items_are_not_a_data_set():
+    reading = read_data(names, pasted="\n".join(NAMES[:5]))
+    assert not reading.ready
+    both_languages(reading.problem())
+    with pytest.raises(ValueError):
+        reading.data("five")
+
+
+def test_ten_thousand_items_are_the_most_a_data_set_keeps(monkeypatch):
+    monkeypatch.setattr(own, "MAX_ITEMS", 30)
+    reading = read_data(names, pasted="\n".join(NAMES[:45]))
+    assert len(reading.kept) == 30
+    assert [n for r, n, _ in reading.reasons() if "over the limit" in str(r)] == [15]
+
+
+# ---------------------------------------------------------------- the other kinds
+def test_drawings_in_folders_are_labelled_by_their_folder_and_loose_ones_by_the_classifier():
+    members = {}
+    for i in range(24):
+        data, label = drawing_of(i)
+        members[f"ours/{'seven' if label == 7 else 'other'}/{i}.png"] = data
+    members["ours/other/not-a-picture.png"] = b"hello"
+    members["ours/readme.txt"] = b"notes"
+    reading = read_data(digits, [("drawings.zip", zipped(members))])
+    assert len(reading.kept) == 24 and reading.label_source == "folders"
+    assert reading.label_names == ("other", "seven")
+    why = [str(r) for r, _, _ in reading.reasons()]
+    assert any("could not be read as a picture" in w for w in why) and any("not a file this data takes" in w for w in why)
+    loose = read_data(digits, [(f"{i}.png", drawing_of(i)[0]) for i in range(20)])
+    assert loose.label_source == "guessed" and loose.label_names == digits.label_names
+    truth = [drawing_of(i)[1] for i in range(20)]
+    assert np.mean([a == b for a, b in zip(loose.label_ids, truth)]) >= 0.8
+
+
+def test_a_huge_picture_is_refused_before_it_is_decoded():
+    buf = io.BytesIO()
+    Image.new("L", (6000, 6000), 255).save(buf, format="PNG")
+    reading = read_data(digits, [("poster.png", buf.getvalue())])
+    en, zh = both_languages(reading.dropped[0].why)
+    assert "2048×2048" in en
+
+
+def test_midi_files_are_cut_into_four_bar_melodies_and_a_broken_one_is_dropped_with_why():
+    scale = [60, 62, 64, 65, 67, 69, 71, 72]
+    song = midi_file([scale[i] for i in np.random.default_rng(0).integers(0, 8, 48)])   # 48 quarter notes: 12 bars
+    repeated = midi_file((scale + scale[::-1]) * 3)            # repeats every 4 bars: later windows are duplicates
+    reading = read_data(melodies, [("song.mid", song), ("repeated.mid", repeated),
+                                   ("broken.mid", b"MThd\x00\x00\x00\x06garbage")])
+    assert len(reading.kept) == 9 + 4                          # a 4-bar window at each of the first 9 bar lines
+    assert all(sum(n.length for n in e.artifact) == 64 for e in reading.kept)
+    why = {str(r): n for r, n, _ in reading.reasons()}
+    assert why == {"a duplicate of an item kept before it": 5, str(reading.dropped[-1].why): 1}
+    en, zh = both_languages(reading.dropped[-1].why)
+    assert "could not be read" in en
+
+
+def test_recordings_are_read_as_the_sound_kind_reads_an_upload():
+    spoken = get_domain("spoken")
+    rate = 16_000
+    t = np.arange(int(0.5 * rate)) / rate
+    tone = (0.5 * np.sin(2 * np.pi * 440 * t) * np.hanning(len(t))).astype(np.float32)
+    files = []
+    for name, wave in (("tone.wav", tone), ("silence.wav", np.zeros_like(tone))):
+        buf = io.BytesIO()
+        sf.write(buf, wave, rate, format="WAV")
+        files.append((name, buf.getvalue()))
+    reading = read_data(spoken, files)
+    assert len(reading.kept) == 1 and reading.kept[0].artifact.shape == (spoken.seq_len, spoken.n_features)
+    en, _zh = both_languages(reading.dropped[0].why)
+    assert "silent" in en
+
+
+# ---------------------------------------------------------------- refusals of the whole upload
+def _refusal(files, **kw) -> tuple[str, str]:
+    with pytest.raises(DataError) as e:
+        read_data(kw.pop("template", names), files, **kw)
+    return both_languages(e.value.args[0])
+
+
+def test_an_archive_member_that_points_outside_it_is_refused():
+    en, _ = _refusal([("up.zip", zipped({"../../etc/evil.txt": b"Ann\n"}))])
+    assert "outside the archive" in en
+    en, _ = _refusal([("up.zip", zipped({"/abs/names.txt": b"Ann\n"}))])
+    assert "outside the archive" in en
+
+
+def test_a_link_inside_an_archive_is_refused():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        info = zipfile.ZipInfo("names.txt")
+        info.external_attr = (stat.S_IFLNK | 0o777) << 16
+        z.writestr(info, "/etc/passwd")
+    en, _ = _refusal([("up.zip", buf.getvalue())])
+    assert "link" in en
+
+
+def test_a_zip_bomb_is_refused_before_it_is_inflated():
+    en, _ = _refusal([("bomb.zip", zipped({"names.txt": b"a" * 20_000_000}))])
+    assert "zip bomb" in en
+
+
+def test_too_large_or_too_many_is_refused_before_reading(monkeypatch):
+    monkeypatch.setattr(own, "MAX_UPLOAD_BYTES", 1000)
+    en, _ = _refusal([("names.txt", b"Ann\n" * 300)])
+    assert "MB" in en
+    monkeypatch.setattr(own, "MAX_UPLOAD_BYTES", 20_000_000)
+    monkeypatch.setattr(own, "MAX_FILES", 5)
+    en, _ = _refusal([("many.zip", zipped({f"{i}.txt": b"Ann\n" for i in range(6)}))])
+    assert "6 files" in en
+    monkeypatch.setattr(own, "MAX_FILES", 10_000)
+    monkeypatch.setattr(own, "MAX_UNPACKED_BYTES", 10_000)
+    en, _ = _refusal([("big.zip", zipped({"names.txt": os.urandom(20_000)}))])
+    assert "unpacks to" in en
+
+
+def test_a_damaged_archive_and_pasted_text_for_a_kind_that_takes_none_are_refused():
+    en, _ = _refusal([("names.zip", b"PK\x03\x04 this is not really a zip")])
+    assert "zip archive" in en
+    _refusal([], pasted="Ann\nBob", template=digits)
+
+
+# ---------------------------------------------------------------- the data set as a domain
+def test_a_data_set_trains_with_its_kinds_presets_and_is_kept_for_its_models(user_folder):
+    from seqgen.training.live.knobs import build_configs
+
+    data = read_data(names, pasted="\n".join(NAMES[:200])).data("Our names")
+    domain = register(own_domain(data))
+    try:
+        assert domain.kind == "text" and domain.name.startswith("own-our-names-")
+        x, y = domain.dataset("train")
+        assert y is None and len(x) == 160 and [len(domain.dataset(s)[0]) for s in ("val", "test")] == [20, 20]
+        assert all(t.split(" (")[0] in NAMES for t in domain.item_texts("test"))
+        model_cfg, train_cfg, _ = build_configs(domain.name, "gan")
+        assert model_cfg.domain == domain.name and not model_cfg.conditional and model_cfg.seq_len == names.seq_len
+        assert domain.reference() is not None                  # the names language model judges its words
+        domain.keep()
+        path = user_folder / "datasets" / f"{domain.name}.npz"
+        assert path.is_file()
+        unregister(domain.name)
+        again = get_domain(domain.name)                        # opened from the user folder, as a new process does
+        assert again is not domain and (again.dataset("test")[0] == domain.dataset("test")[0]).all()
+    finally:
+        unregister(domain.name)
+
+
+def test_a_kept_data_set_that_was_tampered_with_is_refused(user_folder):
+    data = read_data(names, pasted="\n".join(NAMES[:30])).data("Thirty")
+    path = keep_data(data)
+    arrays = dict(np.load(path, allow_pickle=False))
+    arrays["x"] = arrays["x"][::-1].copy()
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+    with pytest.raises(ValueError, match="other data"):
+        open_kept(data.name)
+    with open(path, "wb") as f:                                 # an object array would need unpickling
+        np.savez(f, **{**arrays, "texts": np.array([object()] * len(arrays["x"]), dtype=object)})
+    with pytest.raises(ValueError, match="not a seqgen data set"):
+        open_kept(data.name)
+    with pytest.raises(ValueError):
+        open_kept("own-../../etc/passwd")
+
+
+def test_each_kind_has_a_template():
+    assert templates() == {"image": "digits", "text": "names", "melody": "melodies", "sound": "spoken"}
+
+
+# ---------------------------------------------------------------- the CLI
+def _cli(*args, env):
+    return subprocess.run([sys.executable, "-m", "seqgen", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=240)
+
+
+@pytest.mark.slow
+def test_cli_trains_on_a_list_of_names_and_the_model_opens_in_a_new_process(tmp_path, user_folder):
+    env = {**os.environ, "SEQGEN_USER_MODELS": str(user_folder), "PYTHONPATH": str(ROOT)}
+    data = tmp_path / "our-names.txt"
+    data.write_text("\n".join(NAMES[:200] + ["Mary Ann"]) + "\n", encoding="utf-8")
+    r = _cli("train", "--data", str(data), "--kind", "text", "--family", "vae", "--steps", "40", "--quiet",
+             "--threads", "1", env=env)
+    assert r.returncode == 0, r.stderr
+    assert "kept 200 items, dropped 1" in r.stderr and "Mary Ann" in r.stderr
+    card = (user_folder / "our-names-vae" / "README.md").read_text()
+    assert "--data" in card and "the learner's own data" in card
+    r = _cli("complete", "our-names-vae", "--prefix", "Mar", "-n", "3", "--out", str(tmp_path), env=env)
+    assert r.returncode == 0, r.stderr
+    assert all(line.startswith("Mar") for line in r.stdout.splitlines() if "\t" in line)
+
+
+def test_cli_says_what_is_missing_without_a_traceback(tmp_path, user_folder):
+    env = {**os.environ, "SEQGEN_USER_MODELS": str(user_folder), "PYTHONPATH": str(ROOT)}
+    r = _cli("train", "--data", str(tmp_path / "nothing.txt"), "--kind", "text", "--family", "vae", env=env)
+    assert r.returncode != 0 and "Traceback" not in r.stderr and "not a file or a folder" in r.stderr
+    r = _cli("train", "--data", str(tmp_path), "--family", "vae", env=env)
+    assert r.returncode != 0 and "Traceback" not in r.stderr and "--kind" in r.stderr
+
+
+# ---------------------------------------------------------------- the Live training page
+APP = str(ROOT / "frame" / "main.py")
+LIVE = "../pages/5_live_training.py"
+
+
+def live_page(lang: str = "en"):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["lang"] = lang
+    at.run()
+    at.switch_page(LIVE).run()
+    at.session_state["lt_domain"] = "own"
+    return at.run()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_live_page_reads_pasted_names_and_says_what_it_dropped(lang):
+    at = live_page(lang)
+    at.button(key="lt_start").click().run()                    # nothing read yet: a sentence, no run
+    assert not at.exception and "lt_run" not in at.session_state
+    assert at.warning and (("Read your data first" in at.warning[0].value) == (lang == "en"))
+    at.session_state["lt_own_template"] = "names"
+    at.run().text_area(key="lt_own_text_names").set_value("\n".join(NAMES[:30] + ["Mary Ann", "<b>x</b>", "李雷"])).run()
+    at.button(key="lt_own_read").click().run()
+    assert not at.exception
+    assert at.success and ("31" in at.success[0].value)
+    table = at.dataframe[0].value
+    assert len(table) == 2 and "<b>x</b>" in " ".join(table.iloc[:, 2])     # shown as the characters typed
+    assert bool(re.search(r"[\u4e00-\u9fff]", " ".join(table.iloc[:, 0]))) == (lang == "zh")   # why, in words
+    assert at.session_state["lt_own_domain"].startswith("own-")
+
+
+@pytest.mark.slow
+def test_paste_names_train_save_and_explore_them(user_folder):
+    import time
+
+    at = live_page()
+    at.session_state["lt_own_template"] = "names"
+    at.run().text_area(key="lt_own_text_names").set_value("\n".join(NAMES[:300])).run()
+    at.text_input(key="lt_own_title").set_value("Our names").run()
+    at.button(key="lt_own_read").click().run()
+    at.button(key="lt_start").click().run()
+    run = at.session_state["lt_run"]
+    try:
+        assert run.domain_name.startswith("own-our-names-")
+        end = time.monotonic() + 120
+        while run.snapshot().step < 300 and time.monotonic() < end:
+            time.sleep(1)
+        at.run()
+        at.text_input(key="lt_save_name").set_value("our-names").run()
+        at.button(key="lt_save").click().run()
+        assert not at.exception and any("our-names" in s.value for s in at.success)
+    finally:
+        run.stop()
+        run.join(10)
+    unregister(run.domain_name)                                 # a new process: the data set comes from disk
+    from streamlit.testing.v1 import AppTest
+    explorer = AppTest.from_file(APP, default_timeout=60).run()
+    explorer.switch_page("../pages/1_latent_explorer.py").run()
+    explorer.selectbox(key="le_model").set_value("our-names").run()
+    explorer.toggle(key="le_classic").set_value(True).run()    # the map as a plotly chart (the pad draws it in the browser)
+    assert not explorer.exception
+    hover = " ".join(json.dumps(json.loads(c.proto.spec)["data"]) for c in explorer.get("plotly_chart"))
+    test_names = get_domain(run.domain_name).item_texts("test")
+    assert sum(t.split(" (")[0] in hover for t in test_names) >= len(test_names) // 2   # your names, on the map
+    text = explorer.switch_page("../pages/3_text.py").run()
+    assert not text.exception
