@@ -231,3 +231,28 @@ def test_a_run_in_slow_motion_draws_every_step():
         run.stop()
         run.join(10)
 
+
+
+def test_a_vae_that_rebuilds_its_training_items_far_better_than_held_out_ones_is_memorising():
+    by_heart = reading(Diagnostics(600, kl_per_dim=(2.0, 2.0), active_dims=2, train_recon=0.1, val_recon=1.4),
+                       latent=2)
+    assert codes(by_heart) == ["memorising"] and by_heart[0].values == {"train": 0.1, "val": 1.4}
+    healthy = reading(Diagnostics(600, kl_per_dim=(2.0, 2.0), active_dims=2, train_recon=1.0, val_recon=1.2),
+                      latent=2)
+    assert codes(healthy) == ["ok"]
+    young = reading(Diagnostics(100, kl_per_dim=(2.0, 2.0), active_dims=2, train_recon=0.1, val_recon=1.4),
+                    latent=2)
+    assert codes(young) == ["ok"]                                          # too early to say
+
+
+def test_the_live_check_measures_reconstruction_of_training_and_held_out_items():
+    from seqgen.models import ModelConfig, build_model
+    from seqgen.training.live.diagnostics import Checkup
+
+    domain = get_domain("toy_tokens")
+    model = build_model(ModelConfig.for_domain(domain, "vae", hidden=16, latent=2))
+    x = domain.dataset("train")[0]
+    diag = Checkup(model.cfg, domain, domain.dataset("val")[0], x).check(model, 0)
+    assert diag.train_recon > 0 and diag.val_recon > 0
+    assert Checkup(model.cfg, domain, x, x).check(model, 0).train_recon == pytest.approx(
+        Checkup(model.cfg, domain, x, x).check(model, 0).val_recon)             # the same items: the same figure

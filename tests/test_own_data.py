@@ -245,6 +245,21 @@ def test_a_data_set_trains_with_its_kinds_presets_and_is_kept_for_its_models(use
         unregister(domain.name)
 
 
+def test_a_data_set_held_by_a_session_is_gone_with_it_unless_a_model_kept_it(user_folder):
+    import gc
+
+    data = read_data(names, pasted="\n".join(NAMES[:40])).data("Class of today")
+    held = register(own_domain(data), while_held=True)
+    assert get_domain(data.name) is held
+    del held
+    gc.collect()
+    with pytest.raises(ValueError, match="not in this seqgen's user folder"):
+        get_domain(data.name)                                  # the session ended: nothing of it is left
+    keep_data(data)                                            # a saved model kept it
+    assert get_domain(data.name).title == "Class of today"
+    unregister(data.name)
+
+
 def test_a_kept_data_set_that_was_tampered_with_is_refused(user_folder):
     data = read_data(names, pasted="\n".join(NAMES[:30])).data("Thirty")
     path = keep_data(data)

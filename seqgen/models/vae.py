@@ -123,6 +123,13 @@ class RNNVAE(SeqModel):
         mu, _ = self.encode(x.to(self.device))
         return self.decode(mu, label)
 
+    @torch.no_grad()
+    def reconstruction_per_step(self, x: torch.Tensor, label: torch.Tensor | None = None) -> float:
+        """How well x is rebuilt from its encoder means: the reconstruction loss in nats per scored step
+        (a letter, a note, a pixel), averaged over the batch."""
+        recon, _kl, steps = self._terms(x.to(self.device), label, sample_z=False)
+        return float(recon.sum() / steps.sum())
+
     # training ----------------------------------------------------------------------------------
     def reconstruction_targets(self, x: torch.Tensor) -> torch.Tensor:
         """What a continuous reconstruction is scored against. "binary": the data thresholded at 0.5, a

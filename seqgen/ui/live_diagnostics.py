@@ -29,6 +29,9 @@ FINDINGS = {
                              "Try free bits, a longer KL ramp, or word dropout."),
     "idle_dims": N_("{active} of the {latent} latent dimensions carry information; the decoder ignores the "
                     "others. That is common and not a fault: free bits would put them to use."),
+    "memorising": N_("It is learning the training items by heart: it rebuilds them at {train} nats a step, but "
+                      "held-out ones at {val}. More steps will not make it better at new items. Stop and save "
+                      "now, or add more data, or try a smaller hidden size."),
     "d_wins": N_("The discriminator wins every time: D(real) is {d_real} and D(fake) {d_fake}, so the generator "
                  "learns almost nothing from it. Try label smoothing, fewer D steps, or a lower learning rate."),
     "d_fooled": N_("The discriminator is fooled: D(fake) is {d_fake}. It has stopped telling real from fake, so "
@@ -52,7 +55,7 @@ def finding_text(finding, label_names) -> str:
     for k in ("share", "diversity"):
         if k in v:
             v[k] = f"{v[k]:.0%}"
-    for k in ("d_real", "d_fake", "kl"):
+    for k in ("d_real", "d_fake", "kl", "train", "val"):
         if k in v:
             v[k] = f"{v[k]:.2f}"
     if "norm" in v:

@@ -1,8 +1,9 @@
 """The Live training page's "Your data": upload or paste a data set, see what was kept and dropped and why,
 then train on it like any domain (the reading itself is seqgen.domains.own, no Streamlit there).
 
-The data set read last is kept in this browser session (OWN_KEY, its domain name): it is offered only here.
-A model saved from it stores the data set beside it in the user folder, so it opens on every page.
+The data set read last lives in this browser session (HELD_KEY) and is offered only here; it is gone when the
+session ends (and its training run with it). A model saved from it stores the data set in the user folder, so
+the model opens on every page.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from .widgets import cell, plain
 
 CHOICE = "own"                  # the "What to learn" option of the learner's own data
 OWN_KEY = "lt_own_domain"       # the domain name of the data set this session read
+HELD_KEY = "lt_own_held"        # the data set's domain itself: registered only while this session holds it
 REPORT_KEY = "lt_own_report"    # ("ok" | "error", what to show) of the last reading
 KIND_KEY = "lt_own_template"
 TITLE_KEY = "lt_own_title"
@@ -60,6 +62,7 @@ def _read() -> None:
     pasted = st.session_state.get(_pasted_key(template.name)) or ""
     pasted = pasted if isinstance(pasted, str) else ""
     st.session_state.pop(OWN_KEY, None)
+    st.session_state.pop(HELD_KEY, None)
     try:
         if sum(int(getattr(f, "size", 0)) for f in files) > MAX_UPLOAD_BYTES:   # before a byte is copied
             raise DataError(_("The files come to more than {most} MB; the most a data set takes is {most} MB.")
@@ -80,8 +83,8 @@ def _read() -> None:
     }
     if reading.ready:
         title = st.session_state.get(TITLE_KEY) or ""
-        domain = register(own_domain(reading.data(title if isinstance(title, str) else "")))
-        st.session_state[OWN_KEY] = domain.name
+        domain = register(own_domain(reading.data(title if isinstance(title, str) else "")), while_held=True)
+        st.session_state[OWN_KEY], st.session_state[HELD_KEY] = domain.name, domain
         summary["preview"] = [e.artifact for e in reading.kept[:PREVIEW]]
     st.session_state[REPORT_KEY] = ("ok", summary, template.name)
 

@@ -27,6 +27,11 @@ EARLY_STEPS = 300            # before this, samples that look alike are a young 
 COLLAPSE_SHARE = 0.6         # one class holding this share of the samples (of several requested labels)
 ALIKE = 0.35                 # samples differing less than this fraction of how much real examples differ
 RECENT = 50                  # steps of per-step figures the reading looks at
+# A VAE rebuilding the items it trains on this much better (per step, in nats) than held-out ones is learning
+# them by heart: what a small data set of a learner's own invites
+MEMORISING_RATIO = 2.0
+RECON_BATCH = 100            # items of each split it rebuilds
+MEMORISING_GAP = 0.2         # nats per step: below this the two are close whatever their ratio
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,8 @@ class Diagnostics:
     diversity: float | None = None                # GAN: samples' mean pairwise difference / real examples'
     kl_per_dim: tuple[float, ...] | None = None   # VAE: average KL of each latent dimension (nats)
     active_dims: int | None = None                # VAE: dimensions with KL above ACTIVE_KL
+    train_recon: float | None = None              # VAE: reconstruction loss per step of training items (nats)
+    val_recon: float | None = None                # VAE: the same of held-out items
     findings: tuple[Finding, ...] = ()
 
 
@@ -54,7 +61,7 @@ class Checkup:
     """The diagnostics of one run: built once at the run's start (reference classifier, the real examples'
     spread), then `check(model, step)` between two steps (the caller holds the model still)."""
 
-    def __init__(self, cfg, domain, val_x: torch.Tensor):
+    def __init__(self, cfg, domain, val_x: torch.Tensor, train_x: torch.Tensor | None = None):
         self.cfg = cfg
         self.family = cfg.family
         self.classifier: SequenceClassifier | None = None
@@ -63,6 +70,9 @@ class Checkup:
             self.classifier = judge if isinstance(judge, SequenceClassifier) else None
             self.real_spread = mean_pairwise_difference(val_x[:DIAGNOSTIC_SAMPLES], cfg.discrete)
         self.val_x = val_x[:KL_BATCH]
+        # the memorising check rebuilds a few training and held-out items (not for a conditional VAE, whose
+        # decoder would need their labels)
+        self.train_x = train_x[:RECON_BATCH] if train_x is not None and not cfg.conditional else None
 
     def check(self, model, step: int) -> Diagnostics:
         was = model.training
@@ -90,7 +100,12 @@ class Checkup:
     def _vae(self, model, step: int) -> Diagnostics:
         mu, logvar = model.encode(self.val_x)
         kl = (0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)).mean(0).float().cpu()
-        return Diagnostics(step, kl_per_dim=tuple(float(v) for v in kl), active_dims=int((kl > ACTIVE_KL).sum()))
+        train_recon = val_recon = None
+        if self.train_x is not None:
+            train_recon = model.reconstruction_per_step(self.train_x)
+            val_recon = model.reconstruction_per_step(self.val_x[:RECON_BATCH])
+        return Diagnostics(step, kl_per_dim=tuple(float(v) for v in kl), active_dims=int((kl > ACTIVE_KL).sum()),
+                           train_recon=train_recon, val_recon=val_recon)
 
 
 def _recent_mean(recent: Sequence[Mapping[str, float]], name: str) -> float | None:
@@ -126,6 +141,10 @@ def read(diag: Diagnostics, recent: Sequence[Mapping[str, float]], *, conditiona
         elif diag.active_dims < latent:
             found.append(Finding("idle_dims", "hint",
                                  MappingProxyType({"active": diag.active_dims, "latent": latent})))
+    if diag.train_recon is not None and diag.val_recon is not None and step >= EARLY_STEPS and \
+            diag.val_recon > MEMORISING_RATIO * diag.train_recon and diag.val_recon - diag.train_recon > MEMORISING_GAP:
+        found.append(Finding("memorising", "problem",
+                             MappingProxyType({"train": diag.train_recon, "val": diag.val_recon})))
     d_real, d_fake = _recent_mean(recent, "d_real"), _recent_mean(recent, "d_fake")
     if d_real is not None and d_fake is not None and len(recent) >= 10:
         if d_real > 0.85 and d_fake < 0.15:

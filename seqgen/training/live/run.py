@@ -379,7 +379,7 @@ class TrainingRun:
                                device="cpu", preview=preview, controls=self.controls, step_lock=self._model_lock,
                                history_limit=1000)   # the run keeps its own downsampled series
         vx, vy = self.trainer.val_x, self.trainer.val_y
-        self.checkup = Checkup(cfg, self.domain, vx)
+        self.checkup = Checkup(cfg, self.domain, vx, self.trainer.x.cpu())
         self._latent_x = vx[:LATENT_BATCH] if (cfg.family == "vae" and cfg.latent == 2) else None
         self._latent_y = None if (vy is None or self._latent_x is None) else vy[:LATENT_BATCH].numpy()
         labels = None
