@@ -14,6 +14,9 @@ from dataclasses import dataclass, field, replace
 from .locale import N_
 
 LIVE_SUFFIX = "-live"
+# A learner's own data set is small: its runs stop once the held-out figure has not improved for this many
+# validation passes, rather than learn the items by heart
+SMALL_DATA_PATIENCE = 4
 
 
 @dataclass(frozen=True)
@@ -286,6 +289,7 @@ def configure(preset: str | None = None, domain: str | None = None, family: str 
     if not data.n_labels and "conditional" not in (model_overrides or {}):
         model["conditional"] = False      # a learner's data set without labels trains its template's preset
     model_cfg = ModelConfig.for_domain(data, p.family, **model)
-    train_cfg = TrainConfig(**{**p.train, **{k: v for k, v in (train_overrides or {}).items() if v is not None}})
+    train = {**p.train, **({"patience": SMALL_DATA_PATIENCE} if data.presets_from else {})}
+    train_cfg = TrainConfig(**{**train, **{k: v for k, v in (train_overrides or {}).items() if v is not None}})
     train_cfg.validate()
     return model_cfg, train_cfg, p

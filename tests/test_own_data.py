@@ -22,6 +22,7 @@ from PIL import Image
 from seqgen.domains import get_domain, own, register, unregister
 from seqgen.domains.own import DataError, keep_data, open_kept, own_domain, read_data, templates
 from seqgen.locale import in_language, translations
+from seqgen.presets import SMALL_DATA_PATIENCE
 
 ROOT = Path(__file__).resolve().parents[1]
 names = get_domain("names")
@@ -234,6 +235,8 @@ def test_a_data_set_trains_with_its_kinds_presets_and_is_kept_for_its_models(use
         assert all(t.split(" (")[0] in NAMES for t in domain.item_texts("test"))
         model_cfg, train_cfg, _ = build_configs(domain.name, "gan")
         assert model_cfg.domain == domain.name and not model_cfg.conditional and model_cfg.seq_len == names.seq_len
+        assert train_cfg.patience == SMALL_DATA_PATIENCE > 0                 # a small data set stops early
+        assert build_configs("names", "gan")[1].patience == 0
         assert domain.reference() is not None                  # the names language model judges its words
         domain.keep()
         path = user_folder / "datasets" / f"{domain.name}.npz"

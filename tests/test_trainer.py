@@ -76,6 +76,26 @@ def test_stop_from_another_thread():
     assert result.status == "stopped" and 5 <= result.steps < 10
 
 
+def test_patience_stops_a_run_whose_held_out_figure_stopped_improving_and_keeps_the_best_weights():
+    model, domain = vae()
+    figures = iter([5.0, 4.0, 4.5, 4.2, 4.1] + [9.0] * 100)     # best at the second pass, then never better
+    best_weights = {}
+
+    def evaluate(x, y):
+        value = next(figures)
+        if value == 4.0:
+            best_weights.update({k: v.clone() for k, v in model.state_dict().items()})
+        return {"neg_elbo": value}
+
+    model.evaluate = evaluate
+    result = Trainer(model, domain, TrainConfig(steps=1000, eval_every=5, lr=5e-3, patience=3)).fit()
+    assert result.status == "no_better" and result.steps == 25          # passes at 5 .. 25: three after the best
+    assert result.best["neg_elbo"] == 4.0 and result.best["step"] == 10
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in best_weights.items())
+    never = Trainer(*vae(), TrainConfig(steps=30, eval_every=5, lr=5e-3)).fit()
+    assert never.status == "done"                                        # patience 0: no early stop
+
+
 def test_time_budget():
     model, domain = vae(ToyTokens(), autoregressive=True)
     result = Trainer(model, domain, TrainConfig(steps=10**6, max_minutes=0.02)).fit()

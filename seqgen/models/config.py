@@ -195,6 +195,8 @@ class TrainConfig:
                                above=0.0, live=dict(options=(0.5, 1.0, 2.0, 5.0, 10.0, 100.0), while_running=True))
     seed: int = setting(0, "random seed of the weights and the batches")
     eval_every: int = setting(200, "steps between validation passes (and sample events)", min=1)
+    patience: int = setting(0, "validation passes in a row without a better figure after which training stops "
+                            "early (0: it never does; a learner's own small data set gets a few)", min=0)
     bf16: str = setting("auto", "bfloat16 autocast (auto: on GPUs with bfloat16; on: also on CPUs with "
                         "AVX512-BF16 or AMX)", choices=BF16_MODES)
     threads: int | None = setting(None, "torch intra-op threads (default: torch's own)", min=1)

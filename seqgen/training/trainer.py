@@ -37,7 +37,7 @@ class Event:
 
 @dataclass
 class TrainResult:
-    status: str                    # "done" | "stopped" | "time_budget"
+    status: str                    # "done" | "stopped" | "time_budget" | "no_better" (patience ran out)
     steps: int
     elapsed: float
     history: list[dict]            # one row per step: {"step", "time", name: value...}
@@ -194,7 +194,7 @@ class Trainer:
         self.optimizers = self.model.configure_optimizers(train)
         self._base_lrs = [[group["lr"] for group in opt.param_groups] for opt in self.optimizers.values()]
         self.last_state: resume.TrainingState | None = None
-        self._stop_requested = self._out_of_time = False   # what the processes agreed after the last step
+        self._stop_requested = self._out_of_time = self._no_better = False   # what the processes agreed last step
         x, y = domain.training_data(train.data)
         self.x, self.y = x.to(self.device), (None if y is None else y.to(self.device))
         vx, vy = domain.dataset("val")
@@ -203,6 +203,7 @@ class Trainer:
         self.validation: list[dict] = []
         self.best: dict | None = None
         self._best_state = None
+        self.passes_since_best = 0         # validation passes since the best one (early stopping's count)
         self._order = torch.empty(0, dtype=torch.long)
         self._cursor = 0
         self._batch_gen = torch.Generator().manual_seed(train.seed)
@@ -263,6 +264,7 @@ class Trainer:
             name, lower = primary
             value = stats[name]
             better = self.best is None or (value < self.best[name] if lower else value > self.best[name])
+            self.passes_since_best = 0 if better else self.passes_since_best + 1
             if better:
                 self.best = row
                 self._best_state = copy.deepcopy(self.model.state_dict())
@@ -331,10 +333,12 @@ class Trainer:
         log shows the whole batch), and whether any process was asked to stop or ran out of time."""
         if not self.processes.active:
             return stats
-        flags = {"_stop": float(self.stop_event.is_set()), "_out_of_time": float(self.elapsed >= self._budget)}
+        flags = {"_stop": float(self.stop_event.is_set()), "_out_of_time": float(self.elapsed >= self._budget),
+                 "_no_better": float(self._patience_spent)}      # only process 0 validates: the others learn it here
         agreed = self.processes.mean({**stats, **flags})
         self._stop_requested = agreed.pop("_stop") > 0
         self._out_of_time = agreed.pop("_out_of_time") > 0
+        self._no_better = agreed.pop("_no_better") > 0
         return agreed
 
     @property
@@ -342,12 +346,16 @@ class Trainer:
         """Seconds of training allowed (--minutes), or infinity."""
         return self.train.max_minutes * 60 if self.train.max_minutes else math.inf
 
+    @property
+    def _patience_spent(self) -> bool:
+        return 0 < self.train.patience <= self.passes_since_best
+
     def _should_stop(self) -> str | None:
         if self.processes.active:
-            stop, late = self._stop_requested, self._out_of_time
+            stop, late, no_better = self._stop_requested, self._out_of_time, self._no_better
         else:
-            stop, late = self.stop_event.is_set(), self.elapsed >= self._budget
-        return "stopped" if stop else "time_budget" if late else None
+            stop, late, no_better = self.stop_event.is_set(), self.elapsed >= self._budget, self._patience_spent
+        return "stopped" if stop else "time_budget" if late else "no_better" if no_better else None
 
     def resume_from(self, state: resume.TrainingState, best_weights: dict[str, torch.Tensor]) -> None:
         """Continue the run `state` was captured from (see seqgen.training.resume)."""
@@ -367,7 +375,8 @@ class Trainer:
 
     def loop(self) -> str:
         """Train until the steps are done, the time budget is spent or a stop is asked for; while paused, make
-        only the steps requested, one at a time. -> "done", "stopped" or "time_budget"."""
+        only the steps requested, one at a time; with `patience`, stop once validation has not improved for that
+        many passes. -> "done", "stopped", "time_budget" or "no_better"."""
         controls = self.controls
         while self.step < self.train.steps:
             stopping = self._should_stop()

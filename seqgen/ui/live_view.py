@@ -82,6 +82,9 @@ def status_text(snap) -> str:
         if snap.step == 0:
             return _("Paused before the first step. Resume, or step once.")
         return _("Paused at step {step}. Resume, or step once to watch a single update.").format(step=snap.step)
+    if s == "done" and snap.message.startswith("Stopped early"):
+        return _("Stopped early at step {step}: it had stopped getting better at the held-out items, so more steps "
+                 "would only teach it the training items by heart.").format(step=snap.step)
     if s == "done":
         return ngettext("Finished its {n} step.", "Finished all {n} steps.", snap.total_steps).format(
             n=snap.total_steps)

@@ -404,6 +404,9 @@ class TrainingRun:
             if status == "stopped":
                 message = self._message if self._message.startswith("Stopped") else \
                     "Stopped. You can still save what it learned."
+            elif status == "no_better":
+                message = (f"Stopped early at step {self.trainer.step}: the held-out figure has not improved for "
+                           f"{self.train_cfg.patience} checks.")
             else:
                 message = f"Finished all {total} steps."
             self._set_status("stopped" if status == "stopped" else "done", message)
