@@ -20,7 +20,7 @@ import soundfile as sf
 from PIL import Image
 
 from seqgen.domains import get_domain, own, register, unregister
-from seqgen.domains.own import DataError, keep_data, open_kept, own_domain, read_data, templates
+from seqgen.domains.own import DataError, OwnData, keep_data, open_kept, own_domain, read_data, templates
 from seqgen.locale import in_language, translations
 from seqgen.presets import SMALL_DATA_PATIENCE
 
@@ -382,3 +382,32 @@ def test_paste_names_train_save_and_explore_them(user_folder):
     assert sum(t.split(" (")[0] in hover for t in test_names) >= len(test_names) // 2   # your names, on the map
     text = explorer.switch_page("../pages/3_text.py").run()
     assert not text.exception
+
+
+def test_chinese_names_kept_as_characters_make_an_alphabet_of_their_own():
+    pasted = ["王伟", "李娜", "张伟", "刘洋", "陈静", "杨勇", "黄艳", "赵磊", "吴杰", "周涛", "徐明", "孙超",
+              "马秀", "朱霞", "胡平", "郭刚", "何英", "高华", "林玉", "罗兰", "王 伟", "李娜"]
+    reading = read_data(names, pasted="\n".join(pasted), characters=True)
+    assert [e.artifact for e in reading.kept][:3] == ["王伟", "李娜", "张伟"] and len(reading.kept) == 20
+    why = {str(r) for r, _, _ in reading.reasons()}
+    assert "a duplicate of an item kept before it" in why and any("spaces" in w for w in why)
+    data = reading.data("中文名字")
+    assert data.alphabet == "".join(sorted(set("".join(pasted).replace(" ", ""))))
+    domain = own_domain(data)
+    assert domain.n_features == 3 + len(data.alphabet)
+    assert domain.to_artifact(domain.from_artifact("李娜")) == "李娜" and domain.reads_as("李娜") is None
+    assert domain.reference() is None                          # the a–z language model cannot judge these
+    with pytest.raises(ValueError) as e:
+        domain.from_artifact("李雷")                            # 雷 is in no name of the data
+    both_languages(e.value.args[0])
+    assert OwnData.from_bytes(data.to_bytes()).alphabet == data.alphabet
+    from seqgen.models import build_model
+    from seqgen.training.live.knobs import build_configs
+    register(domain)
+    try:
+        model = build_model(build_configs(domain.name, "vae")[0])
+        assert all(set(w) <= set(data.alphabet) for w in domain.artifacts(model.sample(8, temperature=1.0)))
+    finally:
+        unregister(domain.name)
+    with pytest.raises(DataError):
+        read_data(digits, [("a.png", drawing_of(0)[0])], characters=True)

@@ -46,6 +46,9 @@ def add_train_parser(sub) -> None:
     s.add_argument("--kind", choices=KINDS, help="with --data PATH: what the files hold (text: .txt/.csv, one per "
                    "line; melody: .mid; image: .png/.jpg; sound: .wav/.flac/.ogg)")
     s.add_argument("--title", help="with --data PATH: the data set's name (default: the file or folder's name)")
+    s.add_argument("--characters", action="store_true", help="with --data PATH --kind text: keep words in the "
+                   "characters they are written in (each one a token) instead of reading them as letters a-z "
+                   "(Chinese through its pinyin)")
     s.set_defaults(fn=cmd_train)
 
 
@@ -83,7 +86,7 @@ def _own_data(args) -> None:
                          "--family (vae or gan)")
     if args.domain is not None or args.preset is not None:
         raise ValueError("--data PATH trains on your files: leave out --domain and --preset")
-    reading = read_data(get_domain(templates()[args.kind]), files_at(Path(args.data)))
+    reading = read_data(get_domain(templates()[args.kind]), files_at(Path(args.data)), characters=args.characters)
     if os.environ.get("RANK", "0") == "0" and not os.environ.get(_REPORTED):
         os.environ[_REPORTED] = "1"            # the processes torchrun starts from here read it again, quietly
         print(f"read {args.data}: kept {len(reading.kept)} items, dropped {len(reading.dropped)}; labels: "

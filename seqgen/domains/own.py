@@ -154,6 +154,12 @@ class DataReading:
     label_source: str = "none"               # "folders" | "guessed" | "none"
     label_names: tuple[str, ...] = ()
     label_ids: list[int] | None = None
+    alphabet: str | None = None              # the items' own characters, when kept as written
+
+    @property
+    def reader(self) -> Domain:
+        """The template, or with the items' own alphabet the template writing in it."""
+        return self.template if self.alphabet is None else self.template.with_alphabet(self.alphabet)
 
     @property
     def ready(self) -> bool:
@@ -181,27 +187,32 @@ class DataReading:
         """The kept items as a data set called `title`. ValueError when there are too few."""
         if not self.ready:
             raise ValueError(self.problem())
-        seqs = torch.stack([self.template.from_artifact(e.artifact) for e in self.kept])
+        reader = self.reader
+        seqs = torch.stack([reader.from_artifact(e.artifact) for e in self.kept])
         x = (seqs.clamp(0, 1) * 255).round().to(torch.uint8) if seqs.is_floating_point() else seqs.to(torch.int16)
         y = np.asarray(self.label_ids, np.int64) if self.label_ids is not None else None
         report = {"files": self.files, "kept": len(self.kept), "dropped": len(self.dropped),
                   "labels": self.label_source,
                   "reasons": {str(r): n for r, n, _ in self.reasons()}}
         return OwnData(title=title.strip()[:80] or "my data", template=self.template.name, x=x.numpy(), y=y,
-                       label_names=self.label_names, texts=tuple(e.shown_as[:160] for e in self.kept), report=report)
+                       label_names=self.label_names, texts=tuple(e.shown_as[:160] for e in self.kept), report=report,
+                       alphabet=self.alphabet)
 
 
 def read_data(template: Domain, files: Sequence[tuple[str, bytes]] = (), pasted: str = "",
-              label_by_folder: bool = True) -> DataReading:
-    """A learner's files (and pasted lines, where the template's kind takes them) read by `template`'s kind.
-    Zip archives are unpacked safely; a file of another type, an unreadable item, a duplicate and any item
-    past MAX_ITEMS are dropped with their reason. DataError when the upload as a whole is refused."""
+              label_by_folder: bool = True, characters: bool = False) -> DataReading:
+    """A learner's files (and pasted lines, where the template's kind takes them) read by `template`'s kind;
+    with `characters`, words are kept in the characters they are written in, which become the data set's
+    alphabet (Chinese names as characters rather than pinyin). Zip archives are unpacked safely; a file of
+    another type, an unreadable item, a duplicate and any item past MAX_ITEMS are dropped with their reason.
+    DataError when the upload as a whole is refused."""
     total = sum(len(d) for _, d in files) + len(pasted.encode("utf-8", "replace"))
     if total > MAX_UPLOAD_BYTES:
         raise DataError(Sentence("The files come to {mb} MB; the most a data set takes is {most} MB.",
                                  mb=f"{total / 1e6:.1f}", most=f"{MAX_UPLOAD_BYTES / 1e6:.0f}"))
-    if pasted.strip() and not template.pastes:
+    if pasted.strip() and not template.pastes or characters and not template.own_alphabet:
         raise DataError(Sentence("Models of {title} cannot learn from typed text.", title=template.title))
+    options = {"characters": True} if characters else {}
     members: list[tuple[str, bytes]] = []
     for name, data in files:
         name = _member_name(str(name))
@@ -209,22 +220,24 @@ def read_data(template: Domain, files: Sequence[tuple[str, bytes]] = (), pasted:
         if len(members) > MAX_FILES:
             raise DataError(Sentence("The upload holds more than {most} files; the most a data set takes is "
                                      "{most}.", most=MAX_FILES))
-    entries: list[Entry] = template.read_lines(pasted.splitlines(), "pasted") if pasted.strip() else []
+    entries: list[Entry] = template.read_lines(pasted.splitlines(), "pasted", **options) if pasted.strip() else []
     types = ", ".join("." + t for t in template.upload_types)
     for name, data in members:
         if _suffix(name) not in template.upload_types:
             entries.append(Entry(name, why=Sentence("not a file this data takes ({types})", types=types)))
             continue
         try:
-            entries += template.read_file(name, data)
+            entries += template.read_file(name, data, **options)
         except ValueError as e:
             entries.append(Entry(name, why=e.args[0] if e.args else Sentence("could not be read")))
+    alphabet = "".join(sorted({c for e in entries if e.why is None for c in e.artifact})) if characters else None
+    reader = template.with_alphabet(alphabet) if characters else template
     kept, dropped, seen = [], [], set()
     for e in entries:
         if e.why is not None:
             dropped.append(e)
             continue
-        key = template.from_artifact(e.artifact).numpy().tobytes()
+        key = reader.from_artifact(e.artifact).numpy().tobytes()
         if key in seen:
             dropped.append(Entry(e.where, why=Sentence("a duplicate of an item kept before it"), shown=e.shown))
         elif len(kept) >= MAX_ITEMS:
@@ -232,7 +245,7 @@ def read_data(template: Domain, files: Sequence[tuple[str, bytes]] = (), pasted:
         else:
             seen.add(key)
             kept.append(e)
-    reading = DataReading(template, kept, dropped, files=len(members) + bool(pasted.strip()))
+    reading = DataReading(template, kept, dropped, files=len(members) + bool(pasted.strip()), alphabet=alphabet)
     _label(reading, label_by_folder)
     return reading
 
@@ -271,12 +284,13 @@ class OwnData:
     label_names: tuple[str, ...]
     texts: tuple[str, ...]             # each item in words and where it came from ("Lilei (cities.txt:12)")
     report: dict = field(default_factory=dict)
+    alphabet: str | None = None        # words kept as written: their characters, one token each
 
     @property
     def digest(self) -> str:
         h = hashlib.sha256()
         for part in (self.template, self.x.tobytes(), b"" if self.y is None else self.y.tobytes(),
-                     "\n".join(self.label_names)):
+                     "\n".join(self.label_names), self.alphabet or ""):
             h.update(part.encode() if isinstance(part, str) else part)
         return h.hexdigest()
 
@@ -287,7 +301,8 @@ class OwnData:
 
     def to_bytes(self) -> bytes:
         buf = io.BytesIO()
-        meta = json.dumps({"title": self.title, "template": self.template, "report": self.report})
+        meta = json.dumps({"title": self.title, "template": self.template, "report": self.report,
+                           "alphabet": self.alphabet})
         np.savez_compressed(buf, x=self.x, y=self.y if self.y is not None else np.zeros(0, np.int64),
                             labelled=np.array(self.y is not None), label_names=np.array(self.label_names, dtype=str),
                             texts=np.array(self.texts, dtype=str), meta=np.array(meta))
@@ -307,8 +322,10 @@ class OwnData:
             raise ValueError("not a seqgen data set (its arrays do not agree)")
         if y is not None and len(x) and not (0 <= y.min() and y.max() < len(label_names)):
             raise ValueError("not a seqgen data set (a label is out of range)")
+        alphabet = meta.get("alphabet")
         return cls(title=str(meta.get("title", "my data")), template=str(meta.get("template", "")), x=x, y=y,
-                   label_names=label_names, texts=texts, report=dict(meta.get("report", {})))
+                   label_names=label_names, texts=texts, report=dict(meta.get("report", {})),
+                   alphabet=str(alphabet) if alphabet is not None else None)
 
 
 def data_dir() -> Path:
@@ -347,6 +364,8 @@ class OwnDomain:
         self.name, self.title, self.picker_title = data.name, data.title, data.title
         self.label_names = tuple(data.label_names)
         self.presets_from = data.template
+        if data.alphabet is not None:
+            self.alphabet = data.alphabet
         self.data_sources = ("bundled",)
         self.licence = f"The learner's own data: {data.report.get('kept', len(data.x))} items, as uploaded."
         x = torch.from_numpy(data.x.astype(np.float32) / 255.0) if data.x.dtype == np.uint8 else \
@@ -379,7 +398,10 @@ class OwnDomain:
         template = get_domain(self.presets_from)
         if self.label_names and self.label_names != tuple(template.label_names):
             return None
-        return template.reference()
+        judge = template.reference()
+        if judge is None or (judge.cfg.seq_len, judge.cfg.n_features) != (self.seq_len, self.n_features):
+            return None                   # a judge of other words (a–z) cannot read an alphabet of their own
+        return judge
 
     def data_note(self) -> str:
         r = self.own.report

@@ -77,6 +77,7 @@ class Domain(ABC):
     # and whether items can be typed or pasted one per line.
     upload_types: tuple[str, ...] = ()
     pastes: bool = False
+    own_alphabet: bool = False         # whether items can be kept in the characters they are written in
     presets_from: str | None = None    # a domain whose presets this one trains with (a learner's data)
 
     @property
@@ -145,8 +146,13 @@ class Domain(ABC):
         unreadable; an item that is not, is an Entry with its reason."""
         raise ValueError(Sentence("Models of {title} cannot learn from files.", title=self.title))
 
-    def read_lines(self, lines: Sequence[str], where: str) -> list[Entry]:
-        """Items typed or pasted one per line (where `pastes`)."""
+    def read_lines(self, lines: Sequence[str], where: str, characters: bool = False) -> list[Entry]:
+        """Items typed or pasted one per line (where `pastes`); with `characters` (where `own_alphabet`), kept in
+        the characters they are written in."""
+        raise ValueError(Sentence("Models of {title} cannot learn from typed text.", title=self.title))
+
+    def with_alphabet(self, alphabet: str) -> Domain:
+        """This domain writing its items in `alphabet`'s characters (where `own_alphabet`)."""
         raise ValueError(Sentence("Models of {title} cannot learn from typed text.", title=self.title))
 
     def data_note(self) -> str:

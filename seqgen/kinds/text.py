@@ -7,6 +7,7 @@ A concrete text domain (names) says where its words come from and how long they 
 """
 from __future__ import annotations
 
+import copy
 import csv
 from collections.abc import Sequence
 from pathlib import Path
@@ -49,7 +50,6 @@ def letters_only(text, if_empty: str) -> str:
 class TextDomain(Domain):
     kind = "text"
     discrete = True
-    n_features = VOCAB
     pad_id = PAD
     bos_id = BOS
     eos_id = EOS
@@ -58,6 +58,28 @@ class TextDomain(Domain):
     start_flag, start_help, start_is_file = "prefix", "the first letters, e.g. Mar", False
     upload_types = ("txt", "csv")
     pastes = True
+    own_alphabet = True
+    # The characters words are written in: None for the letters a–z (what the bundled names use, and what
+    # Chinese is read into through its pinyin); a learner's data set kept as characters has its own
+    alphabet: str | None = None
+
+    @property
+    def n_features(self) -> int:
+        return VOCAB if self.alphabet is None else FIRST_LETTER + len(self.alphabet)
+
+    def with_alphabet(self, alphabet: str) -> TextDomain:
+        """This domain writing words in `alphabet`'s characters (each its own token) instead of a–z."""
+        other = copy.copy(self)
+        other.alphabet = alphabet
+        other.__dict__.pop("_ids", None)
+        return other
+
+    @property
+    def _ids(self) -> dict[str, int]:
+        if "_ids" not in self.__dict__:
+            chars = self.alphabet if self.alphabet is not None else "abcdefghijklmnopqrstuvwxyz"
+            self.__dict__["_ids"] = {c: FIRST_LETTER + i for i, c in enumerate(chars)}
+        return self.__dict__["_ids"]
 
     @property
     def max_letters(self) -> int:
@@ -69,26 +91,50 @@ class TextDomain(Domain):
         raise NotImplementedError
 
     def encode(self, word: str) -> np.ndarray:
-        """Lowercase letters -> int64 [T]: letters, EOS, PAD...  (no validation)."""
+        """Lowercase letters (or the alphabet's characters) -> int64 [T]: letters, EOS, PAD...  (no
+        validation)."""
         out = np.full(self.seq_len, PAD, np.int64)
-        out[: len(word)] = [ord(c) - ord("a") + FIRST_LETTER for c in word]
+        ids = self._ids
+        out[: len(word)] = [ids[c] for c in word]
         out[len(word)] = EOS
         return out
 
     def to_artifact(self, seq) -> str:
         """Tokens [T] -> "Mary": letters up to the first EOS or PAD; BOS and unknown ids are skipped."""
         letters = []
+        chars = self.alphabet if self.alphabet is not None else "abcdefghijklmnopqrstuvwxyz"
         for t in torch.as_tensor(seq).reshape(-1).tolist():
             if t in (EOS, PAD):
                 break
-            if FIRST_LETTER <= t < VOCAB:
-                letters.append(chr(ord("a") + t - FIRST_LETTER))
-        return "".join(letters).capitalize()
+            if FIRST_LETTER <= t < FIRST_LETTER + len(chars):
+                letters.append(chars[t - FIRST_LETTER])
+        word = "".join(letters)
+        return word.capitalize() if self.alphabet is None else word
+
+    def _in_alphabet(self, text, if_empty: str) -> str:
+        """Typed text, stripped, checked to be written in the alphabet. ValueError says what to fix."""
+        if not isinstance(text, str):
+            raise ValueError(Sentence("Expected a word as text, got {type}.", type=type(text).__name__))
+        s = text.strip()
+        if not s:
+            raise ValueError(if_empty)
+        bad = [c for c in s if c not in self._ids]
+        if bad:
+            raise ValueError(Sentence("{char} is not one of the characters these models write (in {text}).",
+                                      char=repr(bad[0]), text=repr(s)))
+        return s
+
+    def _word(self, text, if_empty: str) -> str:
+        """What the models read for typed text: letters (Chinese through its pinyin), lower case; or the
+        alphabet's characters as typed."""
+        if self.alphabet is not None:
+            return self._in_alphabet(text, if_empty)
+        return letters_only(romanised(text) if isinstance(text, str) else text, if_empty).lower()
 
     def reads_as(self, typed: str) -> str | None:
         """The word the models read for what was typed, when that differs from it (Chinese characters, read
         through their pinyin: 李雷 -> "Lilei"); None when it is taken as typed."""
-        if not isinstance(typed, str):
+        if not isinstance(typed, str) or self.alphabet is not None:
             return None
         word = romanised(typed.strip())
         return word.capitalize() if word != typed.strip() else None
@@ -96,31 +142,29 @@ class TextDomain(Domain):
     def from_artifact(self, text: str) -> torch.Tensor:
         """A word typed by a user -> int64 [T]; Chinese characters are read through their pinyin. ValueError
         says what to fix."""
-        s = letters_only(romanised(text) if isinstance(text, str) else text,
-                         Sentence("Please type a {noun} (letters a–z).", noun=Sentence(self.item_noun)))
+        s = self._word(text, Sentence("Please type a {noun} (letters a–z).", noun=Sentence(self.item_noun)))
         if len(s) > self.max_letters:
             raise ValueError(Sentence("Names may have at most {most} letters ({text} has {n}).", most=self.max_letters,
                                       text=repr(s), n=len(s)))
-        return torch.from_numpy(self.encode(s.lower()))
+        return torch.from_numpy(self.encode(s))
 
     def prefix(self, text: str, length: int | None = None) -> torch.Tensor:
         """The start of a word ("Mar", or "李" read as "Li") -> its letter tokens int64 [k]. ValueError says
         what to fix."""
-        s = letters_only(romanised(text) if isinstance(text, str) else text,
-                         Sentence("Type the first letters of a {noun} (a–z), like Mar or Jo.",
-                                  noun=Sentence(self.item_noun)))
+        s = self._word(text, Sentence("Type the first letters of a {noun} (a–z), like Mar or Jo.",
+                                      noun=Sentence(self.item_noun)))
         if len(s) >= self.max_letters:
             raise ValueError(Sentence("The models write names of up to {most} letters, so a start may have at most "
                                       "{start} (this one has {n}).", most=self.max_letters, start=self.max_letters - 1,
                                       n=len(s)))
-        return torch.from_numpy(self.encode(s.lower())[: len(s)])
+        return torch.from_numpy(self.encode(s)[: len(s)])
 
     def read_start(self, value: str) -> tuple[str, list[str]]:
         self.prefix(value)            # refuses what is not a start of a word, with its sentence
         return value, []
 
     # ---------------------------------------------------------------- a learner's list of words
-    def read_file(self, name: str, data: bytes) -> list[Entry]:
+    def read_file(self, name: str, data: bytes, characters: bool = False) -> list[Entry]:
         """A UTF-8 list, one word per line (.txt), or the first column of a .csv."""
         try:
             text = bytes(data).decode("utf-8-sig")
@@ -130,22 +174,35 @@ class TextDomain(Domain):
         lines = text.splitlines()
         if name.lower().endswith(".csv"):
             lines = [row[0] if row else "" for row in csv.reader(lines)]
-        return self.read_lines(lines, name)
+        return self.read_lines(lines, name, characters)
 
-    def read_lines(self, lines: Sequence[str], where: str) -> list[Entry]:
+    def read_lines(self, lines: Sequence[str], where: str, characters: bool = False) -> list[Entry]:
         """Each line a word: Chinese characters read through their pinyin, capitalised like the models
-        write; a line that is not a word of up to `max_letters` letters is dropped with its reason."""
+        write; with `characters`, the line as it is written (its characters become the data set's
+        alphabet). A line that is not a word of up to `max_letters` letters is dropped with its reason."""
         out = []
         for i, line in enumerate(lines, 1):
-            at = f"{where}:{i}"
-            if not line.strip():
+            at, word = f"{where}:{i}", line.strip()
+            if not word:
                 out.append(Entry(at, why=Sentence("an empty line")))
                 continue
             try:
-                out.append(Entry(at, self.to_artifact(self.from_artifact(line)), shown=line.strip()[:40]))
+                out.append(Entry(at, self._as_written(word) if characters else self.to_artifact(self.from_artifact(word)),
+                                 shown=word[:40]))
             except ValueError as e:
-                out.append(Entry(at, why=e.args[0], shown=line.strip()[:40]))
+                out.append(Entry(at, why=e.args[0], shown=word[:40]))
         return out
+
+    def _as_written(self, word: str) -> str:
+        """A word kept in its own characters: any but spaces and control characters, up to `max_letters`."""
+        odd = [c for c in word if c.isspace() or not c.isprintable()]
+        if odd:
+            raise ValueError(Sentence("A word may not hold spaces or control characters (got {char} in {text}).",
+                                      char=repr(odd[0]), text=repr(word)))
+        if len(word) > self.max_letters:
+            raise ValueError(Sentence("Names may have at most {most} letters ({text} has {n}).", most=self.max_letters,
+                                      text=repr(word), n=len(word)))
+        return word
 
     # ---------------------------------------------------------------- judging words
     def word_nll(self, strings: list[str]) -> list[float | None]:
@@ -156,7 +213,7 @@ class TextDomain(Domain):
         out: list[float | None] = [None] * len(strings)
         if lm is None or not ok:
             return out
-        x = torch.stack([torch.from_numpy(self.encode(strings[i].lower())) for i in ok])
+        x = torch.stack([torch.from_numpy(self.encode(strings[i] if self.alphabet else strings[i].lower())) for i in ok])
         with torch.inference_mode():
             nll, n = lm.nll(x)
         for i, v in zip(ok, (nll / n).tolist()):
@@ -189,7 +246,10 @@ class TextDomain(Domain):
         return str(word).strip().lower() in self.known_words()
 
     def well_formed(self, text: str) -> bool:
-        """Looks like a word: 2 up to max_letters ASCII letters, nothing else."""
+        """Looks like a word: 2 up to max_letters ASCII letters, nothing else (in an alphabet of its own: 1 up
+        to max_letters of its characters)."""
+        if self.alphabet is not None:
+            return 1 <= len(text) <= self.max_letters and all(c in self._ids for c in text)
         return text.isascii() and text.isalpha() and 2 <= len(text) <= self.max_letters
 
     def describe(self, artifact: str) -> str:
@@ -206,8 +266,9 @@ class TextDomain(Domain):
 
     def pad_spec(self) -> dict:
         """The letter of every token id ("" for the others) and the ids that end a word."""
-        letters = [chr(ord("a") + t - FIRST_LETTER) if FIRST_LETTER <= t < VOCAB else "" for t in range(VOCAB)]
-        return {"kind": "text", "letters": letters, "stop": [EOS, PAD], "capitalize": True,
+        chars = self.alphabet if self.alphabet is not None else "abcdefghijklmnopqrstuvwxyz"
+        letters = ["" for _ in range(FIRST_LETTER)] + list(chars)
+        return {"kind": "text", "letters": letters, "stop": [EOS, PAD], "capitalize": self.alphabet is None,
                 "grid": int(self.explorer_grid[2]), "item_noun": self.item_noun}
 
     # ---------------------------------------------------------------- quality figures

@@ -54,6 +54,10 @@ def _pasted_key(template: str) -> str:
     return f"lt_own_text_{template}"
 
 
+def _characters_key(template: str) -> str:
+    return f"lt_own_chars_{template}"
+
+
 def _read() -> None:
     """Read the uploaded files and pasted lines as the chosen kind: the report, and the domain when enough
     items are kept."""
@@ -67,7 +71,8 @@ def _read() -> None:
         if sum(int(getattr(f, "size", 0)) for f in files) > MAX_UPLOAD_BYTES:   # before a byte is copied
             raise DataError(_("The files come to more than {most} MB; the most a data set takes is {most} MB.")
                             .format(most=f"{MAX_UPLOAD_BYTES / 1e6:.0f}"))
-        reading = read_data(template, [(f.name, f.getvalue()) for f in files], pasted)
+        characters = template.own_alphabet and bool(st.session_state.get(_characters_key(template.name)))
+        reading = read_data(template, [(f.name, f.getvalue()) for f in files], pasted, characters=characters)
     except DataError as e:
         st.session_state[REPORT_KEY] = ("error", plain(e.args[0], 400), None)
         return
@@ -102,8 +107,13 @@ def panel(disabled: bool) -> str | None:
                      type=[*domain.upload_types, "zip"], accept_multiple_files=True, key=_files_key(template),
                      max_upload_size=int(MAX_UPLOAD_BYTES // 1_000_000), disabled=disabled)
     if domain.pastes:
-        st.text_area(_("Or paste them, one per line (Chinese names are read through their pinyin)"),
-                     key=_pasted_key(template), max_chars=MAX_PASTED_CHARS, height=120, disabled=disabled)
+        st.text_area(_("Or paste them, one per line"), key=_pasted_key(template), max_chars=MAX_PASTED_CHARS,
+                     height=120, disabled=disabled)
+    if domain.own_alphabet:
+        st.toggle(_("Keep the characters as written"), key=_characters_key(template), disabled=disabled,
+                  help=_("Off: Chinese names are read through their pinyin (李雷 → Lilei), in the letters a–z the "
+                         "shipped models know. On: each character of your data becomes a token of its own, so the "
+                         "model writes 李雷 as characters."))
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     c1.text_input(_("A name for your data set"), key=TITLE_KEY, max_chars=60, disabled=disabled,
                   placeholder=_("our class's names"))
