@@ -260,3 +260,30 @@ def test_a_knob_the_teacher_changes_in_the_class_run_reaches_the_students_view(m
     # a second watcher of the same snapshot shares the curves this process made for the first
     again = student_app(code)
     assert any("class_run_curves" in c.proto.id for c in again.get("plotly_chart")) and len(built) == 1
+
+
+def test_the_teacher_trains_the_class_run_on_the_drawings_the_class_sent():
+    from seqgen.domains import get_domain
+    teacher, code = teacher_app()
+    store = get_store()
+    x, _y = get_domain("digits").dataset("test")
+    ids = []
+    for i in range(22):
+        joined = store.join(code, f"S{i}")
+        ids.append(store.submit_drawing(code, joined.student_id, get_domain("digits").to_artifact(x[i])))
+    store.hide_drawing(code, teacher.session_state["class_secret"], ids[0])      # moderated: not trained on
+    teacher.run()
+    teacher.button(key="class_train_drawings").click().run()
+    assert not teacher.exception, teacher.exception
+    assert "21 drawings are the data set of the next class run" in texts(teacher)
+    domain = get_domain(teacher.session_state["lt_own_domain"])
+    assert len(domain.own.x) == 21 and domain.n_labels == 10                    # labelled by the classifier's guess
+    teacher.button(key="class_run_start").click().run()
+    run = teacher.session_state["lt_run"]
+    try:
+        assert run.domain_name == domain.name
+    finally:
+        run.stop()
+        run.join(10)
+    teacher.switch_page(PAGES["training"]).run()
+    assert teacher.radio(key="lt_domain").value == "own" and "Kept 21 items" in texts(teacher)

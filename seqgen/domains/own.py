@@ -230,6 +230,27 @@ def read_data(template: Domain, files: Sequence[tuple[str, bytes]] = (), pasted:
             entries += template.read_file(name, data, **options)
         except ValueError as e:
             entries.append(Entry(name, why=e.args[0] if e.args else Sentence("could not be read")))
+    return settle(template, entries, files=len(members) + bool(pasted.strip()), label_by_folder=label_by_folder,
+                  characters=characters)
+
+
+def read_items(template: Domain, items: Sequence[tuple[str, object]]) -> DataReading:
+    """Items that are already the kind's artifacts (the drawings a class sent), each with where it came
+    from: checked (an item the kind cannot take is dropped with why), de-duplicated and labelled as files
+    are."""
+    entries = []
+    for where, artifact in items[:MAX_FILES]:
+        try:
+            template.from_artifact(artifact)
+            entries.append(Entry(str(where)[:120], artifact))
+        except ValueError as e:
+            entries.append(Entry(str(where)[:120], why=e.args[0] if e.args else Sentence("could not be read")))
+    return settle(template, entries, files=0)
+
+
+def settle(template: Domain, entries: list[Entry], files: int, label_by_folder: bool = True,
+           characters: bool = False) -> DataReading:
+    """The entries read: duplicates and any past MAX_ITEMS dropped with why, the rest kept and labelled."""
     alphabet = "".join(sorted({c for e in entries if e.why is None for c in e.artifact})) if characters else None
     reader = template.with_alphabet(alphabet) if characters else template
     kept, dropped, seen = [], [], set()
@@ -245,7 +266,7 @@ def read_data(template: Domain, files: Sequence[tuple[str, bytes]] = (), pasted:
         else:
             seen.add(key)
             kept.append(e)
-    reading = DataReading(template, kept, dropped, files=len(members) + bool(pasted.strip()), alphabet=alphabet)
+    reading = DataReading(template, kept, dropped, files=files, alphabet=alphabet)
     _label(reading, label_by_folder)
     return reading
 
@@ -443,4 +464,4 @@ def templates() -> dict[str, str]:
 
 
 __all__ = ["MAX_ITEMS", "MAX_UPLOAD_BYTES", "MIN_ITEMS", "SPLITS", "DataError", "DataReading", "OwnData",
-           "files_at", "keep_data", "open_kept", "own_domain", "read_data", "templates"]
+           "files_at", "keep_data", "open_kept", "own_domain", "read_data", "read_items", "settle", "templates"]

@@ -14,7 +14,7 @@ import streamlit as st
 from seqgen.classroom import ClassError, get_store
 
 from . import classroom, lessons
-from .class_views import map_figure, map_ref, place_drawings, publishing
+from .class_views import DRAWINGS_DOMAIN, map_figure, map_ref, place_drawings, publishing
 from .i18n import _, current, ngettext
 from .live_view import STATUS_WORDS
 from .pages import PAGES
@@ -189,8 +189,13 @@ def drawings_part(drawings) -> None:
     with guard(_("the class's drawings")), st.container(key="class_drawings_map"):
         st.plotly_chart(map_figure(ref, [trace]), key="class_drawings_points", theme=None,
                         config={"displaylogo": False})
-    st.button(_("Show this map on every screen"), key="class_show_map", on_click=_show_map, args=(points,),
+    c1, c2 = st.columns(2)
+    c1.button(_("Show this map on every screen"), key="class_show_map", on_click=_show_map, args=(points,),
               icon=":material/cast:")
+    c2.button(_("Train on these drawings"), key="class_train_drawings", on_click=_train_on_drawings,
+              icon=":material/model_training:",
+              help=_("The shown drawings become the data set of the next class run: the latent space of your "
+                     "class's own digits."))
     cols = st.columns(6)
     for i, d in enumerate(drawings):
         with cols[i % 6]:
@@ -198,6 +203,30 @@ def drawings_part(drawings) -> None:
             st.caption(classroom.who(d.seat, d.nickname) + (" · " + _("hidden") if d.hidden else ""))
             st.button(_("Show") if d.hidden else _("Hide"), key=f"class_hide_{d.id}",
                       on_click=classroom_action, args=("hide_drawing", d.id, not d.hidden))
+
+
+def _train_on_drawings() -> None:
+    """The class's shown drawings as the teacher's own data set (labelled by the reference classifier's
+    guess), chosen on Live training for the next class run."""
+    from seqgen.domains import get_domain
+    from seqgen.domains.own import read_items
+
+    from . import own_data
+    try:
+        drawings = get_store().drawings(classroom.code(), classroom.secret(), include_hidden=False)
+    except ClassError as e:
+        classroom.refused(e)
+        return
+    items = [(classroom.who(d.seat, d.nickname), d.array()) for d in drawings]
+    reading = read_items(get_domain(DRAWINGS_DOMAIN), items)
+    if own_data.adopt(reading, _("Our class's drawings")) is None:
+        classroom.note("warning", plain(reading.problem(), 300))
+        return
+    classroom.note("success", ngettext(
+        "{n} drawing is the data set of the next class run. Pick VAE or GAN on Live training, then start the "
+        "run for the class below.",
+        "{n} drawings are the data set of the next class run. Pick VAE or GAN on Live training, then start the "
+        "run for the class below.", len(reading.kept)).format(n=len(reading.kept)))
 
 
 # ------------------------------------------------------------------------------------------------ the class run

@@ -22,6 +22,7 @@ from .live_copy import change_sentence
 from .widgets import guard, plain
 
 MAP_MODEL = "digits-vae"       # the class's drawings are placed by the shipped digits VAE
+DRAWINGS_DOMAIN = "digits"     # what the class draws: its drawings are items of this data
 LIM = 4.0
 RUN_POLL_S = 2.0               # a student's view of the class run reads the store this often
 PUBLISH_EVERY_S = 1.0
@@ -70,7 +71,7 @@ def place_drawings(ref, drawings) -> list[list]:
         image = np.array(d.array())
         enc = compute.encode_artifact(ref, image) if ref is not None else None
         mu = enc["mu"] if enc is not None else (0.0, 0.0)
-        guess = compute.recognise("digits", image)
+        guess = compute.recognise(DRAWINGS_DOMAIN, image)
         out.append([round(float(mu[0]), 3), round(float(mu[1]) if len(mu) > 1 else 0.0, 3),
                     None if guess is None else int(guess[0])])
     return out

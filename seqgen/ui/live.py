@@ -42,7 +42,7 @@ RUN_KEY = "lt_run"
 PAST_KEY = "lt_past_runs"          # the final snapshots of this tab's earlier runs, for the comparison chart
 COMPARED_RUNS = 4                  # runs on the comparison chart, the current one included
 SEEN_KEY = "lt_seen_mode"          # polling mode the last full run was drawn for
-SHADOW_KEY = "lt_widget_values"    # our own copy of the settings, restored after a page switch
+SHADOW_KEY = own_data.SHADOW_KEY   # our own copy of the settings, restored after a page switch
 MSG_KEY = "lt_save_msg"
 START_MSG_KEY = "lt_start_msg"
 SESSION_ID_KEY = "lt_session_id"
@@ -157,11 +157,7 @@ def restore_widgets() -> None:
             st.session_state[k] = v
 
 
-def _remember(keys) -> None:
-    shadow = st.session_state.setdefault(SHADOW_KEY, {})
-    for k in keys:
-        if k in st.session_state:
-            shadow[k] = st.session_state[k]
+_remember = own_data.remember
 
 
 # ------------------------------------------------------------------------------------------------ settings

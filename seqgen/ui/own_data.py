@@ -17,6 +17,7 @@ from .i18n import _, domain_word
 from .widgets import cell, plain
 
 CHOICE = "own"                  # the "What to learn" option of the learner's own data
+SHADOW_KEY = "lt_widget_values" # Live training's copy of its widgets' values, put back after a page switch
 OWN_KEY = "lt_own_domain"       # the domain name of the data set this session read
 HELD_KEY = "lt_own_held"        # the data set's domain itself: registered only while this session holds it
 REPORT_KEY = "lt_own_report"    # ("ok" | "error", what to show) of the last reading
@@ -24,6 +25,14 @@ KIND_KEY = "lt_own_template"
 TITLE_KEY = "lt_own_title"
 PREVIEW = 12                    # kept items shown before training
 MAX_PASTED_CHARS = 400_000      # 10,000 names of up to 40 characters
+
+
+def remember(keys) -> None:
+    """Keep these widgets' values for Live training's next visit (a page not shown loses its widgets')."""
+    shadow = st.session_state.setdefault(SHADOW_KEY, {})
+    for k in keys:
+        if k in st.session_state:
+            shadow[k] = st.session_state[k]
 
 
 def current() -> str | None:
@@ -79,6 +88,16 @@ def _read() -> None:
     if not reading.kept and not reading.dropped:
         st.session_state[REPORT_KEY] = ("error", _("Nothing to read: upload files or paste items first."), None)
         return
+    title = st.session_state.get(TITLE_KEY) or ""
+    adopt(reading, title if isinstance(title, str) else "")
+
+
+def adopt(reading, title: str) -> str | None:
+    """A reading as this session's data set (its report, and its domain when enough items were kept), chosen
+    on Live training. -> the domain name, or None when there are too few items."""
+    template = reading.template
+    st.session_state.pop(OWN_KEY, None)
+    st.session_state.pop(HELD_KEY, None)
     summary = {
         "kept": len(reading.kept), "files": reading.files, "labels": reading.label_source,
         "label_names": list(reading.label_names),
@@ -86,12 +105,17 @@ def _read() -> None:
                     for why, n, examples in reading.reasons()],
         "problem": plain(reading.problem(), 200) if reading.problem() else None,
     }
+    name = None
     if reading.ready:
-        title = st.session_state.get(TITLE_KEY) or ""
-        domain = register(own_domain(reading.data(title if isinstance(title, str) else "")), while_held=True)
-        st.session_state[OWN_KEY], st.session_state[HELD_KEY] = domain.name, domain
+        domain = register(own_domain(reading.data(title)), while_held=True)
+        name = st.session_state[OWN_KEY] = domain.name
+        st.session_state[HELD_KEY] = domain
         summary["preview"] = [e.artifact for e in reading.kept[:PREVIEW]]
     st.session_state[REPORT_KEY] = ("ok", summary, template.name)
+    st.session_state[KIND_KEY] = template.name
+    st.session_state["lt_domain"] = CHOICE           # Live training shows it as "What to learn"
+    remember((KIND_KEY, "lt_domain"))
+    return name
 
 
 def panel(disabled: bool) -> str | None:
@@ -119,6 +143,7 @@ def panel(disabled: bool) -> str | None:
                   placeholder=_("our class's names"))
     c2.button(_("Read"), key="lt_own_read", icon=":material/fact_check:", on_click=_read, disabled=disabled,
               use_container_width=True)
+    remember((KIND_KEY, TITLE_KEY, _characters_key(template), _pasted_key(template)))
     _report(template)
     return current()
 
