@@ -96,7 +96,7 @@ def _own_data(args) -> None:
     domain = register(own_domain(reading.data(args.title or Path(args.data).stem)))
     args.domain, args.data = domain.name, "bundled"
     args.preset = live_preset(domain.name, args.family)
-    args.name = args.name or f"{domain.name.removeprefix('own-').rsplit('-', 1)[0]}-{args.family}"
+    args.name = args.name or f"{domain.stem}-{args.family}"
     args.description = args.description or f"{args.family.upper()} trained on {domain.title!r}, your own data."
 
 

@@ -316,9 +316,13 @@ class OwnData:
         return h.hexdigest()
 
     @property
+    def slug(self) -> str:
+        """The title in file-name letters: "Our names" -> "our-names"."""
+        return re.sub(r"[^a-z0-9]+", "-", self.title.lower()).strip("-")[:32].strip("-") or "data"
+
+    @property
     def name(self) -> str:
-        slug = re.sub(r"[^a-z0-9]+", "-", self.title.lower()).strip("-")[:32].strip("-") or "data"
-        return f"{PREFIX}{slug}-{self.digest[:10]}"
+        return f"{PREFIX}{self.slug}-{self.digest[:10]}"
 
     def to_bytes(self) -> bytes:
         buf = io.BytesIO()
@@ -433,6 +437,10 @@ class OwnDomain:
 
     def keep(self) -> None:
         keep_data(self.own)
+
+    @property
+    def stem(self) -> str:
+        return self.own.slug
 
 
 @cache

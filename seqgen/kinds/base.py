@@ -84,6 +84,11 @@ class Domain(ABC):
     def n_labels(self) -> int:
         return len(self.label_names)
 
+    @property
+    def stem(self) -> str:
+        """How a model of this data is named by default: "my-<stem>-vae"."""
+        return self.name
+
     # ---------------------------------------------------------------- data (the domain's part)
     @abstractmethod
     def dataset(self, split: str) -> tuple[torch.Tensor, torch.Tensor | None]:

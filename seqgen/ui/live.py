@@ -157,9 +157,6 @@ def restore_widgets() -> None:
             st.session_state[k] = v
 
 
-_remember = own_data.remember
-
-
 # ------------------------------------------------------------------------------------------------ settings
 def _fmt_option(v):
     if isinstance(v, float):
@@ -240,7 +237,7 @@ def settings(disabled: bool = False) -> tuple[str, str, dict]:
         keys.append(key)
         st.session_state.setdefault(key, defaults[knob.name])
         values[knob.name] = _knob_widget(cols[i % 3], knob, key, disabled)
-    _remember(keys)
+    own_data.remember(keys)
     return knobs_domain, family, values
 
 
@@ -408,7 +405,7 @@ def save_panel(run: TrainingRun | None, status: str | None) -> None:
         st.caption(_("Saving is switched off on this class server: what you train here is for watching."))
         return
     st.subheader(_("Save this model"))
-    st.session_state.setdefault("lt_save_name", f"my-{run.domain_name}-{run.family}")
+    st.session_state.setdefault("lt_save_name", f"my-{get_domain(run.domain_name).stem}-{run.family}")
     c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
     c1.text_input(_("Name"), key="lt_save_name", max_chars=64,
                   help=_("Letters, digits, '-', '_' or '.'; shipped model names are taken."))
