@@ -1,10 +1,10 @@
 """A learner's own data set (seqgen.domains.own): reading each kind's files, what is dropped and why, every
 refusal of an unsafe upload (in both languages), the data set kept for a saved model, the CLI's
-`train --data`, and the Live training page's "Your data"."""
+`train --data`, and the Live training page's "Your data" (the whole path, trained and explored, is
+tests/e2e/test_browser_own_data.py)."""
 from __future__ import annotations
 
 import io
-import json
 import os
 import re
 import stat
@@ -20,7 +20,7 @@ import soundfile as sf
 from PIL import Image
 
 from seqgen.domains import get_domain, own, register, unregister
-from seqgen.domains.own import DataError, OwnData, keep_data, open_kept, own_domain, read_data, templates
+from seqgen.domains.own import DataError, keep_data, open_kept, own_domain, read_data, templates
 from seqgen.locale import in_language, translations
 from seqgen.presets import SMALL_DATA_PATIENCE
 
@@ -345,69 +345,3 @@ def test_the_live_page_reads_pasted_names_and_says_what_it_dropped(lang):
     assert len(table) == 2 and "<b>x</b>" in " ".join(table.iloc[:, 2])     # shown as the characters typed
     assert bool(re.search(r"[\u4e00-\u9fff]", " ".join(table.iloc[:, 0]))) == (lang == "zh")   # why, in words
     assert at.session_state["lt_own_domain"].startswith("own-")
-
-
-@pytest.mark.slow
-def test_paste_names_train_save_and_explore_them(user_folder):
-    import time
-
-    at = live_page()
-    at.session_state["lt_own_template"] = "names"
-    at.run().text_area(key="lt_own_text_names").set_value("\n".join(NAMES[:300])).run()
-    at.text_input(key="lt_own_title").set_value("Our names").run()
-    at.button(key="lt_own_read").click().run()
-    at.button(key="lt_start").click().run()
-    run = at.session_state["lt_run"]
-    try:
-        assert run.domain_name.startswith("own-our-names-")
-        end = time.monotonic() + 120
-        while run.snapshot().step < 300 and time.monotonic() < end:
-            time.sleep(1)
-        at.run()
-        at.text_input(key="lt_save_name").set_value("our-names").run()
-        at.button(key="lt_save").click().run()
-        assert not at.exception and any("our-names" in s.value for s in at.success)
-    finally:
-        run.stop()
-        run.join(10)
-    unregister(run.domain_name)                                 # a new process: the data set comes from disk
-    from streamlit.testing.v1 import AppTest
-    explorer = AppTest.from_file(APP, default_timeout=60).run()
-    explorer.switch_page("../pages/1_latent_explorer.py").run()
-    explorer.selectbox(key="le_model").set_value("our-names").run()
-    explorer.toggle(key="le_classic").set_value(True).run()    # the map as a plotly chart (the pad draws it in the browser)
-    assert not explorer.exception
-    hover = " ".join(json.dumps(json.loads(c.proto.spec)["data"]) for c in explorer.get("plotly_chart"))
-    test_names = get_domain(run.domain_name).item_texts("test")
-    assert sum(t.split(" (")[0] in hover for t in test_names) >= len(test_names) // 2   # your names, on the map
-    text = explorer.switch_page("../pages/3_text.py").run()
-    assert not text.exception
-
-
-def test_chinese_names_kept_as_characters_make_an_alphabet_of_their_own():
-    pasted = ["王伟", "李娜", "张伟", "刘洋", "陈静", "杨勇", "黄艳", "赵磊", "吴杰", "周涛", "徐明", "孙超",
-              "马秀", "朱霞", "胡平", "郭刚", "何英", "高华", "林玉", "罗兰", "王 伟", "李娜"]
-    reading = read_data(names, pasted="\n".join(pasted), characters=True)
-    assert [e.artifact for e in reading.kept][:3] == ["王伟", "李娜", "张伟"] and len(reading.kept) == 20
-    why = {str(r) for r, _, _ in reading.reasons()}
-    assert "a duplicate of an item kept before it" in why and any("spaces" in w for w in why)
-    data = reading.data("中文名字")
-    assert data.alphabet == "".join(sorted(set("".join(pasted).replace(" ", ""))))
-    domain = own_domain(data)
-    assert domain.n_features == 3 + len(data.alphabet)
-    assert domain.to_artifact(domain.from_artifact("李娜")) == "李娜" and domain.reads_as("李娜") is None
-    assert domain.reference() is None                          # the a–z language model cannot judge these
-    with pytest.raises(ValueError) as e:
-        domain.from_artifact("李雷")                            # 雷 is in no name of the data
-    both_languages(e.value.args[0])
-    assert OwnData.from_bytes(data.to_bytes()).alphabet == data.alphabet
-    from seqgen.models import build_model
-    from seqgen.training.live.knobs import build_configs
-    register(domain)
-    try:
-        model = build_model(build_configs(domain.name, "vae")[0])
-        assert all(set(w) <= set(data.alphabet) for w in domain.artifacts(model.sample(8, temperature=1.0)))
-    finally:
-        unregister(domain.name)
-    with pytest.raises(DataError):
-        read_data(digits, [("a.png", drawing_of(0)[0])], characters=True)
