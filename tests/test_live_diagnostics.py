@@ -256,3 +256,20 @@ def test_the_live_check_measures_reconstruction_of_training_and_held_out_items()
     assert diag.train_recon > 0 and diag.val_recon > 0
     assert Checkup(model.cfg, domain, x, x).check(model, 0).train_recon == pytest.approx(
         Checkup(model.cfg, domain, x, x).check(model, 0).val_recon)             # the same items: the same figure
+
+
+def test_a_gan_whose_samples_are_mostly_items_of_its_data_is_copying():
+    copying = reading(Diagnostics(600, diversity=0.9, known_share=0.95))
+    assert codes(copying) == ["copying"] and copying[0].values["share"] == 0.95
+    assert codes(reading(Diagnostics(600, diversity=0.9, known_share=0.3))) == ["ok"]      # the shipped GAN's 29 %
+    assert codes(reading(Diagnostics(100, diversity=0.9, known_share=0.95))) == ["ok"]     # too early to say
+
+
+def test_the_live_check_counts_the_samples_that_are_words_of_the_data():
+    domain = get_domain("names")
+    model = build_model(ModelConfig.for_domain(domain, "gan", hidden=16, latent=4, embed=8))
+    diag = Checkup(model.cfg, domain, domain.dataset("val")[0]).check(model, 0)
+    assert diag.known_share is not None and 0 <= diag.known_share <= 1
+    image = get_domain("toy_rows")
+    gan = build_model(ModelConfig.for_domain(image, "gan", hidden=16, latent=4))
+    assert Checkup(gan.cfg, image, image.dataset("val")[0]).check(gan, 0).known_share is None   # images: no such question

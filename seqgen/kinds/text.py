@@ -17,11 +17,12 @@ import torch
 
 from .. import metrics
 from ..locale import N_, Sentence
-from .base import Domain, Entry
+from .base import SPLITS, Domain, Entry
 
 PAD, BOS, EOS = 0, 1, 2
 FIRST_LETTER = 3               # 'a' -> 3 ... 'z' -> 28
 VOCAB = FIRST_LETTER + 26      # 29
+JUDGE_WORDS = 200              # real words the char-LM's limit of "looks like one" is set from, at least
 
 
 def romanised(text: str) -> str:
@@ -227,8 +228,11 @@ class TextDomain(Domain):
             lm = self.reference()
             if lm is None:
                 return None
+            words = self.dataset("test")[0]
+            if len(words) < JUDGE_WORDS:          # a small data set's test split is too few to set a limit by
+                words = torch.cat([self.dataset(s)[0] for s in SPLITS])
             with torch.inference_mode():
-                nll, n = lm.nll(self.dataset("test")[0])
+                nll, n = lm.nll(words)
             self._real_nll_limit = float(torch.quantile(nll / n, 0.95))
         return self._real_nll_limit
 

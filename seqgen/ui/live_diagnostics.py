@@ -32,6 +32,8 @@ FINDINGS = {
     "memorising": N_("It is learning the training items by heart: it rebuilds them at {train} nats a step, but "
                       "held-out ones at {val}. More steps will not make it better at new items. Stop and save "
                       "now, or add more data, or try a smaller hidden size."),
+    "copying": N_("{share} of the samples are items of the training data, copied: the generator has learned the data "
+                  "by heart rather than how to make new items. Stop and save now, or add more data."),
     "d_wins": N_("The discriminator wins every time: D(real) is {d_real} and D(fake) {d_fake}, so the generator "
                  "learns almost nothing from it. Try label smoothing, fewer D steps, or a lower learning rate."),
     "d_fooled": N_("The discriminator is fooled: D(fake) is {d_fake}. It has stopped telling real from fake, so "

@@ -31,6 +31,8 @@ RECENT = 50                  # steps of per-step figures the reading looks at
 # them by heart: what a small data set of a learner's own invites
 MEMORISING_RATIO = 2.0
 RECON_BATCH = 100            # items of each split it rebuilds
+COPYING_SHARE = 0.8          # a GAN whose samples are this often items of its data copies them (the shipped
+                             # names GAN's are 29 % of the time)
 MEMORISING_GAP = 0.2         # nats per step: below this the two are close whatever their ratio
 
 
@@ -52,6 +54,7 @@ class Diagnostics:
     diversity: float | None = None                # GAN: samples' mean pairwise difference / real examples'
     kl_per_dim: tuple[float, ...] | None = None   # VAE: average KL of each latent dimension (nats)
     active_dims: int | None = None                # VAE: dimensions with KL above ACTIVE_KL
+    known_share: float | None = None              # GAN: share of samples that are items of the data (words)
     train_recon: float | None = None              # VAE: reconstruction loss per step of training items (nats)
     val_recon: float | None = None                # VAE: the same of held-out items
     findings: tuple[Finding, ...] = ()
@@ -65,6 +68,7 @@ class Checkup:
         self.cfg = cfg
         self.family = cfg.family
         self.classifier: SequenceClassifier | None = None
+        self.domain = domain
         if self.family == "gan":
             judge = domain.reference()
             self.classifier = judge if isinstance(judge, SequenceClassifier) else None
@@ -95,7 +99,10 @@ class Checkup:
             counts = tuple(int(c) for c in torch.bincount(guess, minlength=self.cfg.n_labels))
             if labels is not None:
                 requested = float((guess == labels).float().mean())
-        return Diagnostics(step, class_counts=counts, requested_share=requested, diversity=diversity)
+        known = [self.domain.is_known(a) for a in self.domain.artifacts(samples)]
+        known_share = None if None in known else sum(known) / max(len(known), 1)
+        return Diagnostics(step, class_counts=counts, requested_share=requested, diversity=diversity,
+                           known_share=known_share)
 
     def _vae(self, model, step: int) -> Diagnostics:
         mu, logvar = model.encode(self.val_x)
@@ -141,6 +148,8 @@ def read(diag: Diagnostics, recent: Sequence[Mapping[str, float]], *, conditiona
         elif diag.active_dims < latent:
             found.append(Finding("idle_dims", "hint",
                                  MappingProxyType({"active": diag.active_dims, "latent": latent})))
+    if diag.known_share is not None and diag.known_share >= COPYING_SHARE and step >= EARLY_STEPS:
+        found.append(Finding("copying", "problem", MappingProxyType({"share": diag.known_share})))
     if diag.train_recon is not None and diag.val_recon is not None and step >= EARLY_STEPS and \
             diag.val_recon > MEMORISING_RATIO * diag.train_recon and diag.val_recon - diag.train_recon > MEMORISING_GAP:
         found.append(Finding("memorising", "problem",
