@@ -63,8 +63,9 @@ from PIL import Image  # noqa: E402
 from seqgen.domains import get_domain, register, unregister  # noqa: E402
 from seqgen.domains.own import own_domain, read_data  # noqa: E402
 from seqgen.models import build_model  # noqa: E402
+from seqgen.presets import FINE_TUNE_LR  # noqa: E402
 from seqgen.training.live.knobs import build_configs  # noqa: E402
-from seqgen.training.trainer import Trainer  # noqa: E402
+from seqgen.training.trainer import Trainer, take_start_weights  # noqa: E402
 
 N_SAMPLES = 200
 HZ = os.sysconf("SC_CLK_TCK")
@@ -102,15 +103,17 @@ def verdict(ok: bool) -> str:
 
 # ------------------------------------------------------------------------------------------------ training
 def train(domain, family: str, minutes: float, threads: int, patience: int | None = None,
-          seed: int = 0) -> list[tuple[str, torch.nn.Module]]:
+          seed: int = 0, settings: dict | None = None) -> list[tuple[str, torch.nn.Module]]:
     """The Live training page's configs for `domain`/`family`, trained by Trainer.fit() for at most `minutes`
     of training time and of wall time. -> [(which weights, model in eval mode)]: the last step's weights (what
     the Live training page shows and saves), then, where fit() kept an earlier step's, those (the CLI's)."""
-    model_cfg, train_cfg, _ = build_configs(domain.name, family, None if patience is None else {"patience": patience})
+    settings = {**(settings or {}), **({} if patience is None else {"patience": patience})}
+    model_cfg, train_cfg, _ = build_configs(domain.name, family, settings)
     train_cfg.max_minutes, train_cfg.seed = minutes, seed
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     model = build_model(model_cfg)
+    take_start_weights(model, train_cfg)
     box: list[Trainer] = []
     final: dict = {}
     t0 = time.monotonic()
@@ -323,18 +326,24 @@ def bench_drawings(args) -> dict[str, bool]:
     own = register(own_domain(reading.data("Our digits")))
     verdicts = {}
     try:
-        with load_during("drawings vae"):
-            trained = train(own, "vae", args.drawings_minutes, args.threads, args.patience)
         xs, ys = zip(*(own.dataset(s) for s in ("train", "val", "test")))
         labels = torch.tensor([int(own.label_names[c]) for c in torch.cat(ys).tolist()])
         held = len(xs[0])
+        trained = []
+        for start, settings in (("from scratch", {}),
+                                ("from the shipped digits-vae, as 'Start from the shipped model' does",
+                                 {"init_from": "digits-vae", "lr": FINE_TUNE_LR})):
+            print(f"  {start}:", flush=True)
+            with load_during(f"drawings vae, {start.split(',')[0]}"):
+                trained += [(f"{which}, {start.split(',')[0]}", m) for which, m in
+                            train(own, "vae", args.drawings_minutes, args.threads, args.patience, settings=settings)]
         for which, model in trained:
             with torch.inference_mode():
                 means = model.encode(torch.cat(xs))[0]
             pred = loo_knn(means, labels)
             acc = float((pred == labels).float().mean())
             acc_held = float((pred[held:] == labels[held:]).float().mean())
-            ok = verdicts[f"drawings, {short(which)}"] = acc >= 0.6
+            ok = verdicts[f"drawings, {short(which)}, {which.rsplit(', ', 1)[1]}"] = acc >= 0.6
             print(f"  {which}: latent {means.shape[1]}-D, leave-one-out 5-NN accuracy of the true labels over all "
                   f"{len(labels)} items {acc:.3f} (the {len(labels) - held} held-out items alone {acc_held:.3f})",
                   flush=True)

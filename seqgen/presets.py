@@ -17,6 +17,9 @@ LIVE_SUFFIX = "-live"
 # A learner's own data set is small: its runs stop once the held-out figure has not improved for this many
 # validation passes, rather than learn the items by heart
 SMALL_DATA_PATIENCE = 4
+# A run that starts from a trained model (init_from) learns at this rate, about a tenth of the live presets':
+# it adapts what the model knows rather than overwrite it (benchmarks/README.md, "Your own data set")
+FINE_TUNE_LR = 2e-4
 
 
 @dataclass(frozen=True)
@@ -292,4 +295,32 @@ def configure(preset: str | None = None, domain: str | None = None, family: str 
     train = {**p.train, **({"patience": SMALL_DATA_PATIENCE} if data.presets_from else {})}
     train_cfg = TrainConfig(**{**train, **{k: v for k, v in (train_overrides or {}).items() if v is not None}})
     train_cfg.validate()
+    if train_cfg.init_from:
+        model_cfg = started_from(train_cfg.init_from, data, p.family)
     return model_cfg, train_cfg, p
+
+
+def started_from(name: str, data, family: str):
+    """The ModelConfig of a run that starts from checkpoint `name`'s weights on `data`: its architecture, made
+    for `data`. ValueError (a sentence) when it is another family or does not fit the data's sequences."""
+    from dataclasses import replace as with_changes
+
+    from .checkpoints import CheckpointError
+    from .zoo import read_info
+
+    try:
+        cfg = read_info(name)[1]
+    except (CheckpointError, OSError, ValueError) as e:
+        raise ValueError(f"cannot start from {name!r}: {e}") from None
+    if cfg.family != family:
+        raise ValueError(f"cannot start from {name!r}: it is a {cfg.family.upper()}, this run trains a "
+                         f"{family.upper()}")
+    fitted = with_changes(cfg, domain=data.name, n_labels=data.n_labels)
+    if cfg.conditional and cfg.n_labels != data.n_labels:
+        raise ValueError(f"cannot start from {name!r}: it is conditioned on {cfg.n_labels} labels, the data has "
+                         f"{data.n_labels}")
+    try:
+        data.check_model(fitted)
+    except CheckpointError as e:
+        raise ValueError(f"cannot start from {name!r}: {e}") from None
+    return fitted

@@ -17,10 +17,11 @@ import mido
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 from PIL import Image
 
 from seqgen.domains import get_domain, own, register, unregister
-from seqgen.domains.own import DataError, keep_data, open_kept, own_domain, read_data, templates
+from seqgen.domains.own import DataError, OwnData, keep_data, open_kept, own_domain, read_data, templates
 from seqgen.locale import in_language, translations
 from seqgen.presets import SMALL_DATA_PATIENCE
 
@@ -345,3 +346,89 @@ def test_the_live_page_reads_pasted_names_and_says_what_it_dropped(lang):
     assert len(table) == 2 and "<b>x</b>" in " ".join(table.iloc[:, 2])     # shown as the characters typed
     assert bool(re.search(r"[\u4e00-\u9fff]", " ".join(table.iloc[:, 0]))) == (lang == "zh")   # why, in words
     assert at.session_state["lt_own_domain"].startswith("own-")
+
+
+def test_a_run_on_your_drawings_can_start_from_the_shipped_digits_vae():
+    import seqgen
+    from seqgen.models import build_model
+    from seqgen.presets import started_from
+    from seqgen.training.live.knobs import build_configs
+    from seqgen.training.trainer import take_start_weights
+
+    members = {f"ours/{drawing_of(i)[1]}/{i}.png": drawing_of(i)[0] for i in range(30)}
+    domain = register(own_domain(read_data(digits, [("ours.zip", zipped(members))]).data("Ours")))
+    try:
+        model_cfg, train_cfg, values = build_configs(domain.name, "vae", {"init_from": "digits-vae", "lr": 2e-4})
+        shipped = seqgen.load("digits-vae").model
+        assert model_cfg.domain == domain.name and model_cfg.hidden == shipped.cfg.hidden != build_configs(
+            domain.name, "vae")[0].hidden                           # the shipped model's size, not the live preset's
+        model = build_model(model_cfg)
+        take_start_weights(model, train_cfg)
+        assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), shipped.state_dict().values()))
+        with pytest.raises(ValueError, match="it is a GAN"):
+            started_from("digits-gan", domain, "vae")
+    finally:
+        unregister(domain.name)
+    pasted = "\n".join(f"{c}伟" for c in "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗")
+    letters = own_domain(read_data(names, pasted=pasted, characters=True).data("字"))
+    with pytest.raises(ValueError, match="cannot start from 'names-vae'"):
+        started_from("names-vae", letters, "vae")                  # another alphabet: the weights cannot read it
+
+
+def test_the_live_page_starts_a_run_on_pasted_names_from_the_shipped_names_vae():
+    at = live_page()
+    at.session_state["lt_own_template"] = "names"
+    at.run().text_area(key="lt_own_text_names").set_value("\n".join(NAMES[:40])).run()
+    at.button(key="lt_own_read").click().run()
+    at.toggle(key="lt_own_start_names_vae").set_value(True).run()
+    assert at.select_slider(key="lt_k_own_names_vae_lr").value == 2e-4          # a tenth of the usual rate
+    at.button(key="lt_start").click().run()
+    run = at.session_state["lt_run"]
+    try:
+        assert run.train_cfg.init_from == "names-vae" and run.model_cfg.hidden == 256 and run.train_cfg.lr == 2e-4
+    finally:
+        run.stop()
+        run.join(10)
+    assert not at.exception
+
+
+def test_chinese_names_kept_as_characters_make_an_alphabet_of_their_own():
+    pasted = ["王伟", "李娜", "张伟", "刘洋", "陈静", "杨勇", "黄艳", "赵磊", "吴杰", "周涛", "徐明", "孙超",
+              "马秀", "朱霞", "胡平", "郭刚", "何英", "高华", "林玉", "罗兰", "王 伟", "李娜"]
+    reading = read_data(names, pasted="\n".join(pasted), characters=True)
+    assert [e.artifact for e in reading.kept][:3] == ["王伟", "李娜", "张伟"] and len(reading.kept) == 20
+    why = {str(r) for r, _, _ in reading.reasons()}
+    assert "a duplicate of an item kept before it" in why and any("spaces" in w for w in why)
+    data = reading.data("中文名字")
+    assert data.alphabet == "".join(sorted(set("".join(pasted).replace(" ", ""))))
+    domain = own_domain(data)
+    assert domain.n_features == 3 + len(data.alphabet)
+    assert domain.to_artifact(domain.from_artifact("李娜")) == "李娜" and domain.reads_as("李娜") is None
+    assert domain.reference() is None                          # the a–z language model cannot judge these
+    with pytest.raises(ValueError) as e:
+        domain.from_artifact("李雷")                            # 雷 is in no name of the data
+    both_languages(e.value.args[0])
+    assert OwnData.from_bytes(data.to_bytes()).alphabet == data.alphabet
+    from seqgen.models import build_model
+    from seqgen.training.live.knobs import build_configs
+    register(domain)
+    try:
+        model = build_model(build_configs(domain.name, "vae")[0])
+        assert all(set(w) <= set(data.alphabet) for w in domain.artifacts(model.sample(8, temperature=1.0)))
+    finally:
+        unregister(domain.name)
+    with pytest.raises(DataError):
+        read_data(digits, [("a.png", drawing_of(0)[0])], characters=True)
+
+
+def test_switching_what_the_data_is_after_reading_it_trains_nothing_of_the_other_kind():
+    at = live_page()
+    at.session_state["lt_own_template"] = "names"
+    at.run().text_area(key="lt_own_text_names").set_value("\n".join(NAMES[:30])).run()
+    at.button(key="lt_own_read").click().run()
+    at.session_state["lt_own_template"] = "melodies"
+    at.run().button(key="lt_start").click().run()
+    assert "lt_run" not in at.session_state and "Read your data first" in at.warning[0].value
+    at.session_state["lt_own_template"] = "names"                # back: the names read before are there again
+    at.run()
+    assert at.success and "Kept 30 items" in at.success[0].value

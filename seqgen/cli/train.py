@@ -121,6 +121,7 @@ def _build(args, processes):
     from ..domains import get_domain
     from ..models import build_model
     from ..training import Trainer, resume, seed_everything
+    from ..training.trainer import take_start_weights
 
     model_cfg, train_cfg, preset = _settings(args)
     target = _target(args, model_cfg)
@@ -131,6 +132,8 @@ def _build(args, processes):
     processes.join(device)
     seed_everything(train_cfg.seed)  # the weight initialisation too, not only the batches
     model = build_model(model_cfg)
+    if state is None:
+        take_start_weights(model, train_cfg)
     if processes.is_main:
         print(f"training {target.name}: {model_cfg.domain} {model_cfg.family} ({model.num_parameters():,} "
               f"parameters, {model_cfg.cell} {model_cfg.hidden}) for {train_cfg.steps} steps"

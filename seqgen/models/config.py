@@ -195,6 +195,9 @@ class TrainConfig:
                                above=0.0, live=dict(options=(0.5, 1.0, 2.0, 5.0, 10.0, 100.0), while_running=True))
     seed: int = setting(0, "random seed of the weights and the batches")
     eval_every: int = setting(200, "steps between validation passes (and sample events)", min=1)
+    init_from: str | None = setting(None, "start from this checkpoint's weights and architecture (fine-tuning): a "
+                                    "shipped or saved model of the same family and data of the same shape, such as "
+                                    "digits-vae for your own drawings")
     patience: int = setting(0, "validation passes in a row without a better figure after which training stops "
                             "early (0: it never does; a learner's own small data set gets a few)", min=0)
     bf16: str = setting("auto", "bfloat16 autocast (auto: on GPUs with bfloat16; on: also on CPUs with "

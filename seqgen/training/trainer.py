@@ -157,6 +157,14 @@ def use_bf16(train: TrainConfig, device: torch.device) -> bool:
 EXPLODED = 1e10
 
 # Which validation figure decides the "best" weights, and whether lower is better.
+def take_start_weights(model, train: TrainConfig) -> None:
+    """With `train.init_from`, the model starts from that checkpoint's weights (its config was made the
+    checkpoint's architecture: presets.started_from)."""
+    if train.init_from:
+        from ..zoo import load
+        model.load_state_dict(load(train.init_from).model.state_dict())
+
+
 PRIMARY_METRIC = {"vae": ("neg_elbo", True), "lm": ("nll_per_token", True), "classifier": ("accuracy", False)}
 
 

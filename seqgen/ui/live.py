@@ -226,7 +226,7 @@ def settings(disabled: bool = False) -> tuple[str, str, dict]:
     domain = _domain_of(choice)
     if choice == own_data.CHOICE:
         with st.container(border=True):
-            domain = own_data.panel(disabled)
+            domain = own_data.panel(disabled, family, knob_key(_knob_prefix(choice), family, "lr"))
     # before a data set is read, its kind's knobs are those of the domain it is read as
     knobs_domain = domain or own_data.template_name()
     defaults = live_defaults(knobs_domain, family)
@@ -258,6 +258,10 @@ def knobs_from_state() -> tuple[str | None, str, dict]:
         key = knob_key(_knob_prefix(choice), family, k.name)
         if key in st.session_state:
             values[k.name] = st.session_state[key]
+    if choice == own_data.CHOICE:
+        start = own_data.start_from(own_data.template_name(), family)
+        if start:
+            values["init_from"] = start
     return domain, family, values
 
 

@@ -54,17 +54,25 @@ def family_title(family: str) -> str:
     return _(FAMILY_TITLES[family]) if family in FAMILY_TITLES else family.upper()
 
 
+# settings a run can have besides its knobs, and their words (a model's name is shown as it is)
+OTHER_SETTINGS = {"init_from": N_("Started from")}
+
+
 def settings_line(knobs) -> str:
     """A run's settings in words of the session's language: "Learning rate 0.002, Hidden size 128, ..." (a
     setting the page has no words for keeps its name)."""
-    def shown(v) -> str:
-        return f"{v:g}" if isinstance(v, float) else _(str(v).upper()) if isinstance(v, str) else str(v)
-    return ", ".join(f"{knob_label(k)} {shown(v)}" for k, v in knobs.items())
+    def shown(k, v) -> str:
+        if isinstance(v, float):
+            return f"{v:g}"
+        return _(str(v).upper()) if isinstance(v, str) and k not in OTHER_SETTINGS else str(v)
+    return ", ".join(f"{knob_label(k)} {shown(k, v)}" for k, v in knobs.items())
 
 
 def knob_label(name: str) -> str:
     """A knob's label in the session's language (its name when it is no live knob)."""
     from seqgen.training.live import KNOB_BY_NAME
+    if name in OTHER_SETTINGS:
+        return _(OTHER_SETTINGS[name])
     return knob_text(KNOB_BY_NAME[name])[0] if name in KNOB_BY_NAME else name
 
 

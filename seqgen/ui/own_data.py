@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from seqgen.checkpoints import SHIPPED_DIR
 from seqgen.domains import get_domain, register
 from seqgen.domains.own import MAX_UPLOAD_BYTES, DataError, own_domain, read_data, templates
+from seqgen.presets import FINE_TUNE_LR, started_from
 
 from . import browser_values, show
 from .i18n import _, domain_word
@@ -20,7 +22,7 @@ CHOICE = "own"                  # the "What to learn" option of the learner's ow
 SHADOW_KEY = "lt_widget_values" # Live training's copy of its widgets' values, put back after a page switch
 OWN_KEY = "lt_own_domain"       # the domain name of the data set this session read
 HELD_KEY = "lt_own_held"        # the data set's domain itself: registered only while this session holds it
-REPORT_KEY = "lt_own_report"    # ("ok" | "error", what to show) of the last reading
+REPORT_KEY = "lt_own_report"    # ("ok" | "error", what to show, the domain it was read as) of the last reading
 KIND_KEY = "lt_own_template"
 TITLE_KEY = "lt_own_title"
 PREVIEW = 12                    # kept items shown before training
@@ -36,15 +38,16 @@ def remember(keys) -> None:
 
 
 def current() -> str | None:
-    """The domain name of the data set this session read, while it is still registered."""
+    """The domain name of the data set this session read, while it is still registered and is of the kind
+    now chosen under "What your data is"."""
     name = st.session_state.get(OWN_KEY)
     if not isinstance(name, str):
         return None
     try:
-        get_domain(name)
+        domain = get_domain(name)
     except ValueError:
         return None
-    return name
+    return name if domain.presets_from == template_name() else None
 
 
 def template_name() -> str:
@@ -65,6 +68,37 @@ def _pasted_key(template: str) -> str:
 
 def _characters_key(template: str) -> str:
     return f"lt_own_chars_{template}"
+
+
+def _start_key(template: str, family: str) -> str:
+    return f"lt_own_start_{template}_{family}"
+
+
+def shipped_start(template: str, family: str) -> str | None:
+    """The shipped model a run on this data can start from (the template's own model of the family, where
+    its architecture fits the data set read, or the kind's data before one is read), else None."""
+    name = f"{template}-{family}"
+    if not (SHIPPED_DIR / name / "config.json").is_file():
+        return None
+    try:
+        started_from(name, get_domain(current() or template), family)
+    except ValueError:
+        return None
+    return name
+
+
+def start_from(template: str, family: str) -> str | None:
+    """The shipped model this session's next run starts from: chosen, and still fitting."""
+    if not st.session_state.get(_start_key(template, family)):
+        return None
+    return shipped_start(template, family)
+
+
+def _fine_tune_rate(template: str, family: str, lr_key: str) -> None:
+    """Starting from a trained model, learn at a tenth of the usual rate: adapt what it knows, do not
+    overwrite it (benchmarks/README.md, "Your own data set")."""
+    if st.session_state.get(_start_key(template, family)):
+        st.session_state[lr_key] = FINE_TUNE_LR
 
 
 def _read() -> None:
@@ -118,9 +152,10 @@ def adopt(reading, title: str) -> str | None:
     return name
 
 
-def panel(disabled: bool) -> str | None:
-    """What the data is, the files or pasted lines, Read, and the report. -> the data set's domain name once
-    it is read, else None."""
+def panel(disabled: bool, family: str, lr_key: str) -> str | None:
+    """What the data is, the files or pasted lines, Read, the report, and whether to start from the shipped
+    model of `family` (which sets the learning rate widget `lr_key` to a tenth). -> the data set's domain name
+    once it is read, else None."""
     options = list(templates().values())
     template = template_name()
     words = {d: domain_word(get_domain(d).picker_title) for d in options}   # worded now, in this run's language
@@ -145,6 +180,16 @@ def panel(disabled: bool) -> str | None:
               use_container_width=True)
     remember((KIND_KEY, TITLE_KEY, _characters_key(template), _pasted_key(template)))
     _report(template)
+    start = shipped_start(template, family)
+    if start:
+        key = _start_key(template, family)
+        st.toggle(_("Start from the shipped model {name}").format(name=start), key=key, disabled=disabled,
+                  on_change=_fine_tune_rate, args=(template, family, lr_key),
+                  help=_("Fine-tuning: the run begins with what {name} learned from the bundled data and adapts it "
+                         "to yours, at a tenth of the learning rate. A small data set then gets a map like the "
+                         "shipped model's; its size (hidden, cell, latent) is that model's, so the size knobs "
+                         "below are not used.").format(name=start))
+        remember((key,))
     return current()
 
 

@@ -369,10 +369,12 @@ class TrainingRun:
     def _setup(self) -> None:
         from ...domains import get_domain
         from ...models import build_model
+        from ..trainer import take_start_weights
 
         self.domain = get_domain(self.domain_name)
         torch.manual_seed(self.train_cfg.seed)
         self.model = build_model(self.model_cfg)
+        take_start_weights(self.model, self.train_cfg)
         cfg = self.model_cfg
         preview = 20 if (cfg.conditional and cfg.n_labels == 10) else 16   # two rows of ten labels
         self.trainer = Trainer(self.model, self.domain, self.train_cfg, callbacks=[self._on_event],
