@@ -180,7 +180,8 @@ MODEL_DEFAULTS = {"n_labels": 0, "pad_id": None, "cell": "lstm", "hidden": 256, 
 TRAIN_DEFAULTS = {"steps": 2000, "max_minutes": None, "batch_size": 64, "lr": 0.002, "lr_d": None, "d_steps": 1,
                   "mle_steps": 0, "kl_anneal_steps": 0, "lr_cooldown": 0, "grad_clip": 5.0, "seed": 0, "eval_every": 200, "bf16": "auto",
                   "threads": None, "processes": None, "gradient_exchange": "auto", "device": "auto", "data": "bundled",
-                  "weight_precision": "float32", "extra": {}}
+                  "weight_precision": "float32", "extra": {},
+                  "init_from": None, "patience": 0}        # added later, off: the shipped runs trained without them
 DIGITS = {"discrete": False, "domain": "digits", "n_features": 28, "n_labels": 10, "seq_len": 28}
 NAMES = {"discrete": True, "domain": "names", "n_features": 29, "n_labels": 2, "pad_id": 0, "seq_len": 12}
 MELODIES = {"discrete": True, "domain": "melodies", "n_features": 32, "n_labels": 2, "seq_len": 64}

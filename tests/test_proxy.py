@@ -59,7 +59,7 @@ def test_upload_limit_follows_streamlits_max_upload_size(tmp_path):
     (tmp_path / ".streamlit").mkdir()
     (tmp_path / ".streamlit" / "config.toml").write_text("[server]\nmaxUploadSize = 3\n")
     assert serve.max_body_kib(tmp_path) == 3 * 1024 + serve.UPLOAD_FRAMING_KIB
-    assert serve.max_body_kib(REPO) == 1024 + serve.UPLOAD_FRAMING_KIB          # the app's 1 MB
+    assert serve.max_body_kib(REPO) == 20 * 1024 + serve.UPLOAD_FRAMING_KIB     # the app's 20 MB (a data set)
 
 
 @needs_nginx
