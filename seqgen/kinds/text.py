@@ -22,6 +22,7 @@ from .base import SPLITS, Domain, Entry
 PAD, BOS, EOS = 0, 1, 2
 FIRST_LETTER = 3               # 'a' -> 3 ... 'z' -> 28
 VOCAB = FIRST_LETTER + 26      # 29
+LETTERS = "abcdefghijklmnopqrstuvwxyz"    # what the bundled names are written in
 JUDGE_WORDS = 200              # real words the char-LM's limit of "looks like one" is set from, at least
 
 
@@ -76,10 +77,13 @@ class TextDomain(Domain):
         return other
 
     @property
+    def _chars(self) -> str:
+        return self.alphabet if self.alphabet is not None else LETTERS
+
+    @property
     def _ids(self) -> dict[str, int]:
         if "_ids" not in self.__dict__:
-            chars = self.alphabet if self.alphabet is not None else "abcdefghijklmnopqrstuvwxyz"
-            self.__dict__["_ids"] = {c: FIRST_LETTER + i for i, c in enumerate(chars)}
+            self.__dict__["_ids"] = {c: FIRST_LETTER + i for i, c in enumerate(self._chars)}
         return self.__dict__["_ids"]
 
     @property
@@ -102,8 +106,7 @@ class TextDomain(Domain):
 
     def to_artifact(self, seq) -> str:
         """Tokens [T] -> "Mary": letters up to the first EOS or PAD; BOS and unknown ids are skipped."""
-        letters = []
-        chars = self.alphabet if self.alphabet is not None else "abcdefghijklmnopqrstuvwxyz"
+        letters, chars = [], self._chars
         for t in torch.as_tensor(seq).reshape(-1).tolist():
             if t in (EOS, PAD):
                 break
@@ -143,7 +146,8 @@ class TextDomain(Domain):
     def from_artifact(self, text: str) -> torch.Tensor:
         """A word typed by a user -> int64 [T]; Chinese characters are read through their pinyin. ValueError
         says what to fix."""
-        s = self._word(text, Sentence("Please type a {noun} (letters a–z).", noun=Sentence(self.item_noun)))
+        s = self._word(text, Sentence("Please type a {noun} (letters a–z).", noun=Sentence(self.item_noun))
+                       if self.alphabet is None else Sentence("Please type a {noun}.", noun=Sentence(self.item_noun)))
         if len(s) > self.max_letters:
             raise ValueError(Sentence("Names may have at most {most} letters ({text} has {n}).", most=self.max_letters,
                                       text=repr(s), n=len(s)))
@@ -153,7 +157,8 @@ class TextDomain(Domain):
         """The start of a word ("Mar", or "李" read as "Li") -> its letter tokens int64 [k]. ValueError says
         what to fix."""
         s = self._word(text, Sentence("Type the first letters of a {noun} (a–z), like Mar or Jo.",
-                                      noun=Sentence(self.item_noun)))
+                                      noun=Sentence(self.item_noun)) if self.alphabet is None else
+                       Sentence("Type the first letters of a {noun}.", noun=Sentence(self.item_noun)))
         if len(s) >= self.max_letters:
             raise ValueError(Sentence("The models write names of up to {most} letters, so a start may have at most "
                                       "{start} (this one has {n}).", most=self.max_letters, start=self.max_letters - 1,
@@ -270,8 +275,7 @@ class TextDomain(Domain):
 
     def pad_spec(self) -> dict:
         """The letter of every token id ("" for the others) and the ids that end a word."""
-        chars = self.alphabet if self.alphabet is not None else "abcdefghijklmnopqrstuvwxyz"
-        letters = ["" for _ in range(FIRST_LETTER)] + list(chars)
+        letters = ["" for _ in range(FIRST_LETTER)] + list(self._chars)
         return {"kind": "text", "letters": letters, "stop": [EOS, PAD], "capitalize": self.alphabet is None,
                 "grid": int(self.explorer_grid[2]), "item_noun": self.item_noun}
 
