@@ -287,3 +287,31 @@ def test_the_teacher_trains_the_class_run_on_the_drawings_the_class_sent():
         run.join(10)
     teacher.switch_page(PAGES["training"]).run()
     assert teacher.radio(key="lt_domain").value == "own" and "Kept 21 items" in texts(teacher)
+
+
+def test_on_a_class_server_only_the_teacher_saves_a_model(monkeypatch, tmp_path):
+    import time
+    monkeypatch.setenv("SEQGEN_CLASSROOM", "1")
+    monkeypatch.setenv("SEQGEN_USER_MODELS", str(tmp_path / "models"))
+    teacher, code = teacher_app()
+    student = student_app(code, "Mei")
+    for who in (teacher, student):
+        who.switch_page(PAGES["training"]).run()
+        who.button(key="lt_step").click().run()                 # start paused, one step
+    runs = [teacher.session_state["lt_run"], student.session_state["lt_run"]]
+    try:
+        end = time.monotonic() + 60
+        while any(r.snapshot().step < 1 for r in runs) and time.monotonic() < end:
+            time.sleep(0.3)
+        student.run()
+        assert "Saving is switched off on this class server" in texts(student)
+        assert not [b for b in student.button if b.key == "lt_save"]
+        teacher.run()
+        teacher.text_input(key="lt_save_name").set_value("class-digits").run()
+        teacher.button(key="lt_save").click().run()
+        assert not teacher.exception and "Saved as **class-digits**" in texts(teacher)
+        assert (tmp_path / "models" / "class-digits" / "config.json").is_file()
+    finally:
+        for r in runs:
+            r.stop()
+            r.join(10)

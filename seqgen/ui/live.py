@@ -383,9 +383,29 @@ def live_panel(status_at_full_run: str | None) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ save
+def may_save() -> bool:
+    """Anyone saves, except on a class server (SEQGEN_CLASSROOM=1), where only the teacher of a class that is
+    still on does (the store checks the teacher's secret): a student's run, and its data set, stay in the
+    student's session."""
+    if not classroom():
+        return True
+    from seqgen.classroom import ClassError, get_store
+
+    from . import classroom as klass
+    if klass.role() != "teacher":
+        return False
+    try:
+        get_store().teacher_state(klass.code(), klass.secret())
+    except ClassError:
+        return False
+    return True
+
+
 def _save() -> None:
     run = current_run()
     name = st.session_state.get("lt_save_name", "")
+    if not may_save():                      # a callback a forged message reached
+        return
     try:
         path = run.save(name, replace=bool(st.session_state.get("lt_replace")), owner=client_key())
         st.cache_data.clear()                 # other pages' cached model lists pick it up at once
@@ -405,10 +425,13 @@ def save_panel(run: TrainingRun | None, status: str | None) -> None:
     st.page_link(PAGES["compare"].file, icon=PAGES["compare"].icon,
                  label=_("Side by side: this run at an earlier step beside the same run now, or beside a shipped "
                          "model"))
-    if classroom():
+    if not may_save():
         st.caption(_("Saving is switched off on this class server: what you train here is for watching."))
         return
     st.subheader(_("Save this model"))
+    if classroom():
+        st.caption(_("You are the teacher: a model you save here (with its data set) opens on every student's "
+                     "pages."))
     st.session_state.setdefault("lt_save_name", f"my-{get_domain(run.domain_name).stem}-{run.family}")
     c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
     c1.text_input(_("Name"), key="lt_save_name", max_chars=64,
