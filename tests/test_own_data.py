@@ -432,3 +432,24 @@ def test_switching_what_the_data_is_after_reading_it_trains_nothing_of_the_other
     at.session_state["lt_own_template"] = "names"                # back: the names read before are there again
     at.run()
     assert at.success and "Kept 30 items" in at.success[0].value
+
+
+@pytest.mark.slow
+def test_recordings_made_on_the_live_page_are_read_with_the_files():
+    rate = 16_000
+    t = np.arange(int(0.5 * rate)) / rate
+    clips = []
+    for hz in range(300, 300 + 21 * 40, 40):                    # 21 different tones: no duplicates
+        buf = io.BytesIO()
+        sf.write(buf, (0.5 * np.sin(2 * np.pi * hz * t) * np.hanning(len(t))).astype(np.float32), rate, format="WAV")
+        clips.append(buf.getvalue())
+    at = live_page()
+    at.session_state["lt_own_template"] = "spoken"
+    at.run()
+    at.session_state["lt_own_recordings_spoken"] = clips
+    at.run()
+    assert any("21 recordings added" in c.value for c in at.caption)
+    at.button(key="lt_own_read").click().run()
+    assert not at.exception and "Kept 21 items from 21 file(s)" in at.success[0].value
+    at.button(key="lt_own_clear_spoken").click().run()
+    assert not any("recordings added" in c.value for c in at.caption)

@@ -78,6 +78,7 @@ class Domain(ABC):
     upload_types: tuple[str, ...] = ()
     pastes: bool = False
     own_alphabet: bool = False         # whether items can be kept in the characters they are written in
+    records: bool = False              # whether an item can be recorded in the browser (one file each)
     presets_from: str | None = None    # a domain whose presets this one trains with (a learner's data)
 
     @property

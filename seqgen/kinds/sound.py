@@ -59,6 +59,7 @@ class SoundDomain(Domain):
     max_upload_seconds = 3.0
     min_upload_rate = 8_000       # Hz; below it the consonants are gone
     upload_types = ("wav", "flac", "ogg")
+    records = True
     silent_peak = 10 ** (-50 / 20)   # a recording whose loudest sample is under -50 dBFS holds nothing to hear
     explorer_grid = (3, 12, 6)
     item_noun_plural = N_("sounds")

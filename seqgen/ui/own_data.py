@@ -15,7 +15,7 @@ from seqgen.domains.own import MAX_UPLOAD_BYTES, DataError, own_domain, read_dat
 from seqgen.presets import FINE_TUNE_LR, started_from
 
 from . import browser_values, show
-from .i18n import _, domain_word
+from .i18n import _, domain_word, ngettext
 from .widgets import cell, plain
 
 CHOICE = "own"                  # the "What to learn" option of the learner's own data
@@ -27,6 +27,7 @@ KIND_KEY = "lt_own_template"
 TITLE_KEY = "lt_own_title"
 PREVIEW = 12                    # kept items shown before training
 MAX_PASTED_CHARS = 400_000      # 10,000 names of up to 40 characters
+MAX_RECORDINGS = 200            # clips one session may record into a data set
 
 
 def remember(keys) -> None:
@@ -70,6 +71,22 @@ def _characters_key(template: str) -> str:
     return f"lt_own_chars_{template}"
 
 
+def _recordings_key(template: str) -> str:
+    return f"lt_own_recordings_{template}"
+
+
+def _add_recording(template: str) -> None:
+    """The clip just recorded joins this session's recordings (read with the files on Read)."""
+    clip = st.session_state.get(f"lt_own_rec_{template}")
+    kept = st.session_state.setdefault(_recordings_key(template), [])
+    if clip is not None and hasattr(clip, "getvalue") and len(kept) < MAX_RECORDINGS:
+        kept.append(clip.getvalue())
+
+
+def _clear_recordings(template: str) -> None:
+    st.session_state.pop(_recordings_key(template), None)
+
+
 def _start_key(template: str, family: str) -> str:
     return f"lt_own_start_{template}_{family}"
 
@@ -106,16 +123,18 @@ def _read() -> None:
     items are kept."""
     template = get_domain(template_name())
     files = st.session_state.get(_files_key(template.name)) or []
+    recordings = st.session_state.get(_recordings_key(template.name)) or []
     pasted = st.session_state.get(_pasted_key(template.name)) or ""
     pasted = pasted if isinstance(pasted, str) else ""
     st.session_state.pop(OWN_KEY, None)
     st.session_state.pop(HELD_KEY, None)
     try:
-        if sum(int(getattr(f, "size", 0)) for f in files) > MAX_UPLOAD_BYTES:   # before a byte is copied
+        if sum(int(getattr(f, "size", 0)) for f in files) + sum(map(len, recordings)) > MAX_UPLOAD_BYTES:
             raise DataError(_("The files come to more than {most} MB; the most a data set takes is {most} MB.")
                             .format(most=f"{MAX_UPLOAD_BYTES / 1e6:.0f}"))
         characters = template.own_alphabet and bool(st.session_state.get(_characters_key(template.name)))
-        reading = read_data(template, [(f.name, f.getvalue()) for f in files], pasted, characters=characters)
+        clips = [(f"recording-{i + 1}.wav", clip) for i, clip in enumerate(recordings)]
+        reading = read_data(template, [(f.name, f.getvalue()) for f in files] + clips, pasted, characters=characters)
     except DataError as e:
         st.session_state[REPORT_KEY] = ("error", plain(e.args[0], 400), None)
         return
@@ -168,6 +187,17 @@ def panel(disabled: bool, family: str, lr_key: str) -> str | None:
     if domain.pastes:
         st.text_area(_("Or paste them, one per line"), key=_pasted_key(template), max_chars=MAX_PASTED_CHARS,
                      height=120, disabled=disabled)
+    if domain.records:
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        c1.audio_input(_("Or record them, one at a time"), key=f"lt_own_rec_{template}", disabled=disabled)
+        c2.button(_("Add this recording"), key=f"lt_own_add_{template}", on_click=_add_recording, args=(template,),
+                  disabled=disabled, use_container_width=True, icon=":material/add:")
+        n = len(st.session_state.get(_recordings_key(template)) or [])
+        if n:
+            st.caption(ngettext("{n} recording added; it is read with the files.",
+                                "{n} recordings added; they are read with the files.", n).format(n=n))
+            st.button(_("Clear the recordings"), key=f"lt_own_clear_{template}", on_click=_clear_recordings,
+                      args=(template,), disabled=disabled)
     if domain.own_alphabet:
         st.toggle(_("Keep the characters as written"), key=_characters_key(template), disabled=disabled,
                   help=_("Off: Chinese names are read through their pinyin (李雷 → Lilei), in the letters a–z the "
