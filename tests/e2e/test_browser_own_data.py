@@ -21,7 +21,7 @@ from test_own_data import NAMES, drawing_of, midi_file  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 expect.set_options(timeout=45_000)
-STEPS = 150                       # enough for a model that decodes something; the test is about the path, not quality
+STEPS = 30                        # a model that decodes something: the test is about the path, not quality
 
 
 @pytest.fixture(scope="module")
