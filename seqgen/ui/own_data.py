@@ -79,8 +79,11 @@ def _add_recording(template: str) -> None:
     """The clip just recorded joins this session's recordings (read with the files on Read)."""
     clip = st.session_state.get(f"lt_own_rec_{template}")
     kept = st.session_state.setdefault(_recordings_key(template), [])
-    if clip is not None and hasattr(clip, "getvalue") and len(kept) < MAX_RECORDINGS:
-        kept.append(clip.getvalue())
+    if clip is None or not hasattr(clip, "getvalue") or len(kept) >= MAX_RECORDINGS:
+        return
+    data = clip.getvalue()
+    if sum(map(len, kept)) + len(data) <= MAX_UPLOAD_BYTES:     # what a session holds stays within one upload
+        kept.append(data)
 
 
 def _clear_recordings(template: str) -> None:
