@@ -132,3 +132,14 @@ def test_the_page_reads_a_file_once_whatever_the_reruns(monkeypatch):
     refused = [midi_reading("melodies", b"not midi") for _ in range(3)]
     assert all(isinstance(r, ValueError) and "not a MIDI file" in str(r) for r in refused)
     assert len(calls) == 2
+
+
+def test_a_melody_of_rests_draws_an_empty_roll_that_streamlit_takes():
+    """A young model's melody can be all rests (a learner's own data after a few steps): plotly refuses a
+    figure without data (and plotly 7 then fails on its own missing error class), so the roll keeps one trace."""
+    from plotly.tools import return_figure_from_figure_or_data
+
+    from seqgen.ui.kinds.melody import piano_roll_figure
+    for notes in ((), get_domain("melodies").to_artifact(get_domain("melodies").dataset("test")[0][0])):
+        fig = return_figure_from_figure_or_data(piano_roll_figure(tuple(notes), title="t", tempo=90), True)
+        assert len(fig["data"]) == 1

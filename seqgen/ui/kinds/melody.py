@@ -176,17 +176,17 @@ def piano_roll_figure(notes, n_steps: int = 64, height: int = 260, title: str | 
     Every white-key pitch in range is named on the pitch axis and each bar carries its note's name, upright
     and readable. `playhead` draws a line at that step; with `tempo` the figure gets a ▶ button that sweeps
     the line across at that speed (in the browser, no rerun)."""
-    data = []
-    if notes:
-        data.append({
-            "type": "bar", "orientation": "h", "x": [n.length for n in notes], "base": [n.start for n in notes],
-            "y": [n.pitch for n in notes], "width": 0.85,
-            "marker": {"color": figures.PALETTE[0], "line": {"width": 0.5, "color": "#00304d"}},
-            "text": [pitch_name(n.pitch) for n in notes], "textposition": "inside", "insidetextanchor": "start",
-            "textangle": 0, "constraintext": "none", "insidetextfont": {"size": 13, "color": "white"},
-            "customdata": [[pitch_name(n.pitch), n.start, n.length] for n in notes],
-            "hovertemplate": "%{customdata[0]}: " + _("step {start}, {length} sixteenths").format(
-                start="%{customdata[1]}", length="%{customdata[2]}") + "<extra></extra>"})
+    # one trace even for a melody of rests: plotly refuses a figure with no data at all (and plotly 7 then
+    # fails on its own error class), so an empty melody is drawn as an empty roll
+    data = [{
+        "type": "bar", "orientation": "h", "x": [n.length for n in notes], "base": [n.start for n in notes],
+        "y": [n.pitch for n in notes], "width": 0.85,
+        "marker": {"color": figures.PALETTE[0], "line": {"width": 0.5, "color": "#00304d"}},
+        "text": [pitch_name(n.pitch) for n in notes], "textposition": "inside", "insidetextanchor": "start",
+        "textangle": 0, "constraintext": "none", "insidetextfont": {"size": 13, "color": "white"},
+        "customdata": [[pitch_name(n.pitch), n.start, n.length] for n in notes],
+        "hovertemplate": "%{customdata[0]}: " + _("step {start}, {length} sixteenths").format(
+            start="%{customdata[1]}", length="%{customdata[2]}") + "<extra></extra>"}]
     lo = min([n.pitch for n in notes], default=60) - 2
     hi = max([n.pitch for n in notes], default=72) + 2
     ticks = [p for p in range(lo, hi + 1) if p % 12 in NATURAL]
