@@ -140,14 +140,11 @@ def test_a_zip_of_midi_files_trains_and_a_sample_plays(page):
     page.goto("/music")
     pick(page, "mu_model", "our-songs (yours)")
     expect(page.locator(".st-key-mu_roll .js-plotly-plot")).to_be_visible()
-    played = page.evaluate("""async () => {
-        const a = document.querySelector('.st-key-mu_player audio');
-        await new Promise(r => a.readyState >= 1 ? r() : a.addEventListener('loadedmetadata', r, {once: true}));
-        await a.play();
-        await new Promise(r => setTimeout(r, 700));
-        return {duration: a.duration, at: a.currentTime};
-    }""")
-    assert played["duration"] > 4 and played["at"] > 0.2, played        # 4 bars, and it is playing
+    wait_idle(page, 60_000)
+    player = "document.querySelector('.st-key-mu_player audio')"
+    page.evaluate(f"() => {player}.play()")
+    page.wait_for_function(f"() => {player} && {player}.currentTime > 0.2")          # it is playing
+    assert page.evaluate(f"() => {player}.duration") > 4                              # 4 bars of it
     expect(page.get_by_test_id("stException")).to_have_count(0)
 
 
