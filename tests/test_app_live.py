@@ -289,8 +289,12 @@ def test_a_vae_shows_its_kl_per_dimension_and_a_second_run_is_drawn_over_the_fir
     at.button(key="lt_step").click().run()
     second = _run_of(at)
     assert second is not first
-    poll(at, lambda a: second.snapshot().samples_step == 1 and "lt_compare_chart" in
-         " ".join(c.proto.id for c in a.get("plotly_chart")))
-    chart = next(c for c in at.get("plotly_chart") if "lt_compare_chart" in c.proto.id)
-    names = [t["name"] for t in json.loads(chart.proto.spec)["data"]]
+    def compared(a):
+        """The names of the comparison chart's curves, as the page drew them last ([] before it is drawn)."""
+        chart = next((c for c in a.get("plotly_chart") if "lt_compare_chart" in c.proto.id), None)
+        return [t["name"] for t in json.loads(chart.proto.spec)["data"]] if chart is not None else []
+
+    # the chart is drawn from the snapshot of its own script run: wait until one that has run 2's first step
+    poll(at, lambda a: second.snapshot().samples_step == 1 and len(compared(a)) == 2)
+    names = compared(at)
     assert names == ["run 1 · total loss", "run 2: Learning rate 0.01 · total loss"], names
