@@ -7,6 +7,8 @@ the model opens on every page.
 """
 from __future__ import annotations
 
+import functools
+
 import streamlit as st
 
 from seqgen.checkpoints import SHIPPED_DIR
@@ -98,13 +100,20 @@ def shipped_start(template: str, family: str) -> str | None:
     """The shipped model a run on this data can start from (the template's own model of the family, where
     its architecture fits the data set read, or the kind's data before one is read), else None."""
     name = f"{template}-{family}"
+    return name if _fits(name, current() or template, family) else None
+
+
+@functools.lru_cache(maxsize=64)
+def _fits(name: str, domain: str, family: str) -> bool:
+    """Whether shipped model `name` can start a run on `domain` (read once per pair, not on every rerun; a data
+    set's name is a digest of its items, so one name is one shape)."""
     if not (SHIPPED_DIR / name / "config.json").is_file():
-        return None
+        return False
     try:
-        started_from(name, get_domain(current() or template), family)
+        started_from(name, get_domain(domain), family)
     except ValueError:
-        return None
-    return name
+        return False
+    return True
 
 
 def start_from(template: str, family: str) -> str | None:

@@ -2,10 +2,8 @@
 model; upload a zip of MIDI files → train → play a sample; upload drawings → train → the explorer decodes them."""
 from __future__ import annotations
 
-import io
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +15,7 @@ from live_e2e_helpers import CHROME_ARGS, CHROMIUM, live_server, progress_step  
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from test_own_data import NAMES, drawing_of, midi_file  # noqa: E402
+from test_own_data import NAMES, drawing_of, midi_file, zipped  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 expect.set_options(timeout=45_000)
@@ -45,14 +43,6 @@ def page(browser, server):
     pg.set_default_timeout(45_000)
     yield pg
     ctx.close()
-
-
-def zipped(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in members.items():
-            z.writestr(name, data)
-    return buf.getvalue()
 
 
 def read_your_data(page, what: str, read_as: str, title: str, *, pasted: str | None = None,
