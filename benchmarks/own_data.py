@@ -2,10 +2,10 @@
 
 Also what reading an upload of 10,000 items costs.
 
-    python benchmarks/own_data.py all              # the four below, at most about 9 minutes on 2 cores (--gan: 2 more)
-    python benchmarks/own_data.py names [--gan]    # 300 pasted names, live VAE (and GAN) <= 2 min each
-    python benchmarks/own_data.py midi             # 30 chorale sopranos as .mid files, live VAE <= 3 min
-    python benchmarks/own_data.py drawings         # 200 drawn digits in a .zip of label folders, live VAE <= 2 min
+    python benchmarks/own_data.py all              # the four below, at most about 18 minutes on 2 cores (--gan: 4 more)
+    python benchmarks/own_data.py names [--gan]    # 300 pasted names, live VAE (and GAN) <= 2 min per start
+    python benchmarks/own_data.py midi             # 30 chorale sopranos as .mid files, live VAE <= 3 min per start
+    python benchmarks/own_data.py drawings         # 200 drawn digits in a .zip of label folders, live VAE <= 2 min per start
     python benchmarks/own_data.py validate         # read_data on a 10,000-name .txt, median of 3
     python benchmarks/own_data.py --patience 0 all # the runs without early stopping (to the steps or the time)
 
@@ -14,7 +14,9 @@ Each data set goes the way a learner's does: read_data(template, files or pasted
 "<template>-<family>-live" preset) trained by Trainer.fit() with max_minutes set and the run also stopped at
 that much wall time (the Trainer's budget counts step time only, not validations), on --threads torch threads
 (default 1, what the Live training page gives a run). A learner's data set trains with early stopping
-(presets.SMALL_DATA_PATIENCE validation passes without a better figure end the run). Each figure is measured on two sets of weights where
+(presets.SMALL_DATA_PATIENCE validation passes without a better figure end the run). Each data set trains
+twice: as the Live page starts by default (from the template's shipped model of the family where it fits the
+data: its weights and size, at presets.FINE_TUNE_LR) and from scratch. Each figure is measured on two sets of weights where
 they differ: the last step's (what the Live training page shows and saves) and those of the step that did best
 on validation (what fit(), and so `python -m seqgen train`, keeps). Token samples are drawn at temperature 1
 (the app's default for tokens).
@@ -63,7 +65,7 @@ from PIL import Image  # noqa: E402
 from seqgen.domains import get_domain, register, unregister  # noqa: E402
 from seqgen.domains.own import own_domain, read_data  # noqa: E402
 from seqgen.models import build_model  # noqa: E402
-from seqgen.presets import FINE_TUNE_LR  # noqa: E402
+from seqgen.presets import FINE_TUNE_LR, started_from  # noqa: E402
 from seqgen.training.live.knobs import build_configs  # noqa: E402
 from seqgen.training.trainer import Trainer, take_start_weights  # noqa: E402
 
@@ -157,6 +159,35 @@ def short(which: str) -> str:
     return which.split(" (")[0]
 
 
+def starts(own, family: str) -> list[tuple[str, dict]]:
+    """How a run on `own` may begin, the Live page's default first: from the template's shipped model of the
+    family where it fits the data ("Start from the shipped model", on unless the learner turns it off), and
+    from scratch."""
+    shipped = f"{own.presets_from}-{family}"
+    try:
+        started_from(shipped, own, family)
+    except ValueError as e:
+        print(f"  {shipped} does not fit this data ({e}): the Live page starts from scratch", flush=True)
+        return [("from scratch", {})]
+    return [(f"from the shipped {shipped}", {"init_from": shipped, "lr": FINE_TUNE_LR}), ("from scratch", {})]
+
+
+def train_each_start(own, family: str, minutes: float, args) -> list[tuple[str, torch.nn.Module]]:
+    """train() once per start of starts(); each model named "<which weights>, <start>"."""
+    out = []
+    for start, settings in starts(own, family):
+        print(f"  {family}, {start}:", flush=True)
+        with load_during(f"{own.presets_from} {family}, {start}"):
+            out += [(f"{which}, {start}", m)
+                    for which, m in train(own, family, minutes, args.threads, args.patience, settings=settings)]
+    return out
+
+
+def key(which: str) -> str:
+    """A verdict's name: the weights and the start, without the details in brackets."""
+    return f"{short(which)}, {which.rsplit(', ', 1)[1]}"
+
+
 def samples(model, n: int = N_SAMPLES, seed: int = 1) -> torch.Tensor:
     """n samples from the prior (a VAE's z ~ N(0, I), a GAN's noise), tokens drawn at temperature 1."""
     with torch.inference_mode():
@@ -185,15 +216,13 @@ def bench_names(args) -> dict[str, bool]:
               f"judge is the names char-LM: {same}", flush=True)
         theirs = {s.lower() for s in pasted}
         for family in ("vae", "gan") if args.gan else ("vae",):
-            with load_during(f"names {family}"):
-                trained = train(own, family, args.names_minutes, args.threads, args.patience)
-            for which, model in trained:
+            for which, model in train_each_start(own, family, args.names_minutes, args):
                 words = own.artifacts(samples(model))
                 looks = float(np.mean(names.looks_like(words)))
                 looks_own = float(np.mean(own.looks_like(words)))
                 new = float(np.mean([w.lower() not in theirs for w in words]))
                 new_anywhere = float(np.mean([not names.is_known(w) for w in words]))
-                ok = verdicts[f"names {family}, {short(which)}"] = looks >= 0.8 and new >= 0.5
+                ok = verdicts[f"names {family}, {key(which)}"] = looks >= 0.8 and new >= 0.5
                 print(f"  {family}, {which}: of {len(words)} samples {looks:.1%} look like names (names char-LM; by "
                       f"the own domain's limit {looks_own:.1%}), {new:.1%} not in the pasted list ({new_anywhere:.1%} "
                       f"not in the whole US list), {len(set(words)) / len(words):.1%} distinct; e.g. "
@@ -264,13 +293,11 @@ def bench_midi(args) -> dict[str, bool]:
         untrained = own.in_scale(own.artifacts(samples(build_model(model_cfg).eval())))
         print(f"  for comparison: an untrained model's samples have {untrained:.3f} of their notes in the keys",
               flush=True)
-        with load_during("midi vae"):
-            trained = train(own, "vae", args.midi_minutes, args.threads, args.patience)
-        for which, model in trained:
+        for which, model in train_each_start(own, "vae", args.midi_minutes, args):
             melodies_out = own.artifacts(samples(model))
             share = own.in_scale(melodies_out)
             notes = np.mean([len(m) for m in melodies_out])
-            ok = verdicts[f"midi, {short(which)}"] = abs(share - data_share) <= 0.05
+            ok = verdicts[f"midi, {key(which)}"] = abs(share - data_share) <= 0.05
             print(f"  {which}: in the keys: samples {share:.3f}, the kept melodies {data_share:.3f} (difference "
                   f"{share - data_share:+.3f}); notes per melody: samples {notes:.1f}, data {notes_data:.1f}; "
                   f"{sum(not m for m in melodies_out)} silent samples", flush=True)
@@ -329,21 +356,14 @@ def bench_drawings(args) -> dict[str, bool]:
         xs, ys = zip(*(own.dataset(s) for s in ("train", "val", "test")))
         labels = torch.tensor([int(own.label_names[c]) for c in torch.cat(ys).tolist()])
         held = len(xs[0])
-        trained = []
-        for start, settings in (("from scratch", {}),
-                                ("from the shipped digits-vae, as 'Start from the shipped model' does",
-                                 {"init_from": "digits-vae", "lr": FINE_TUNE_LR})):
-            print(f"  {start}:", flush=True)
-            with load_during(f"drawings vae, {start.split(',')[0]}"):
-                trained += [(f"{which}, {start.split(',')[0]}", m) for which, m in
-                            train(own, "vae", args.drawings_minutes, args.threads, args.patience, settings=settings)]
+        trained = train_each_start(own, "vae", args.drawings_minutes, args)
         for which, model in trained:
             with torch.inference_mode():
                 means = model.encode(torch.cat(xs))[0]
             pred = loo_knn(means, labels)
             acc = float((pred == labels).float().mean())
             acc_held = float((pred[held:] == labels[held:]).float().mean())
-            ok = verdicts[f"drawings, {short(which)}, {which.rsplit(', ', 1)[1]}"] = acc >= 0.6
+            ok = verdicts[f"drawings, {key(which)}"] = acc >= 0.6
             print(f"  {which}: latent {means.shape[1]}-D, leave-one-out 5-NN accuracy of the true labels over all "
                   f"{len(labels)} items {acc:.3f} (the {len(labels) - held} held-out items alone {acc_held:.3f})",
                   flush=True)

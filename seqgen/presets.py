@@ -292,8 +292,11 @@ def configure(preset: str | None = None, domain: str | None = None, family: str 
     if not data.n_labels and "conditional" not in (model_overrides or {}):
         model["conditional"] = False      # a learner's data set without labels trains its template's preset
     model_cfg = ModelConfig.for_domain(data, p.family, **model)
+    given = {k: v for k, v in (train_overrides or {}).items() if v is not None}
     train = {**p.train, **({"patience": SMALL_DATA_PATIENCE} if data.presets_from else {})}
-    train_cfg = TrainConfig(**{**train, **{k: v for k, v in (train_overrides or {}).items() if v is not None}})
+    if given.get("init_from"):
+        train["lr"] = FINE_TUNE_LR              # unless given: a model started from adapts at the fine-tuning rate
+    train_cfg = TrainConfig(**{**train, **given})
     train_cfg.validate()
     if train_cfg.init_from:
         model_cfg = started_from(train_cfg.init_from, data, p.family)

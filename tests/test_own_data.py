@@ -23,7 +23,8 @@ from PIL import Image
 from seqgen.domains import get_domain, own, register, unregister
 from seqgen.domains.own import DataError, OwnData, keep_data, open_kept, own_domain, read_data, templates
 from seqgen.locale import in_language, translations
-from seqgen.presets import SMALL_DATA_PATIENCE
+from seqgen.presets import FINE_TUNE_LR, SMALL_DATA_PATIENCE
+from seqgen.training.live.knobs import live_defaults
 
 ROOT = Path(__file__).resolve().parents[1]
 names = get_domain("names")
@@ -358,7 +359,9 @@ def test_a_run_on_your_drawings_can_start_from_the_shipped_digits_vae():
     members = {f"ours/{drawing_of(i)[1]}/{i}.png": drawing_of(i)[0] for i in range(30)}
     domain = register(own_domain(read_data(digits, [("ours.zip", zipped(members))]).data("Ours")))
     try:
-        model_cfg, train_cfg, values = build_configs(domain.name, "vae", {"init_from": "digits-vae", "lr": 2e-4})
+        model_cfg, train_cfg, values = build_configs(domain.name, "vae", {"init_from": "digits-vae"})
+        assert train_cfg.lr == FINE_TUNE_LR != build_configs(domain.name, "vae")[1].lr   # adapts, at a tenth
+        assert build_configs(domain.name, "vae", {"init_from": "digits-vae", "lr": 1e-3})[1].lr == 1e-3  # unless set
         shipped = seqgen.load("digits-vae").model
         assert model_cfg.domain == domain.name and model_cfg.hidden == shipped.cfg.hidden != build_configs(
             domain.name, "vae")[0].hidden                           # the shipped model's size, not the live preset's
@@ -375,17 +378,43 @@ def test_a_run_on_your_drawings_can_start_from_the_shipped_digits_vae():
         started_from("names-vae", letters, "vae")                  # another alphabet: the weights cannot read it
 
 
-def test_the_live_page_starts_a_run_on_pasted_names_from_the_shipped_names_vae():
+def test_the_live_page_starts_a_run_on_pasted_names_from_the_shipped_names_vae_by_default():
     at = live_page()
     at.session_state["lt_own_template"] = "names"
     at.run().text_area(key="lt_own_text_names").set_value("\n".join(NAMES[:40])).run()
     at.button(key="lt_own_read").click().run()
-    at.toggle(key="lt_own_start_names_vae").set_value(True).run()
+    assert at.toggle(key="lt_own_start_names_vae").value is True                # on without being touched
     assert at.select_slider(key="lt_k_own_names_vae_lr").value == 2e-4          # a tenth of the usual rate
     at.button(key="lt_start").click().run()
     run = at.session_state["lt_run"]
     try:
         assert run.train_cfg.init_from == "names-vae" and run.model_cfg.hidden == 256 and run.train_cfg.lr == 2e-4
+    finally:
+        run.stop()
+        run.join(10)
+    assert not at.exception
+
+
+def test_from_scratch_and_data_the_shipped_model_cannot_read_train_at_the_presets_rate():
+    preset_lr = live_defaults("names", "vae")["lr"]
+    at = live_page()
+    at.session_state["lt_own_template"] = "names"
+    at.run().text_area(key="lt_own_text_names").set_value("\n".join(NAMES[:40])).run()
+    at.button(key="lt_own_read").click().run()
+    at.toggle(key="lt_own_start_names_vae").set_value(False).run()               # the learner turns it off
+    assert at.select_slider(key="lt_k_own_names_vae_lr").value == preset_lr
+    at.toggle(key="lt_own_start_names_vae").set_value(True).run()
+    assert at.select_slider(key="lt_k_own_names_vae_lr").value == 2e-4
+    pasted = "\n".join(f"{c}伟" for c in "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗")
+    at.toggle(key="lt_own_chars_names").set_value(True).run()                  # an alphabet of their own
+    at.text_area(key="lt_own_text_names").set_value(pasted).run()
+    at.button(key="lt_own_read").click().run()
+    assert not [t for t in at.toggle if t.key == "lt_own_start_names_vae"]      # names-vae cannot read them
+    assert at.select_slider(key="lt_k_own_names_vae_lr").value == preset_lr
+    at.button(key="lt_start").click().run()
+    run = at.session_state["lt_run"]
+    try:
+        assert run.train_cfg.init_from is None and run.train_cfg.lr == preset_lr
     finally:
         run.stop()
         run.join(10)

@@ -40,6 +40,12 @@ def remember(keys) -> None:
             shadow[k] = st.session_state[k]
 
 
+def forget(key: str) -> object:
+    """Drop a widget's value and its kept copy (so the widget's default holds again). -> the value, or None."""
+    st.session_state.get(SHADOW_KEY, {}).pop(key, None)
+    return st.session_state.pop(key, None)
+
+
 def current() -> str | None:
     """The domain name of the data set this session read, while it is still registered and is of the kind
     now chosen under "What your data is"."""
@@ -125,9 +131,25 @@ def start_from(template: str, family: str) -> str | None:
 
 def _fine_tune_rate(template: str, family: str, lr_key: str) -> None:
     """Starting from a trained model, learn at a tenth of the usual rate: adapt what it knows, do not
-    overwrite it (benchmarks/README.md, "Your own data set")."""
+    overwrite it (benchmarks/README.md, "Your own data set"). From scratch, the preset's rate again (the
+    knob's default, set when its key is missing)."""
     if st.session_state.get(_start_key(template, family)):
         st.session_state[lr_key] = FINE_TUNE_LR
+    else:
+        forget(lr_key)
+
+
+def _default_start(start: str | None, template: str, family: str, lr_key: str) -> None:
+    """Start from the shipped model unless the learner turned it off: a small data set trained from scratch
+    learns little in a lesson's minutes. When the data read does not fit the shipped model, the choice and
+    its learning rate are undone, and come back on with the next data that fits."""
+    key = _start_key(template, family)
+    if start and key not in st.session_state:
+        st.session_state[key] = True
+        _fine_tune_rate(template, family, lr_key)
+    elif not start and key in st.session_state:
+        if forget(key):
+            forget(lr_key)
 
 
 def _read() -> None:
@@ -223,6 +245,7 @@ def panel(disabled: bool, family: str, lr_key: str) -> str | None:
     remember((KIND_KEY, TITLE_KEY, _characters_key(template), _pasted_key(template)))
     _report(template)
     start = shipped_start(template, family)
+    _default_start(start, template, family, lr_key)
     if start:
         key = _start_key(template, family)
         st.toggle(_("Start from the shipped model {name}").format(name=start), key=key, disabled=disabled,
@@ -230,7 +253,7 @@ def panel(disabled: bool, family: str, lr_key: str) -> str | None:
                   help=_("Fine-tuning: the run begins with what {name} learned from the bundled data and adapts it "
                          "to yours, at a tenth of the learning rate. A small data set then gets a map like the "
                          "shipped model's; its size (hidden, cell, latent) is that model's, so the size knobs "
-                         "below are not used.").format(name=start))
+                         "below are not used. Off: the model learns from your data alone.").format(name=start))
         remember((key,))
     return current()
 
