@@ -44,8 +44,20 @@ def open_app(context, url: str):
 
 
 def nav(page, title: str) -> None:
-    """In-app navigation (the session, and with it the class, stays)."""
-    page.get_by_test_id("stSidebarNavLink").filter(has_text=title).first.click()
+    """In-app navigation (the session, and with it the class, stays). In two runs of the whole test line the
+    teacher's Lessons page had no start button a minute after this click (alone, it always has): the address
+    must change, else the link is clicked once more, as a person would."""
+    from urllib.parse import urlsplit
+
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    link = page.get_by_test_id("stSidebarNavLink").filter(has_text=title).first
+    path = urlsplit(link.get_attribute("href")).path
+    link.click()
+    try:
+        page.wait_for_url(lambda url: urlsplit(url).path == path, timeout=20_000)
+    except PlaywrightTimeout:
+        link.click()
+        page.wait_for_url(lambda url: urlsplit(url).path == path, timeout=40_000)
     wait_idle(page, 60_000)
 
 
