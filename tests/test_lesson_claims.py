@@ -288,10 +288,8 @@ def test_sound_step_4_the_classifier_still_recognises_most_rebuilt_recordings():
 
 # ------------------------------------------------------------------------------------------------ gan-training.toml
 LIVE_SEEDS = (0, 1, 2, 3, 4)     # 0 is the Live training page's
-
-
-MINUTE = 1500      # steps of "a minute" of the page's digits GAN (about 25 steps a second alone, 2,100-2,300 in 90 s
-                   # beside another run: benchmarks/README.md, "A live GAN that draws digits in a minute")
+MINUTE = 1500      # steps in "a minute" of the page's digits GAN, alone or beside another run (benchmarks/README.md,
+                   # "A live GAN that draws digits in a minute")
 EVERY = 300        # steps between the readings of a run
 WINDOW = 150       # steps a curve's point is averaged over
 
