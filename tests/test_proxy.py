@@ -245,13 +245,18 @@ async def _browsers_on(base: str, want: list[int], upstreams: list[str]) -> list
 
 
 async def _status(tab, text: str, within: float) -> None:
+    """Rerun the tab until some text of the page, as the latest rerun drew it, holds `text` (the page's own
+    status line, wherever it sits among the page's texts)."""
     end = time.monotonic() + within
-    while time.monotonic() < end:
-        if any(text in body for _, body in tab.markdown[-6:]):
-            return
+    while True:
+        since = time.perf_counter()
         await tab.rerun(timeout=TIMEOUT)
+        drawn = [body for at, body in tab.markdown if at >= since]
+        if any(text in body for body in drawn):
+            return
+        if time.monotonic() >= end:
+            raise AssertionError(f"no {text!r} within {within:g} s: {drawn[:12]}")
         await asyncio.sleep(0.3)
-    raise AssertionError(f"no {text!r} within {within:g} s: {[b for _, b in tab.markdown[-6:]]}")
 
 
 @needs_nginx
