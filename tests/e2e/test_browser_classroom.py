@@ -177,7 +177,9 @@ def class_flow(browser, base: str, students: list, shot: bool = False, whole: bo
     stroke(artist, box, [(0.75, 0.2), (0.62, 0.5), (0.5, 0.85)])
     expect(artist.get_by_text("what the model sees").first).to_be_visible()
     click(artist, "class_send_drawing")
-    expect(teacher.locator(".st-key-class_drawings_map .js-plotly-plot")).to_be_visible(timeout=30_000)
+    # the student's confirmation first: a failure then says which side lost the drawing
+    expect(artist.get_by_text("Your drawing is on the teacher's map").first).to_be_visible()
+    expect(teacher.locator(".st-key-class_drawings_map .js-plotly-plot")).to_be_visible(timeout=60_000)
 
     # the class run: its samples on a student's screen
     click(teacher, "class_run_start")
