@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from e2e_helpers import CHROME_ARGS, CHROMIUM, streamlit_server  # noqa: F401  (re-exported for the test)
 
@@ -62,8 +62,13 @@ def status(page) -> str:
 
 
 def hand_click(page, key: str) -> None:
-    """A mouse click where the button is now, enabled or not (a hand does not wait for the page)."""
-    box = page.locator(f".st-key-{key} button").first.bounding_box()
+    """A mouse click where the button is now, enabled or not (a hand does not wait for the page). While the page
+    redraws the button it has no place on screen: then the hand looks again."""
+    button = page.locator(f".st-key-{key} button").first
+    box = button.bounding_box()
+    if box is None:
+        button.wait_for(state="visible")
+        box = button.bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
 
 
@@ -134,6 +139,9 @@ def stop_rounds(browser, url: str, rounds: int) -> list[dict]:
                 records.append(press(pages[i], "lt_stop", ("stopping", "stopped"), {"round": r, "student": i},
                                      then=("stopped",)))
     finally:
+        for page in pages:           # a failed round must not leave the server's slots to the next test
+            with suppress(Exception):
+                page.locator(".st-key-lt_stop button").first.click(timeout=5_000)
         for context in contexts:
             context.close()
     return records
