@@ -71,7 +71,7 @@ def _stop_unless_finished(teacher) -> None:
     student, and then the console offers a new run instead of its controls."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     stop, again = teacher.locator(".st-key-lt_stop button").first, teacher.locator(".st-key-class_run_start")
-    expect(stop.or_(again)).to_be_visible(timeout=60_000)
+    expect(stop.or_(again).first).to_be_visible(timeout=60_000)   # both, while a rerun still shows the old one
     try:
         stop.click(timeout=15_000)
     except PlaywrightTimeout:
