@@ -3,6 +3,7 @@
     python benchmarks/load.py [--json out.json]        # the table, ~12 min
     python benchmarks/load.py --quick                  # smoke run, ~1.5 min
     python benchmarks/load.py --sessions 30 --train 0 --seconds 300 --only class   # long run: memory
+    python benchmarks/load.py --sessions 30 --train 0 --only mixed --per-role     # each role's own CPU cost
     python benchmarks/load.py --server-arg=--runner.postScriptGC=true ...          # Streamlit's default, A/B
 
 Everything goes to 127.0.0.1 only: the script starts its own server on a free loopback port (from the
@@ -23,6 +24,13 @@ then lets N sessions arrive, spread evenly over `--ramp` seconds. Sessions take 
   3 s while sweeping) every 3 s. Latency: release -> the address bar update (page_info_changed).
 - noise: Noise -> image; a new seed per second. Latency: -> both images fetched.
 - text: Text; "New batch" or a newly typed name, alternately, once per second. Latency: -> the run finished.
+- music: Music; "New melody" or a new tempo, alternately, once per second. Latency: -> the melody's sound
+  fetched (a player loads its sound when it appears).
+
+The pad's sessions also fetch the in-browser runtime and the decoder once, on arrival, as a browser does on
+its first use of the pad (`Accept-Encoding: br, gzip`, as a browser asks).
+`--per-role` runs each role alone, with the same number of sessions, so each role's server CPU per
+interaction stands on its own.
 
 `--only class` runs just the pad classroom figure: N sessions that all sweep the pad.
 
@@ -38,6 +46,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import random
@@ -56,11 +65,24 @@ sys.path.insert(0, str(HERE))
 from st_client import Session  # noqa: E402
 
 CLK = os.sysconf("SC_CLK_TCK")
-ROLES = ("classic", "pad", "noise", "text")
+ROLES = ("classic", "pad", "noise", "text", "music")
 NAMES = ("Maria", "Oliver", "Amelia", "Noah", "Zoe", "Liam", "Ava", "Ethan", "Mila", "Lucas", "Ivy", "Felix")
-PERIOD = {"classic": 1.0, "pad": 3.0, "noise": 1.0, "text": 1.0}
+PERIOD = {"classic": 1.0, "pad": 3.0, "noise": 1.0, "text": 1.0, "music": 1.0}
 PAGE = {"classic": ("latent", "model=digits-vae&z=0.00,0.00"), "pad": ("latent", "model=digits-vae&z=0.00,0.00"),
-        "noise": ("noise", ""), "text": ("text", ""), "train": ("training", "")}
+        "noise": ("noise", ""), "text": ("text", ""), "music": ("music", ""), "train": ("training", "")}
+TEMPOS = range(60, 165, 5)          # the Music page's tempo slider (bpm)
+RUNTIME = REPO / "static" / "vendor" / "onnxruntime-web"
+BROWSER_ENCODINGS = {"Accept-Encoding": "gzip, deflate, br"}
+
+
+def pad_first_use_paths(model: str = "digits-vae") -> list[str]:
+    """What the pad fetches the first time a browser opens it: the runtime's three files and the model's
+    decoder, at the addresses seqgen.ui.latent_pad gives them (content-hashed, so cached for good after)."""
+    version = hashlib.sha256((RUNTIME / "SHA256SUMS").read_bytes()).hexdigest()[:12]
+    files = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+    decoder = hashlib.sha256((REPO / "checkpoints" / model / "decoder.onnx").read_bytes()).hexdigest()[:20]
+    return [f"/app/static/vendor/onnxruntime-web/{f}?v={version}" for f in files] + \
+        [f"/app/static/decoders/{decoder}.onnx"]
 
 
 # ------------------------------------------------------------------------------------------------ server
@@ -164,6 +186,11 @@ async def prepare(session: Session, role: str, rng: random.Random) -> None:
         run = await session.set_widget("le_classic", bool_value=True)
         if run.errors:
             raise RuntimeError(f"classic toggle: {run.errors}")
+    elif role == "pad":
+        for path in pad_first_use_paths():
+            r = await session.fetch(path, headers=BROWSER_ENCODINGS)
+            if r.status != 200:
+                raise RuntimeError(f"pad first use: GET {path}: HTTP {r.status}")
 
 
 async def interact(session: Session, role: str, i: int, rng: random.Random):
@@ -177,14 +204,20 @@ async def interact(session: Session, role: str, i: int, rng: random.Random):
         else:
             key = "le_z0" if i % 2 else "le_z1"
             run = await session.set_widget(key, double_array_value=[round(rng.randint(-60, 60) * 0.05, 2)])
-        end = run.first_image or run.finished
+        end = run.first_media or run.finished
     elif role == "pad":
         z = [round(rng.uniform(-3, 3), 2), round(rng.uniform(-3, 3), 2)]
         run = await session.set_widget("le_pad", json_value={"z": z})
         end = run.url or run.finished
     elif role == "noise":
         run = await session.set_widget("ni_seed", double_value=rng.randint(1, 999_999))
-        end = run.finished if not run.images else max(run.first_image or run.finished, run.finished)
+        end = run.finished if not run.images else max(run.first_media or run.finished, run.finished)
+    elif role == "music":
+        if i % 2:
+            run = await session.set_widget("mu_tempo", double_array_value=[float(rng.choice(TEMPOS))])
+        else:
+            run = await session.set_widget("mu_new", trigger_value=True)
+        end = run.first_media if run.audio else run.finished
     else:
         if i % 2:
             run = await session.set_widget("tx_name", string_value=rng.choice(NAMES) + rng.choice("aeiouny"))
@@ -208,7 +241,7 @@ async def student(base: str, role: str, arrive: float, t_end: float, stats: Stat
         if run.errors or run.finished is None:
             stats.errors.extend(f"{role} first load: {e}" for e in run.errors or ["no answer"])
             return
-        stats.first.append((run.first_image and max(run.first_image, run.finished) or run.finished) - run.sent)
+        stats.first.append((run.first_media and max(run.first_media, run.finished) or run.finished) - run.sent)
         await prepare(s, role, rng)
         nxt = time.perf_counter() + rng.uniform(0, PERIOD[role])
         i = 0
@@ -345,16 +378,17 @@ def fmt(s, k):
 
 
 def table(rows: list[dict]) -> str:
-    head = ("| config | errors | answered | p50 / p95 / max (s) | classic p95 | pad p95 | noise p95 | text p95 | "
-            "first load p50 / max (s) | CPU-s / interaction | RSS start → end (max) MiB | training steps/s | load avg |")
+    head = ("| config | errors | answered | p50 / p95 / max (s) | "
+            + "".join(f"{role} p95 | " for role in ROLES)
+            + "first load p50 / max (s) | CPU-s / interaction | RSS start → end (max) MiB | training steps/s | load avg |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         a, lat = r["all_latency_s"], r["latency_s"]
         steps = ", ".join("–" if v is None else f"{v:.1f}" for v in r["train_steps_per_s"]) or "–"
         lines.append(
             f"| {r['label']} | {r['errors']} | {r['answered']} | {fmt(a, 'p50')} / {fmt(a, 'p95')} / {fmt(a, 'max')} | "
-            f"{fmt(lat.get('classic'), 'p95')} | {fmt(lat.get('pad'), 'p95')} | {fmt(lat.get('noise'), 'p95')} | "
-            f"{fmt(lat.get('text'), 'p95')} | {fmt(r['first_load_s'], 'p50')} / {fmt(r['first_load_s'], 'max')} | "
+            + "".join(f"{fmt(lat.get(role), 'p95')} | " for role in ROLES)
+            + f"{fmt(r['first_load_s'], 'p50')} / {fmt(r['first_load_s'], 'max')} | "
             f"{r['server_cpu_per_interaction_s']:.3f} | {r['rss_mib']['start']} → {r['rss_mib']['end']} "
             f"({r['rss_mib']['max']}{_minute(r['rss_mib'])}) | {steps} | {' '.join(f'{x:.1f}' for x in r['load_average'])} |")
     return "\n".join(lines)
@@ -368,6 +402,8 @@ def main(argv=None) -> int:
     ap.add_argument("--ramp", type=float, default=10.0, help="the sessions arrive spread over this many seconds")
     ap.add_argument("--gan", action="store_true", help="every second live run trains a digits GAN")
     ap.add_argument("--only", choices=["mixed", "class"], help="only the mixed configurations, or only the pad class")
+    ap.add_argument("--per-role", action="store_true",
+                    help="also each role alone, at the largest --sessions, without live runs: its CPU per interaction")
     ap.add_argument("--class-sessions", type=int, default=30)
     ap.add_argument("--class-seconds", type=float, default=60.0)
     ap.add_argument("--server-arg", action="append", default=[], help="extra `streamlit run` option (repeatable)")
@@ -382,6 +418,8 @@ def main(argv=None) -> int:
     else:
         if args.only != "class":
             plan += [("mixed", n, t, args.ramp, args.seconds) for t in args.train for n in args.sessions]
+        if args.per_role:
+            plan += [(f"role:{role}", max(args.sessions), 0, args.ramp, args.seconds) for role in ROLES]
         if args.only != "mixed":
             plan.append(("class", args.class_sessions, 0, args.ramp, args.class_seconds))
     if args.profile:
@@ -389,8 +427,10 @@ def main(argv=None) -> int:
     rows = []
     print(f"load average at start: {os.getloadavg()}; server options: {args.server_arg or 'none'}", flush=True)
     for kind, n, train, ramp, seconds in plan:
-        roles = ROLES if kind == "mixed" else ("pad",)
-        label = f"{n}{' + ' + str(train) + ' live runs' if train else ''}" + ("" if kind == "mixed" else " pad class")
+        only = kind.removeprefix("role:")        # "role:<name>": that role alone
+        roles = ROLES if kind == "mixed" else ("pad",) if kind == "class" else (only,)
+        label = (f"{n}{' + ' + str(train) + ' live runs' if train else ''}"
+                 + {"mixed": "", "class": " pad class"}.get(kind, f" {only} only"))
         prof = args.profile / f"{label.replace(' ', '_')}.json" if args.profile else None
         with server(args.app_dir, args.server_arg) as (pid, base):
             row = asyncio.run(configuration(base, [pid], n, train, roles, ramp, seconds, prof, args.gan))

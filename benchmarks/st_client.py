@@ -4,8 +4,8 @@ The browser's frontend talks to the server over one websocket per tab, in protob
 whose `rerun_script` (a `ClientState`) carries the page, the URL's query string, the widget values and,
 for a widget inside an `st.fragment`, that fragment's id; the server answers with `ForwardMsg`s (the
 session, the navigation, one `delta` per element, `page_info_changed` when st.query_params changes,
-`auto_rerun` for fragments with run_every, and `script_finished`). Images arrive as `/media/...` URLs
-that the browser then fetches; this client fetches them too, so the server serves what it would for a
+`auto_rerun` for fragments with run_every, and `script_finished`). Images and sounds arrive as `/media/...`
+URLs that the browser then fetches; this client fetches them too, so the server serves what it would for a
 browser. Widgets are found by their user key, the last part of Streamlit's element id.
 
     session = Session("http://127.0.0.1:8501", "latent", "model=digits-vae")
@@ -45,13 +45,13 @@ class Run:
     """One script run this client asked for, with what came back for it (times from time.perf_counter)."""
     sent: float
     fragment: str = ""
-    first_image: float | None = None     # the first image of the run fetched over HTTP
+    first_media: float | None = None     # the first image or sound of the run fetched over HTTP
     url: float | None = None             # page_info_changed (the address bar) arrived
     finished: float | None = None
     status: str = ""
     images: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    audio: list[str] = field(default_factory=list)      # st.audio URLs (not fetched: a browser streams them on play)
+    audio: list[str] = field(default_factory=list)      # st.audio URLs (fetched, as a player loads them)
     texts: list[str] = field(default_factory=list)      # progress and alert texts, for callers that read them
     query: str | None = None
 
@@ -72,12 +72,14 @@ class Response:
 
 
 async def http_request(host: str, port: int, path: str, timeout: float = 30.0,
-                       cookies: dict[str, str] | None = None) -> Response:
-    """GET path over a fresh HTTP/1.1 connection, sending `cookies`."""
+                       cookies: dict[str, str] | None = None, send: dict[str, str] | None = None) -> Response:
+    """GET path over a fresh HTTP/1.1 connection, sending `cookies` and any other request headers in `send`."""
     async def go():
         reader, writer = await asyncio.open_connection(host, port)
         cookie = f"Cookie: {cookie_header(cookies)}\r\n" if cookies else ""
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{cookie}Connection: close\r\n\r\n".encode())
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (send or {}).items())
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{cookie}{extra}Connection: close\r\n\r\n"
+                     .encode())
         await writer.drain()
         data = await reader.read()
         writer.close()
@@ -155,9 +157,9 @@ class Session:
         await self._connect(["streamlit", xsrf, self.session_id], timeout)
         return await self._rerun(timeout=timeout)
 
-    async def fetch(self, path: str, timeout: float = 30.0) -> Response:
+    async def fetch(self, path: str, timeout: float = 30.0, headers: dict[str, str] | None = None) -> Response:
         """GET path from the server as this session's browser would (its cookies; on_response sees it)."""
-        r = await http_request(self.host, self.port, path, timeout, self.cookies)
+        r = await http_request(self.host, self.port, path, timeout, self.cookies, headers)
         self._saw(path, r.status, r.headers)
         return r
 
@@ -364,6 +366,8 @@ class Session:
                 run.texts.append(sub.text)
         elif etype == "audio" and run is not None and sub.url:
             run.audio.append(sub.url)
+            if self.fetch_media and sub.url.startswith("/"):      # the player loads it to show its length
+                self._media.append(asyncio.create_task(self._fetch(run, sub.url)))
         elif etype == "imgs" and run is not None:
             for img in sub.imgs:
                 run.images.append(img.url)
@@ -374,8 +378,8 @@ class Session:
         status = (await self.fetch(path)).status
         if status != 200:
             run.errors.append(f"GET {path}: HTTP {status}")
-        elif run.first_image is None:
-            run.first_image = time.perf_counter()
+        elif run.first_media is None:
+            run.first_media = time.perf_counter()
 
     async def _auto_loop(self, fragment: str, interval: float) -> None:
         """What the frontend does for st.fragment(run_every=...): rerun that fragment every `interval` s."""
