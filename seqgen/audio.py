@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import soundfile as sf
@@ -106,6 +107,28 @@ def _tone(pitch: int, dur: float, timbre: Timbre, sr: int, rng: np.random.Genera
     return wave * env
 
 
+TONE_CACHE_SECONDS = 2.0      # longer tones are rare and big: made each time, not kept
+
+
+@lru_cache(maxsize=256)
+def _kept_tone(pitch: int, length: int, step_s: float, instrument: str, sr: int) -> np.ndarray:
+    return _fresh_tone(pitch, length, step_s, instrument, sr)
+
+
+def _fresh_tone(pitch: int, length: int, step_s: float, instrument: str, sr: int) -> np.ndarray:
+    rng = np.random.default_rng((pitch, length))        # breath noise: the same note, the same bytes
+    tone = _tone(pitch, length * step_s, TIMBRES[instrument], sr, rng).astype(np.float32)
+    tone.flags.writeable = False                        # shared by every melody that plays this note
+    return tone
+
+
+def _note_tone(pitch: int, length: int, step_s: float, instrument: str, sr: int) -> np.ndarray:
+    """One note's samples. A melody repeats its notes and the next melody mostly plays the same ones, so
+    short tones are made once per pitch, length, tempo and instrument and shared (read-only)."""
+    short = length * step_s + TIMBRES[instrument].release <= TONE_CACHE_SECONDS
+    return (_kept_tone if short else _fresh_tone)(pitch, length, step_s, instrument, sr)
+
+
 def synthesize(notes, tempo_bpm: float = 90, instrument: str = "piano", sample_rate: int = 22050,
                steps_per_beat: int = 4, n_steps: int | None = None) -> np.ndarray:
     """Notes -> mono float32 waveform, peak 0.9 (silence stays zero). Length: see wave_length()."""
@@ -115,13 +138,11 @@ def synthesize(notes, tempo_bpm: float = 90, instrument: str = "piano", sample_r
     if int(sample_rate) != sample_rate or not 4000 <= sample_rate <= 192000:
         raise ValueError(f"sample_rate must be an integer between 4000 and 192000, got {sample_rate}.")
     notes = _triples(notes)
-    timbre = TIMBRES[instrument]
     step_s = 60.0 / (tempo_bpm * steps_per_beat)
     steps = max([s + L for _, s, L in notes] + [n_steps or 0])
     out = np.zeros(wave_length(steps, tempo_bpm, sample_rate, steps_per_beat))
-    rng = np.random.default_rng(0)  # breath noise: same melody, same bytes
     for p, s, L in notes:
-        tone = _tone(p, L * step_s, timbre, sample_rate, rng)
+        tone = _note_tone(p, L, step_s, instrument, sample_rate)
         a = int(round(s * step_s * sample_rate))
         tone = tone[: len(out) - a]
         out[a:a + len(tone)] += tone  # overlapping notes add up

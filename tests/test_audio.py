@@ -115,3 +115,16 @@ def test_long_delta_times_use_several_bytes():
     _, events = _midi_events(data)
     ticks = [t for t, s, _ in events if s == 0x90]
     assert ticks[1] - ticks[0] == 1000 * 120  # > 16383 ticks: a 3-byte delta
+
+
+def test_the_same_melody_gives_the_same_samples_whatever_was_played_before():
+    """Short notes are made once and shared between melodies (a class plays the same notes over and over):
+    sharing must not change a sound, and no caller may change a shared note."""
+    flute = [(72, 0, 4), (74, 4, 2), (72, 6, 2), (60, 8, 64)]      # breath noise, and one note too long to keep
+    first = audio.synthesize(flute, tempo_bpm=100, instrument="flute", sample_rate=8000)
+    audio._kept_tone.cache_clear()
+    audio.synthesize([(74, 0, 2), (72, 2, 4)], tempo_bpm=100, instrument="flute", sample_rate=8000)
+    assert np.array_equal(audio.synthesize(flute, tempo_bpm=100, instrument="flute", sample_rate=8000), first)
+    kept = audio._kept_tone(72, 4, 0.15, "flute", 8000)
+    with pytest.raises(ValueError):
+        kept[0] = 1.0

@@ -2,7 +2,8 @@
 
 - Streamlit's full garbage collection after every script run is off in the config the app runs with.
 - The latent explorer's map goes through plotly's validation once per model, not once per slider move,
-  and what st.plotly_chart sends is the same figure as the plain-dict path would send.
+  and what st.plotly_chart sends is the same figure as the plain-dict path would send; so is a piano roll
+  (once per roll; its ▶ button's frames once per length).
 - Every script thread gets one torch thread, even after something set the process default back to 2.
 - A live training thread names itself in the OS and keeps the server's priority.
 - OpenMP's wait policy is set before the app's imports load torch.
@@ -166,3 +167,39 @@ def test_openmps_wait_policy_is_set_before_the_app_loads_torch():
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=120)
     assert done.stdout.strip().splitlines()[-1] == "PASSIVE", done.stdout + done.stderr
+
+
+def _roll_script():
+    import streamlit as st
+
+    from seqgen.kinds.melody import Note
+    from seqgen.ui.kinds.melody import piano_roll_chart, piano_roll_figure
+    notes = (Note(60, 0, 4), Note(64, 4, 4), Note(67, 8, 8), Note(72, 16, 16))
+    st.plotly_chart(piano_roll_chart(notes, title="seed 3", tempo=120), key="fast", theme=None)
+    st.plotly_chart(piano_roll_chart(notes, height=220, yours_until=16), key="fast_start", theme=None)
+    if st.session_state.get("compare"):
+        st.plotly_chart(piano_roll_figure(notes, title="seed 3", tempo=120), key="plain", theme=None)
+        start = piano_roll_figure(notes, height=220)
+        start["layout"]["shapes"].append({"type": "rect", "x0": 0, "x1": 16, "yref": "paper", "y0": 0, "y1": 1,
+                                          "fillcolor": "rgba(255,127,14,0.12)", "line": {"width": 0}})
+        st.plotly_chart(start, key="plain_start", theme=None)
+
+
+def test_a_piano_roll_is_validated_once_and_is_the_figure_the_plain_dict_would_give(figure_inits):
+    """The Music page redraws four piano rolls on every rerun; the ▶ button's 65 frames made each one cost
+    tens of milliseconds of plotly validation."""
+    from seqgen.ui.kinds import melody
+    melody._validated_roll.clear()
+    melody._validated_follow_frames.clear()
+    at = AppTest.from_function(_roll_script, default_timeout=120).run()
+    assert not at.exception, at.exception
+    made = len(figure_inits)
+    assert made <= 3                                    # two rolls and the frames, once
+    at.run()
+    assert len(figure_inits) == made, "a rerun validated a piano roll again"
+    at.session_state["compare"] = True
+    at.run()
+    fast, fast_start, plain, plain_start = at.get("plotly_chart")
+    assert json.loads(fast.proto.spec) == json.loads(plain.proto.spec)
+    assert json.loads(fast_start.proto.spec) == json.loads(plain_start.proto.spec)
+    assert len(json.loads(fast.proto.spec)["frames"]) == 65

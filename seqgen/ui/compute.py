@@ -8,6 +8,7 @@ by the UI-free `seqgen.explore`; st.cache_data pickles what it returns.
 plain dict through plotly's full validation (the ~2,000 points, the default template) on every call, but
 takes a plotly figure object as already validated; so the static part is validated once per model and
 only the marker, marks and box (small plain dicts from figures.latent_map_figure) are new per rerun.
+Other figures that the pages redraw on every rerun go the same way through `validated` (the piano roll).
 """
 from __future__ import annotations
 
@@ -44,9 +45,7 @@ def _validated_map_base(ref, lim: float) -> dict:
     """latent_map_base after plotly's validation (template filled in, arrays packed), made once per model
     version and shared read-only by every session: latent_map_chart only copies its top-level containers."""
     base = latent_map_base(ref, lim)
-    spec = plotly.tools.return_figure_from_figure_or_data({"data": base["data"], "layout": base["layout"]},
-                                                          validate_figure=True)
-    return {"data": tuple(spec["data"]), "layout": spec["layout"], "revision": base.get("revision", "")}
+    return {**validated({"data": base["data"], "layout": base["layout"]}), "revision": base.get("revision", "")}
 
 
 class ValidatedFigure(BaseFigure):
@@ -57,7 +56,10 @@ class ValidatedFigure(BaseFigure):
         object.__setattr__(self, "_spec", spec)
 
     def to_dict(self) -> dict:
-        return {"data": list(self._spec["data"]), "layout": dict(self._spec["layout"])}
+        out = {"data": list(self._spec["data"]), "layout": dict(self._spec["layout"])}
+        if self._spec.get("frames"):
+            out["frames"] = list(self._spec["frames"])
+        return out
 
     def to_plotly_json(self) -> dict:
         return self.to_dict()
@@ -69,6 +71,13 @@ class ValidatedFigure(BaseFigure):
         return isinstance(other, ValidatedFigure) and other._spec == self._spec
 
     __hash__ = None
+
+
+def validated(figure: dict) -> dict:
+    """A plotly dict after plotly's validation (template filled in, arrays packed), as st.plotly_chart would
+    make it, for a ValidatedFigure; data and frames as tuples, since the result is shared read-only."""
+    spec = plotly.tools.return_figure_from_figure_or_data(figure, validate_figure=True)
+    return {**spec, "data": tuple(spec["data"]), **({"frames": tuple(spec["frames"])} if spec.get("frames") else {})}
 
 
 def latent_map_chart(ref, lim: float, z, marks: dict | None = None, box: tuple | None = None) -> ValidatedFigure:

@@ -13,7 +13,7 @@ from seqgen.kinds.melody import Note, pitch_name
 from seqgen.kinds.midi import MAX_MIDI_BYTES
 from seqgen.kinds.notes import NOTE_NAMES, estimated_key
 
-from .. import browser_values, compute, figures, resources
+from .. import browser_values, compute, figures, i18n, resources
 from ..i18n import N_, _, domain_word, ngettext
 from ..widgets import plain, presenting
 from .base import KindView
@@ -52,8 +52,8 @@ class MelodyView(KindView):
         """Piano roll (with a follow-the-notes button when it has a title), audio player, description."""
         notes = tuple(art)
         height = int(height * 1.5) if presenting() else height
-        st.plotly_chart(piano_roll_figure(notes, n_steps=domain.seq_len, height=height, title=title,
-                                          tempo=tempo if title else None),
+        st.plotly_chart(piano_roll_chart(notes, n_steps=domain.seq_len, height=height, title=title,
+                                         tempo=tempo if title else None),
                         key=key, config={"displayModeBar": False})
         with st.container(key=f"{key.removesuffix('_roll')}_player"):
             st.audio(melody_wav(notes, domain.seq_len, tempo, instrument), format="audio/wav")
@@ -135,10 +135,8 @@ class MelodyView(KindView):
         _encoded_point(ref, notes)
         cut = bars * domain.steps_per_bar
         for i, art in enumerate(res["artifacts"]):
-            fig = piano_roll_figure(tuple(art), n_steps=domain.seq_len, height=220)
-            fig["layout"]["shapes"].append({"type": "rect", "x0": 0, "x1": cut, "yref": "paper", "y0": 0, "y1": 1,
-                                            "fillcolor": "rgba(255,127,14,0.12)", "line": {"width": 0}})
-            st.plotly_chart(fig, key=f"{key}_roll{i}", config={"displayModeBar": False})
+            st.plotly_chart(piano_roll_chart(tuple(art), n_steps=domain.seq_len, height=220, yours_until=cut),
+                            key=f"{key}_roll{i}", config={"displayModeBar": False})
             st.audio(melody_wav(tuple(art), domain.seq_len, tempo, instrument), format="audio/wav")
         st.caption(_("The shaded part is yours (the first {n} steps), kept exactly; the model continued from there. "
                      "Each player plays your start and the continuation back to back.").format(n=cut))
@@ -212,6 +210,34 @@ def piano_roll_figure(notes, n_steps: int = 64, height: int = 260, title: str | 
              "args": [None, {"frame": {"duration": step_ms, "redraw": True}, "transition": {"duration": 0},
                              "fromcurrent": False, "mode": "immediate"}]}]}]
     return fig
+
+
+def piano_roll_chart(notes: tuple, n_steps: int = 64, height: int = 260, title: str | None = None,
+                     tempo: int | None = None, yours_until: int | None = None) -> compute.ValidatedFigure:
+    """piano_roll_figure as st.plotly_chart should get it: validated once per roll and language, not on every
+    rerun. `yours_until` shades the steps before it (a learner's start)."""
+    return compute.ValidatedFigure(_validated_roll(tuple(notes), n_steps, height, title, tempo, yours_until,
+                                                   i18n.current()))
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _validated_roll(notes: tuple, n_steps: int, height: int, title: str | None, tempo: int | None,
+                    yours_until: int | None, lang: str) -> dict:
+    """`lang` keys the cache only: the figure's words come from the session's language."""
+    fig = piano_roll_figure(notes, n_steps=n_steps, height=height, title=title, tempo=tempo)
+    follow = fig.pop("frames", None)
+    if yours_until:
+        fig["layout"]["shapes"].append({"type": "rect", "x0": 0, "x1": yours_until, "yref": "paper", "y0": 0,
+                                        "y1": 1, "fillcolor": "rgba(255,127,14,0.12)", "line": {"width": 0}})
+    spec = compute.validated(fig)
+    return {**spec, "frames": _validated_follow_frames(n_steps)} if follow else spec
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _validated_follow_frames(n_steps: int) -> tuple:
+    """The ▶ button's frames (the bar lines and the playhead at each step): the same for every roll of n_steps,
+    and most of a roll's validation, so validated once."""
+    return compute.validated(piano_roll_figure((), n_steps=n_steps, tempo=90))["frames"]
 
 
 def _playhead(step: float) -> dict:
