@@ -17,18 +17,28 @@ def _new_batch() -> None:
     st.session_state.tx_seed = int(st.session_state.tx_seed) + 1
 
 
-def settings(models):
+def choose_model(models) -> str:
     widgets.defaults(tx_temp=0.8, tx_n=20, tx_seed=0)
-    c1, c2, c3, c4 = st.columns([1.2, 1, 1, 0.8])
+    c1, _c2 = st.columns([1.2, 2.8])
     with c1:
-        name = widgets.choose_model(_("Model"), "tx_model", models, resources.model_label,
-                                     preferred=next(iter(resources.model_names("vae", kinds=kinds_on("text"))), None))
-    temp = float(c2.slider(_("Temperature"), 0.0, 2.0, step=0.1, key="tx_temp", persist_state="session",
-                           help=_("0 = always the likeliest letter; 1 = the model's own odds; >1 = daring.")))
-    n = int(c3.slider(_("How many"), 1, 50, key="tx_n", persist_state="session"))
-    seed = int(c4.number_input(_("Seed"), 0, 1_000_000, step=1, key="tx_seed", persist_state="session"))
-    st.button(_("New batch"), key="tx_new", on_click=_new_batch, icon=":material/refresh:")
-    return name, temp, n, seed
+        return widgets.choose_model(_("Model"), "tx_model", models, resources.model_label,
+                                    preferred=next(iter(resources.model_names("vae", kinds=kinds_on("text"))), None))
+
+
+@st.fragment
+def new_names(name, domain) -> None:
+    """The temperature, the count, the seed and the batch they make: a new batch reruns only this, not the
+    sections below (they depend only on the model)."""
+    with ui.guard(_("the text page")):    # a fragment rerun runs outside the page-level guard
+        c2, c3, c4, c5 = st.columns([1, 1, 0.8, 1], vertical_alignment="bottom")
+        temp = float(c2.slider(_("Temperature"), 0.0, 2.0, step=0.1, key="tx_temp", persist_state="session",
+                               help=_("0 = always the likeliest letter; 1 = the model's own odds; >1 = daring.")))
+        n = int(c3.slider(_("How many"), 1, 50, key="tx_n", persist_state="session"))
+        seed = int(c4.number_input(_("Seed"), 0, 1_000_000, step=1, key="tx_seed", persist_state="session"))
+        c5.button(_("New batch"), key="tx_new", on_click=_new_batch, icon=":material/refresh:")
+        generated_table(name, domain, temp, n, seed)
+        st.caption(_("*Looks like a {noun}*: letters only, and the reference language model finds it no less "
+                     "likely than 95 % of real ones.").format(noun=domain_word(domain.item_noun)))
 
 
 def generated_table(name, domain, temp, n, seed) -> None:
@@ -53,7 +63,14 @@ def generated_table(name, domain, temp, n, seed) -> None:
         st.code("\n".join(items) + "\n", language=None)
 
 
+@st.fragment
 def where_it_lives(name, domain) -> None:
+    """A typed name's point, its decoding and its neighbours: typing reruns only this section."""
+    with ui.guard(_("the text page")):
+        _where_it_lives(name, domain)
+
+
+def _where_it_lives(name, domain) -> None:
     noun = domain_word(domain.item_noun)
     st.header(_("Where does a {noun} live?").format(noun=noun))
     vaes = resources.model_names("vae", domain=domain.name)
@@ -114,10 +131,8 @@ with ui.guard(_("the text page")):
     if not models:
         st.warning(_("No text VAE or GAN checkpoint was found."))
         st.stop()
-    name, temp, n, seed = settings(models)
+    name = choose_model(models)
     domain = seqgen.get_domain(ui.load(name).config.domain)
-    generated_table(name, domain, temp, n, seed)
-    st.caption(_("*Looks like a {noun}*: letters only, and the reference language model finds it no less likely "
-                 "than 95 % of real ones.").format(noun=domain_word(domain.item_noun)))
+    new_names(name, domain)
     where_it_lives(name, domain)
     show.view(domain).start_section(domain)

@@ -14,18 +14,29 @@ def _new_melody() -> None:
     st.session_state.mu_seed = int(st.session_state.mu_seed) + 1
 
 
-def settings(models):
+def choose_model(models) -> str:
     widgets.defaults(mu_seed=0, mu_temp_vae=0.0, mu_temp_gan=1.0, mu_tempo=90, mu_instrument="piano")
-    c1, c2, c3 = st.columns([1.2, 1, 1])
-    with c1:
-        name = widgets.choose_model(_("Model"), "mu_model", models, resources.model_label,
-                                     preferred=next(iter(resources.model_names("vae", kinds=kinds_on("music"))), None))
-    family = ui.load(name).config.family
-    seed = int(c2.number_input(_("Seed"), 0, 1_000_000, step=1, key="mu_seed", persist_state="session"))
-    temp = float(c3.slider(_("Temperature"), 0.0, 1.5, step=0.1, key=f"mu_temp_{family}", persist_state="session",
-                           help=_("0 = always the likeliest choice (the VAE's default); 1 = the model's own odds.")))
-    st.button(_("New melody"), key="mu_new", on_click=_new_melody, icon=":material/casino:")
-    return name, seed, temp
+    return widgets.choose_model(_("Model"), "mu_model", models, resources.model_label,
+                                preferred=next(iter(resources.model_names("vae", kinds=kinds_on("music"))), None))
+
+
+@st.fragment
+def new_melodies(name: str, domain, view, options: dict) -> None:
+    """The seed, the temperature and the melody they make: a new melody reruns only this, not the start
+    section below, which depends only on the model, the tempo and the instrument."""
+    with ui.guard(_("the music page")):    # a fragment rerun runs outside the page-level guard
+        family = ui.load(name).config.family
+        c1, c2, c3 = st.columns(3, vertical_alignment="bottom")
+        seed = int(c1.number_input(_("Seed"), 0, 1_000_000, step=1, key="mu_seed", persist_state="session"))
+        temp = float(c2.slider(_("Temperature"), 0.0, 1.5, step=0.1, key=f"mu_temp_{family}",
+                               persist_state="session",
+                               help=_("0 = always the likeliest choice (the VAE's default); 1 = the model's own "
+                                      "odds.")))
+        c3.button(_("New melody"), key="mu_new", on_click=_new_melody, icon=":material/casino:")
+        melody = compute.samples(resources.ref(name), seed, 1, temp)[0]
+        view.one(domain, melody, key="mu_roll", height=320,
+                 title=_("{model}, seed {seed}").format(model=name, seed=seed), **options)
+        show.download_buttons(domain, [melody], f"{name}-seed{seed}", key="mu_wav", **options)
 
 
 st.title(_("Music: new chorale melodies"))
@@ -45,12 +56,12 @@ with ui.guard(_("the music page")):
     if not models:
         st.warning(_("No melody VAE or GAN checkpoint was found."))
         st.stop()
-    name, seed, temp = settings(models)
+    c_model, c_playback = st.columns([1, 2])
+    with c_model:
+        name = choose_model(models)
     domain = seqgen.get_domain(ui.load(name).config.domain)
     view = show.view(domain)
-    options = view.playback_options("mu")
-    melody = compute.samples(resources.ref(name), seed, 1, temp)[0]
-    view.one(domain, melody, key="mu_roll", height=320, title=_("{model}, seed {seed}").format(model=name, seed=seed),
-             **options)
-    show.download_buttons(domain, [melody], f"{name}-seed{seed}", key="mu_wav", **options)
+    with c_playback:
+        options = view.playback_options("mu")
+    new_melodies(name, domain, view, options)
     view.start_section(domain, **options)
