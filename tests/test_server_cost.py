@@ -4,6 +4,7 @@
 - The latent explorer's map goes through plotly's validation once per model, not once per slider move,
   and what st.plotly_chart sends is the same figure as the plain-dict path would send; so is a piano roll
   (once per roll; its ▶ button's frames once per length).
+- A domain's judge (reference model) is read from disk once per version, without touching the random stream.
 - Every script thread gets one torch thread, even after something set the process default back to 2.
 - A live training thread names itself in the OS and keeps the server's priority.
 - OpenMP's wait policy is set before the app's imports load torch.
@@ -203,3 +204,32 @@ def test_a_piano_roll_is_validated_once_and_is_the_figure_the_plain_dict_would_g
     assert json.loads(fast.proto.spec) == json.loads(plain.proto.spec)
     assert json.loads(fast_start.proto.spec) == json.loads(plain_start.proto.spec)
     assert len(json.loads(fast.proto.spec)["frames"]) == 65
+
+
+def test_a_judge_is_read_from_disk_once_per_version_and_never_moves_the_random_stream(monkeypatch, tmp_path):
+    """The Text page judges every batch with the names LM, the Noise page every picture with a classifier,
+    and a live GAN run every check: reading the checkpoint each time was a fifth of the Noise page's rerun.
+    Reading it must not draw from torch's random stream, or a live run's course would depend on whether the
+    judge was already cached."""
+    import copy
+    import os
+    import shutil
+
+    from seqgen import get_domain
+    from seqgen.kinds import base
+    reads = []
+    real_load = base.load
+    monkeypatch.setattr(base, "load", lambda *a, **k: reads.append(a) or real_load(*a, **k))
+    folder = tmp_path / "names-lm"
+    shutil.copytree(REPO / "checkpoints" / "names-lm", folder)
+    names = copy.copy(get_domain("names"))
+    names.reference_model = str(folder)
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    first = names.reference()
+    assert torch.equal(torch.rand(3), expected)              # the random stream is where it was
+    assert first is not None and names.reference() is first and len(reads) == 1
+    weights = folder / "model.safetensors"
+    os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 10**9))   # saved again
+    assert names.reference() is not first and len(reads) == 2

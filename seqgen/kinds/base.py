@@ -17,13 +17,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from ..checkpoints import CheckpointError, load
+from ..checkpoints import CheckpointError, load, resolve
 from ..locale import Sentence
 
 SPLITS = ("train", "val", "test")
@@ -210,15 +211,31 @@ class Domain(ABC):
                                       f"{getattr(self, k)!r}")
 
     def reference(self):
-        """The domain's reference model (classifier / language model), or None when it is not available."""
+        """The domain's reference model (classifier / language model), or None when it is not available.
+
+        Loaded once per version of its files and shared: a page judges every batch it draws with it, so it
+        must not be read from disk each time. Callers only run it (eval mode, no grad) and never change it."""
         if not self.reference_model:
             return None
         try:
-            ckpt = load(self.reference_model)
+            folder = resolve(self.reference_model)
+            ckpt = _reference_checkpoint(str(folder), tuple((folder / f).stat().st_mtime_ns for f in STAMPED))
             self.check_model(ckpt.config)
-        except CheckpointError:
+        except (CheckpointError, OSError):
             return None
         return ckpt.model
+
+
+STAMPED = ("config.json", "model.safetensors")      # a reference model's version: these files' times
+
+
+@lru_cache(maxsize=16)
+def _reference_checkpoint(folder: str, stamp: tuple):
+    """`stamp` keys the cache only: a re-saved reference model is loaded again. Building the model draws its
+    first weights from torch's global random stream; the judge is read outside that stream, so a training run
+    that reads it (a live GAN's diagnostics) runs the same whether the judge was cached or not."""
+    with torch.random.fork_rng(devices=[]):
+        return load(folder)
 
 
 def classifier_guesses(domain: Domain, artifacts: Sequence) -> list[tuple[int, float]] | None:
