@@ -29,7 +29,9 @@ def upscale(image: np.ndarray, factor: int) -> np.ndarray:
 
 
 def png_bytes(image: np.ndarray) -> bytes:
-    """Greyscale uint8 [H, W] (or RGB [H, W, 3]) -> PNG file bytes."""
+    """Greyscale uint8 [H, W] (or RGB [H, W, 3]) -> PNG file bytes, at zlib's fastest level: the pages'
+    upscaled pictures (blocks of equal pixels) compress as well at level 1, for less of the server's time
+    (benchmarks/README.md)."""
     buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).save(buf, format="PNG", compress_level=6)
+    Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
