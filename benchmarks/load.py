@@ -38,6 +38,7 @@ Reported per configuration: errors (exceptions, st.error, timeouts, HTTP failure
 and p50 / p95 / max latency per role and over all, first page load (connect -> first run finished and
 its images fetched) p50 / p95 / max, server CPU per interaction (utime + stime of the server process
 over the steady phase, without the live-training threads, which name themselves "seqgen-run..."), the
+cores it kept busy (the pages' and the training threads' CPU-s per second of the steady phase), the
 training threads' steps/s, and the server's memory (VmRSS at the start and end of the steady phase, its
 maximum, and, in a steady phase of a minute or more, after its first minute).
 """
@@ -380,7 +381,8 @@ def fmt(s, k):
 def table(rows: list[dict]) -> str:
     head = ("| config | errors | answered | p50 / p95 / max (s) | "
             + "".join(f"{role} p95 | " for role in ROLES)
-            + "first load p50 / max (s) | CPU-s / interaction | RSS start → end (max) MiB | training steps/s | load avg |")
+            + "first load p50 / max (s) | CPU-s / interaction | cores busy (pages + training) | "
+            "RSS start → end (max) MiB | training steps/s | load avg |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         a, lat = r["all_latency_s"], r["latency_s"]
@@ -389,7 +391,9 @@ def table(rows: list[dict]) -> str:
             f"| {r['label']} | {r['errors']} | {r['answered']} | {fmt(a, 'p50')} / {fmt(a, 'p95')} / {fmt(a, 'max')} | "
             + "".join(f"{fmt(lat.get(role), 'p95')} | " for role in ROLES)
             + f"{fmt(r['first_load_s'], 'p50')} / {fmt(r['first_load_s'], 'max')} | "
-            f"{r['server_cpu_per_interaction_s']:.3f} | {r['rss_mib']['start']} → {r['rss_mib']['end']} "
+            f"{r['server_cpu_per_interaction_s']:.3f} | "
+            f"{r['server_cpu_s'] / r['steady_s']:.2f} + {r['train_cpu_s'] / r['steady_s']:.2f} | "
+            f"{r['rss_mib']['start']} → {r['rss_mib']['end']} "
             f"({r['rss_mib']['max']}{_minute(r['rss_mib'])}) | {steps} | {' '.join(f'{x:.1f}' for x in r['load_average'])} |")
     return "\n".join(lines)
 
