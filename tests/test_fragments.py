@@ -1,6 +1,6 @@
 """What a class clicks most reruns only its own section of the page (an st.fragment), so the server does not
-redraw the rest: a new melody (Music), a new batch and a typed name (Text), a slider move on the latent
-explorer. Checked over Streamlit's own protocol (benchmarks/st_client.py) against `streamlit run app.py`:
+redraw the rest: a new melody (Music), a new batch and a typed name (Text), a point the latent pad sends
+back. Checked over Streamlit's own protocol (benchmarks/st_client.py) against `streamlit run app.py`:
 each widget arrives inside a fragment, the rerun it asks for is that fragment's, and it draws what it should.
 benchmarks/load.py measures what this saves (benchmarks/README.md)."""
 from __future__ import annotations
@@ -50,13 +50,16 @@ async def _click(base: str, page: str, query: str, key: str, **value):
     ("music", "", "mu_new", {"trigger_value": True}, "audio"),
     ("text", "", "tx_new", {"trigger_value": True}, "finished"),
     ("text", "", "tx_name", {"string_value": "Maria"}, "finished"),
+    ("latent", "model=digits-vae&z=0.00,0.00", "le_pad", {"json_value": {"z": [0.5, -0.5]}}, "url"),
 ])
-def test_a_new_melody_a_new_batch_and_a_typed_name_rerun_only_their_section(server, page, query, key, value, makes):
+def test_a_new_melody_a_new_batch_a_typed_name_and_the_pads_point_rerun_only_their_section(server, page, query, key, value, makes):
     fragment, run = asyncio.run(_click(server, page, query, key, **value))
     assert fragment, f"{key} is drawn outside any fragment: every click would redraw the whole page"
     assert run.fragment == fragment                  # the rerun was that fragment's alone
     if makes == "audio":
         assert run.audio and run.first_media is not None     # the new melody's sound, fetched
+    if makes == "url":
+        assert run.url is not None                           # the point went to the address bar
 
 
 def test_the_tempo_is_page_wide_and_reruns_the_whole_page(server):
