@@ -47,7 +47,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import hashlib
+import functools
 import json
 import os
 import random
@@ -72,18 +72,17 @@ PERIOD = {"classic": 1.0, "pad": 3.0, "noise": 1.0, "text": 1.0, "music": 1.0}
 PAGE = {"classic": ("latent", "model=digits-vae&z=0.00,0.00"), "pad": ("latent", "model=digits-vae&z=0.00,0.00"),
         "noise": ("noise", ""), "text": ("text", ""), "music": ("music", ""), "train": ("training", "")}
 TEMPOS = range(60, 165, 5)          # the Music page's tempo slider (bpm)
-RUNTIME = REPO / "static" / "vendor" / "onnxruntime-web"
 BROWSER_ENCODINGS = {"Accept-Encoding": "gzip, deflate, br"}
 
 
-def pad_first_use_paths(model: str = "digits-vae") -> list[str]:
-    """What the pad fetches the first time a browser opens it: the runtime's three files and the model's
-    decoder, at the addresses seqgen.ui.latent_pad gives them (content-hashed, so cached for good after)."""
-    version = hashlib.sha256((RUNTIME / "SHA256SUMS").read_bytes()).hexdigest()[:12]
-    files = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
-    decoder = hashlib.sha256((REPO / "checkpoints" / model / "decoder.onnx").read_bytes()).hexdigest()[:20]
-    return [f"/app/static/vendor/onnxruntime-web/{f}?v={version}" for f in files] + \
-        [f"/app/static/decoders/{decoder}.onnx"]
+@functools.cache
+def pad_first_use_paths(model: str = "digits-vae") -> tuple[str, ...]:
+    """What the pad fetches the first time a browser opens it: the runtime's files and the model's decoder, at
+    the addresses the app gives them (content-hashed, so cached for good after)."""
+    sys.path.insert(0, str(REPO))
+    from seqgen.ui.latent_pad import published_name, runtime_urls  # the app's own addresses (imports torch)
+    decoder = published_name((REPO / "checkpoints" / model / "decoder.onnx").read_bytes())
+    return (*runtime_urls("/").values(), f"/app/static/decoders/{decoder}")
 
 
 # ------------------------------------------------------------------------------------------------ server

@@ -112,6 +112,11 @@ def runtime_problem() -> str:
     return ""
 
 
+def published_name(decoder: bytes) -> str:
+    """The file name a decoder is served under: its content hash, so a changed decoder is a new URL."""
+    return hashlib.sha256(decoder).hexdigest()[:20] + ".onnx"
+
+
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _published(ref) -> tuple[str, str]:
     """(URL path of the model's current decoder.onnx under /app/static/decoders/, "") or ("", why not).
@@ -123,7 +128,7 @@ def _published(ref) -> tuple[str, str]:
     if path is None:
         return "", why
     data = path.read_bytes()
-    name = hashlib.sha256(data).hexdigest()[:20] + ".onnx"
+    name = published_name(data)
     target = PUBLISHED / name
     try:
         if not target.is_file() or not target.with_name(name + ".gz").is_file():
