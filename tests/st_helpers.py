@@ -1,8 +1,10 @@
 """Helpers for the AppTest-based app tests (importable as `st_helpers`; pytest.ini puts tests/ on sys.path)."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
+import sys
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -59,3 +61,14 @@ def errors(at: AppTest) -> list[str]:
 
 def image_urls(at: AppTest) -> list[str]:
     return [u for im in at.image for u in im.value]
+
+
+def script_module(name: str, path: Path):
+    """A repository script outside the packages (benchmarks/st_client.py, scripts/serve.py...) as a module, loaded
+    once per process."""
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module          # dataclasses look their module up while the class is made
+        spec.loader.exec_module(module)
+    return sys.modules[name]

@@ -6,24 +6,12 @@ benchmarks/load.py measures what this saves (benchmarks/README.md)."""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import sys
 
 import pytest
-from st_helpers import REPO
+from st_helpers import REPO, script_module
 
-
-def _load(name: str, path):
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module          # dataclasses look their module up while the class is made
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-st_client = _load("st_client", REPO / "benchmarks" / "st_client.py")
-e2e_helpers = _load("e2e_helpers", REPO / "tests" / "e2e" / "e2e_helpers.py")
+st_client = script_module("st_client", REPO / "benchmarks" / "st_client.py")
+e2e_helpers = script_module("e2e_helpers", REPO / "tests" / "e2e" / "e2e_helpers.py")
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import os
 import re
 import signal
@@ -22,19 +21,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from st_helpers import REPO
+from st_helpers import REPO, script_module
 
-
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module          # dataclasses look their module up while the class is made
-    spec.loader.exec_module(module)
-    return module
-
-
-serve = _load("serve", REPO / "scripts" / "serve.py")
-st_client = _load("st_client", REPO / "benchmarks" / "st_client.py")
+serve = script_module("serve", REPO / "scripts" / "serve.py")
+st_client = script_module("st_client", REPO / "benchmarks" / "st_client.py")
 
 try:
     NGINX = serve.find_nginx(None)
