@@ -4,6 +4,7 @@
     python benchmarks/load.py --quick                  # smoke run, ~1.5 min
     python benchmarks/load.py --sessions 30 --train 0 --seconds 300 --only class   # long run: memory
     python benchmarks/load.py --sessions 30 --train 0 --only mixed --per-role     # each role's own CPU cost
+    python benchmarks/load.py --sessions 30 --train --only mixed --per-role --roles music   # one role alone
     python benchmarks/load.py --server-arg=--runner.postScriptGC=true ...          # Streamlit's default, A/B
 
 Everything goes to 127.0.0.1 only: the script starts its own server on a free loopback port (from the
@@ -72,6 +73,7 @@ PERIOD = {"classic": 1.0, "pad": 3.0, "noise": 1.0, "text": 1.0, "music": 1.0}
 PAGE = {"classic": ("latent", "model=digits-vae&z=0.00,0.00"), "pad": ("latent", "model=digits-vae&z=0.00,0.00"),
         "noise": ("noise", ""), "text": ("text", ""), "music": ("music", ""), "train": ("training", "")}
 TEMPOS = range(60, 165, 5)          # the Music page's tempo slider (bpm)
+RSS_CURVE_EVERY_S = 30.0          # the memory curve's spacing over the steady phase
 BROWSER_ENCODINGS = {"Accept-Encoding": "gzip, deflate, br"}
 
 
@@ -146,6 +148,15 @@ def cpu(*pids: int) -> tuple[float, float]:
 def _minute(rss: dict) -> str:
     """The table's words for the memory after the first minute (nothing for a steady phase under a minute)."""
     return "" if rss.get("after_first_minute") is None else f", {rss['after_first_minute']} after 1 min"
+
+
+def threads(*pids: int) -> int:
+    """Threads of the server processes, summed (each process's /proc/<pid>/task)."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            total += len(os.listdir(f"/proc/{pid}/task"))
+    return total
 
 
 def rss_mib(*pids: int) -> float:
@@ -260,18 +271,26 @@ async def student(base: str, role: str, arrive: float, t_end: float, stats: Stat
         await s.close()
 
 
-async def start_training(base: str, n: int, gan: bool = False) -> list[Session]:
+async def start_training(base: str, n: int, gan: bool = False, cookies: bool = False,
+                         steps: int | None = None) -> list[Session]:
     """n sessions on the Live training page, each pressing Start with the page's defaults (a digits VAE),
-    or, with gan=True, every second one a digits GAN."""
+    or, with gan=True, every second one a digits GAN. cookies=True: each a browser of its own, as student().
+    steps: the run's length instead of the page's (a long soak outlasts the default's 3,000 steps)."""
     out = []
     for k in range(n):
-        s = Session(base, *PAGE["train"])
+        s = Session(base, *PAGE["train"], cookies={} if cookies else None)
+        if cookies:
+            await s.fetch("/")
         run = await s.open()
         if run.errors:
             raise RuntimeError(f"live page: {run.errors}")
+        family = "vae"
         if gan and k % 2:
             fam = s.proto("lt_family")
             await s.set_widget("lt_family", string_value=next(o for o in fam.options if "GAN" in o.upper()))
+            family = "gan"
+        if steps:
+            await s.set_widget(f"lt_k_digits_{family}_steps", int_value=steps)
         run = await s.set_widget("lt_start", trigger_value=True)
         if run.errors:
             raise RuntimeError(f"Start: {run.errors}")
@@ -308,11 +327,13 @@ async def warm_up(base: str, roles) -> None:
 
 async def configuration(base: str, pids: list[int], n: int, train: int, roles, ramp: float, seconds: float,
                         profile: Path | None, gan: bool = False, warm_bases: list[str] | None = None,
-                        cookies: bool = False) -> dict:
-    """pids: the server processes whose CPU and memory count; warm_bases: where to warm up (default base)."""
+                        cookies: bool = False, train_steps: int | None = None) -> dict:
+    """pids: the server processes whose CPU and memory count; warm_bases: where to warm up (default base);
+    train_steps: the live runs' length (default: the page's)."""
     for warm_base in warm_bases or [base]:
         await warm_up(warm_base, sorted(set(roles)))
-    trainers = await start_training(base, train, gan) if train else []
+    threads_warm = threads(*pids)
+    trainers = await start_training(base, train, gan, cookies, train_steps) if train else []
     if trainers:
         await asyncio.sleep(3)            # past the runs' setup, into steady training
     stats = Stats()
@@ -331,15 +352,19 @@ async def configuration(base: str, pids: list[int], n: int, train: int, roles, r
         spy = subprocess.Popen(["py-spy", "record", "--pid", str(pids[0]), "--duration", str(int(seconds)), "--rate", "50",
                                 "--format", "speedscope", "--output", str(profile), "--nonblocking", "--threads"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    rss_max, rss_minute = rss0, None
+    rss_max, rss_minute, rss_curve = rss0, None, [(0, round(rss0))]
     while time.perf_counter() < t_end:
         await asyncio.sleep(1.0)
         now = rss_mib(*pids)
         rss_max = max(rss_max, now)
+        since = time.perf_counter() - t_steady
+        if since >= rss_curve[-1][0] + RSS_CURVE_EVERY_S:
+            rss_curve.append((round(since), round(now)))
         if rss_minute is None and time.perf_counter() - t_steady >= 60:
             rss_minute = now                 # a long run's memory is judged against this, its first minute done
     cpu1, train1 = cpu(*pids)
     rss1 = rss_mib(*pids)
+    threads_busy = threads(*pids)
     answered = sum(len(v) - counts0[r] for r, v in stats.lat.items())
     rates = [steps_per_s(s, t_steady, t_end) for s in trainers]
     await asyncio.gather(*tasks)
@@ -362,6 +387,8 @@ async def configuration(base: str, pids: list[int], n: int, train: int, roles, r
            "train_cpu_s": round(train1 - train0, 2), "train_steps_per_s": [None if r is None else round(r, 2) for r in rates],
            "rss_mib": {"start": round(rss0), "end": round(rss1), "max": round(rss_max),
                        "after_first_minute": None if rss_minute is None else round(rss_minute)},
+           "rss_curve_mib": rss_curve + [(round(time.perf_counter() - t_steady), round(rss1))],
+           "threads": {"after_warm_up": threads_warm, "steady_end": threads_busy},
            "load_average": os.getloadavg()}
     return out
 
@@ -407,6 +434,7 @@ def main(argv=None) -> int:
     ap.add_argument("--only", choices=["mixed", "class"], help="only the mixed configurations, or only the pad class")
     ap.add_argument("--per-role", action="store_true",
                     help="also each role alone, at the largest --sessions, without live runs: its CPU per interaction")
+    ap.add_argument("--roles", nargs="+", choices=ROLES, default=list(ROLES), help="the roles --per-role runs")
     ap.add_argument("--class-sessions", type=int, default=30)
     ap.add_argument("--class-seconds", type=float, default=60.0)
     ap.add_argument("--server-arg", action="append", default=[], help="extra `streamlit run` option (repeatable)")
@@ -422,7 +450,7 @@ def main(argv=None) -> int:
         if args.only != "class":
             plan += [("mixed", n, t, args.ramp, args.seconds) for t in args.train for n in args.sessions]
         if args.per_role:
-            plan += [(f"role:{role}", max(args.sessions), 0, args.ramp, args.seconds) for role in ROLES]
+            plan += [(f"role:{role}", max(args.sessions), 0, args.ramp, args.seconds) for role in args.roles]
         if args.only != "mixed":
             plan.append(("class", args.class_sessions, 0, args.ramp, args.class_seconds))
     if args.profile:
