@@ -67,6 +67,10 @@ def share_in_scale(notes_list, scale: frozenset[int]) -> float:
 MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 MIN_PITCH_CLASSES_FOR_A_KEY = 3     # two pitch classes fit many keys equally well
+KEYS = [(tonic, mode) for mode in ("major", "minor") for tonic in range(12)]
+# each key's profile rotated to its tonic and standardised, so one matrix product gives all 24 correlations
+_ROTATED = np.stack([np.roll(MAJOR_PROFILE if mode == "major" else MINOR_PROFILE, tonic) for tonic, mode in KEYS])
+_STANDARD_PROFILES = (_ROTATED - _ROTATED.mean(1, keepdims=True)) / _ROTATED.std(1, keepdims=True)
 
 
 def estimated_key(notes) -> tuple[int, str] | None:
@@ -76,7 +80,6 @@ def estimated_key(notes) -> tuple[int, str] | None:
         durations[n.pitch % 12] += n.length
     if (durations > 0).sum() < MIN_PITCH_CLASSES_FOR_A_KEY:
         return None
-    fits = [(float(np.corrcoef(durations, np.roll(profile, tonic))[0, 1]), tonic, mode)
-            for mode, profile in (("major", MAJOR_PROFILE), ("minor", MINOR_PROFILE)) for tonic in range(12)]
-    _fit, tonic, mode = max(fits)
+    fits = _STANDARD_PROFILES @ ((durations - durations.mean()) / durations.std()) / 12   # Pearson's r
+    _fit, tonic, mode = max((float(r), tonic, mode) for r, (tonic, mode) in zip(fits, KEYS))
     return tonic, mode
