@@ -15,15 +15,15 @@ def _new_melody() -> None:
 
 
 def choose_model(models) -> str:
-    widgets.defaults(mu_seed=0, mu_temp_vae=0.0, mu_temp_gan=1.0, mu_tempo=90, mu_instrument="piano")
+    widgets.defaults(mu_seed=0, mu_temp_vae=0.0, mu_temp_gan=1.0)
     return widgets.choose_model(_("Model"), "mu_model", models, resources.model_label,
                                 preferred=next(iter(resources.model_names("vae", kinds=kinds_on("music"))), None))
 
 
 @st.fragment
-def new_melodies(name: str, domain, view, options: dict) -> None:
-    """The seed, the temperature and the melody they make: a new melody reruns only this, not the start
-    section below, which depends only on the model, the tempo and the instrument."""
+def new_melodies(name: str, domain, view) -> None:
+    """The seed, the temperature, the tempo and the instrument, and the melody they make: each reruns only this,
+    not the start section below, which has a tempo and an instrument of its own."""
     with ui.guard(_("the music page")):    # a fragment rerun runs outside the page-level guard
         family = ui.load(name).config.family
         c1, c2, c3 = st.columns(3, vertical_alignment="bottom")
@@ -33,6 +33,7 @@ def new_melodies(name: str, domain, view, options: dict) -> None:
                                help=_("0 = always the likeliest choice (the VAE's default); 1 = the model's own "
                                       "odds.")))
         c3.button(_("New melody"), key="mu_new", on_click=_new_melody, icon=":material/casino:")
+        options = view.playback_options("mu")
         melody = compute.samples(resources.ref(name), seed, 1, temp)[0]
         view.one(domain, melody, key="mu_roll", height=320,
                  title=_("{model}, seed {seed}").format(model=name, seed=seed), **options)
@@ -56,12 +57,10 @@ with ui.guard(_("the music page")):
     if not models:
         st.warning(_("No melody VAE or GAN checkpoint was found."))
         st.stop()
-    c_model, c_playback = st.columns([1, 2])
+    c_model, _rest = st.columns([1, 2])
     with c_model:
         name = choose_model(models)
     domain = seqgen.get_domain(ui.load(name).config.domain)
     view = show.view(domain)
-    with c_playback:
-        options = view.playback_options("mu")
-    new_melodies(name, domain, view, options)
-    view.start_section(domain, **options)
+    new_melodies(name, domain, view)
+    view.start_section(domain)

@@ -1,7 +1,8 @@
 """What a class clicks most reruns only its own section of the page (an st.fragment), so the server does not
-redraw the rest: a new melody (Music), a new batch and a typed name (Text), a point the latent pad sends
-back. Checked over Streamlit's own protocol (benchmarks/st_client.py) against `streamlit run app.py`:
-each widget arrives inside a fragment, the rerun it asks for is that fragment's, and it draws what it should.
+redraw the rest: a new melody, its tempo and instrument (Music), a new batch and a typed name (Text), a point
+the latent pad sends back. Checked over Streamlit's own protocol (benchmarks/st_client.py) against `streamlit
+run app.py`: each widget arrives inside a fragment, the rerun it asks for is that fragment's, and it draws what
+it should.
 benchmarks/load.py measures what this saves (benchmarks/README.md)."""
 from __future__ import annotations
 
@@ -36,6 +37,8 @@ async def _click(base: str, page: str, query: str, key: str, **value):
 
 @pytest.mark.parametrize("page, query, key, value, makes", [
     ("music", "", "mu_new", {"trigger_value": True}, "audio"),
+    ("music", "", "mu_tempo", {"double_array_value": [120.0]}, "one sound"),
+    ("music", "", "mu_instrument", {"string_value": "organ"}, "one sound"),
     ("text", "", "tx_new", {"trigger_value": True}, "finished"),
     ("text", "", "tx_name", {"string_value": "Maria"}, "finished"),
     ("latent", "model=digits-vae&z=0.00,0.00", "le_pad", {"json_value": {"z": [0.5, -0.5]}}, "url"),
@@ -46,12 +49,26 @@ def test_a_new_melody_a_new_batch_a_typed_name_and_the_pads_point_rerun_only_the
     assert run.fragment == fragment                  # the rerun was that fragment's alone
     if makes == "audio":
         assert run.audio and run.first_media is not None     # the new melody's sound, fetched
+    if makes == "one sound":
+        assert len(run.audio) == 1 and run.first_media is not None   # the melody's, not the start section's
     if makes == "url":
         assert run.url is not None                           # the point went to the address bar
 
 
-def test_the_tempo_is_page_wide_and_reruns_the_whole_page(server):
-    """The start section's players play at the page's tempo too, so a tempo change redraws them."""
-    fragment, run = asyncio.run(_click(server, "music", "", "mu_tempo", double_array_value=[120.0]))
-    assert fragment == "" and run.fragment == ""
-    assert len(run.audio) >= 2            # the melody's player and the start section's players, at 120 BPM
+def test_the_start_sections_tempo_is_its_own(server):
+    """The start section's players have a tempo of their own: changing it replays them, and the melody above
+    keeps the sound it had."""
+    async def change():
+        session = st_client.Session(server, "music", "")
+        try:
+            first = await session.open(timeout=120)
+            assert not first.errors and len(first.audio) >= 2, first.errors
+            run = await session.set_widget("own_mel_tempo", double_array_value=[150.0])
+            assert not run.errors and run.finished is not None, run.errors
+            return first.audio, run.audio
+        finally:
+            await session.close()
+
+    before, after = asyncio.run(change())
+    assert after[0] == before[0]                  # the melody's sound: the same file
+    assert set(after[1:]).isdisjoint(before[1:])  # every start player's sound: new, at 150 BPM

@@ -176,6 +176,8 @@ def _roll_script():
     from seqgen.kinds.melody import Note
     from seqgen.ui.kinds.melody import piano_roll_chart, piano_roll_figure
     notes = (Note(60, 0, 4), Note(64, 4, 4), Note(67, 8, 8), Note(72, 16, 16))
+    if st.session_state.get("next_melody"):     # New melody: other notes, another title
+        notes = (Note(57, 0, 8), Note(59, 8, 4), Note(81, 12, 20))
     st.plotly_chart(piano_roll_chart(notes, title="seed 3", tempo=120), key="fast", theme=None)
     st.plotly_chart(piano_roll_chart(notes, height=220, yours_until=16), key="fast_start", theme=None)
     if st.session_state.get("compare"):
@@ -188,9 +190,11 @@ def _roll_script():
 
 def test_a_piano_roll_is_validated_once_and_is_the_figure_the_plain_dict_would_give(figure_inits):
     """The Music page redraws four piano rolls on every rerun; the ▶ button's 65 frames made each one cost
-    tens of milliseconds of plotly validation."""
+    tens of milliseconds of plotly validation. A new melody's roll differs from an empty one only in its notes,
+    its pitch axis and its title, so plotly validates the empty roll once and no new roll at all."""
     from seqgen.ui.kinds import melody
     melody._validated_roll.clear()
+    melody._validated_empty_roll.clear()
     melody._validated_follow_frames.clear()
     at = AppTest.from_function(_roll_script, default_timeout=120).run()
     assert not at.exception, at.exception
@@ -198,6 +202,9 @@ def test_a_piano_roll_is_validated_once_and_is_the_figure_the_plain_dict_would_g
     assert made <= 3                                    # two rolls and the frames, once
     at.run()
     assert len(figure_inits) == made, "a rerun validated a piano roll again"
+    at.session_state["next_melody"] = True
+    at.run()
+    assert len(figure_inits) == made, "a new melody's roll was validated whole: only its notes are new"
     at.session_state["compare"] = True
     at.run()
     fast, fast_start, plain, plain_start = at.get("plotly_chart")

@@ -15,7 +15,7 @@ from seqgen.kinds.notes import NOTE_NAMES, estimated_key
 
 from .. import browser_values, compute, figures, i18n, resources
 from ..i18n import N_, _, domain_word, ngettext
-from ..widgets import plain, presenting
+from ..widgets import defaults, plain, presenting
 from .base import KindView
 
 SAMPLE_RATE = 22050
@@ -83,6 +83,7 @@ class MelodyView(KindView):
         st.caption(" · ".join(self.describe(domain, n) for n in list(arts)[:8]))
 
     def playback_options(self, key: str) -> dict:
+        defaults(**{f"{key}_tempo": DEFAULT_TEMPO, f"{key}_instrument": "piano"})
         c1, c2 = st.columns(2)
         tempo = int(c1.slider(_("Tempo (beats per minute)"), *TEMPO_RANGE, step=5, key=f"{key}_tempo",
                               persist_state="session"))
@@ -108,8 +109,10 @@ class MelodyView(KindView):
                 (_("Download MIDI"), midi, f"{stem}-{instrument}.mid", "audio/midi")]
 
     # ---------------------------------------------------------------- your own start
-    def start_section(self, domain, tempo: int = DEFAULT_TEMPO, instrument: str = "piano", key: str = "own_mel",
-                      **options) -> None:
+    def start_section(self, domain, key: str = "own_mel", **options) -> None:
+        """A start the user plays (a note grid or a MIDI file), finished by a model, with players at a tempo and
+        instrument of their own: the Music page's melody has its own pair in its section, so that changing them
+        there reruns only that section."""
         st.header(_("Play the start of a melody"))
         sources = {"a note grid (one bar)": _("a note grid (one bar)"), "a MIDI file": _("a MIDI file")}
         browser_values.choice(f"{key}_how", sources)
@@ -126,6 +129,7 @@ class MelodyView(KindView):
             return
         browser_values.choice(f"{key}_model", models, options_change=True)
         name = st.selectbox(_("Continue with"), models, key=f"{key}_model")
+        playback = self.playback_options(key)
         ref = resources.ref(name)
         try:
             res = compute.complete(ref, tuple(notes), 3, 1.0, 0, bars, None)
@@ -137,7 +141,8 @@ class MelodyView(KindView):
         for i, art in enumerate(res["artifacts"]):
             st.plotly_chart(piano_roll_chart(tuple(art), n_steps=domain.seq_len, height=220, yours_until=cut),
                             key=f"{key}_roll{i}", config={"displayModeBar": False})
-            st.audio(melody_wav(tuple(art), domain.seq_len, tempo, instrument), format="audio/wav")
+            st.audio(melody_wav(tuple(art), domain.seq_len, playback["tempo"], playback["instrument"]),
+                     format="audio/wav")
         st.caption(_("The shaded part is yours (the first {n} steps), kept exactly; the model continued from there. "
                      "Each player plays your start and the continuation back to back.").format(n=cut))
 
@@ -148,7 +153,9 @@ class MelodyView(KindView):
 
 
 # ---------------------------------------------------------------- sound and files, cached by the notes
-@st.cache_data(show_spinner=False, max_entries=512)
+# A four-bar melody's WAV is about half a megabyte at 90 BPM (a megabyte at 40): 128 of them hold a class's
+# current sounds (the melody and the start section's players of 30 students) and stop growing within minutes.
+@st.cache_data(show_spinner=False, max_entries=128)
 def melody_wav(notes: tuple, n_steps: int, tempo_bpm: int = DEFAULT_TEMPO, instrument: str = "piano") -> bytes:
     """16-bit WAV of the notes over n_steps sixteenths. Length: audio.wave_length(n_steps, tempo_bpm, SAMPLE_RATE)."""
     wave = audio.synthesize(list(notes), tempo_bpm=tempo_bpm, instrument=instrument,
@@ -204,7 +211,7 @@ def piano_roll_figure(notes, n_steps: int = 64, height: int = 260, title: str | 
     if tempo:
         step_ms = 60_000 / tempo / 4
         fig["frames"] = [{"name": str(t), "layout": {"shapes": bars + [_playhead(t)]}} for t in range(n_steps + 1)]
-        layout["updatemenus"] = [{"type": "buttons", "showactive": False, "x": 0, "y": 1.02, "xanchor": "left",
+        layout["updatemenus"] = [{"type": "buttons", "showactive": False, "x": 1, "y": 1.02, "xanchor": "right",
                                   "yanchor": "bottom", "direction": "left", "buttons": [
             {"label": "▶ " + _("Follow the notes"), "method": "animate",
              "args": [None, {"frame": {"duration": step_ms, "redraw": True}, "transition": {"duration": 0},
@@ -223,8 +230,28 @@ def piano_roll_chart(notes: tuple, n_steps: int = 64, height: int = 260, title: 
 @st.cache_resource(show_spinner=False, max_entries=256)
 def _validated_roll(notes: tuple, n_steps: int, height: int, title: str | None, tempo: int | None,
                     yours_until: int | None, lang: str) -> dict:
-    """`lang` keys the cache only: the figure's words come from the session's language."""
+    """`lang` keys the cache only: the figure's words come from the session's language. Of a new roll only what
+    depends on its notes is new (its bar trace's arrays, the pitch axis, the title); the rest, plotly's template
+    among it, is the empty roll's, validated once, so a new melody's roll costs no validation of its own."""
+    empty = _validated_empty_roll(n_steps, height, bool(title), tempo, yours_until, lang)
     fig = piano_roll_figure(notes, n_steps=n_steps, height=height, title=title, tempo=tempo)
+    trace, axis = fig["data"][0], fig["layout"]["yaxis"]
+    data = ({**empty["data"][0], **{k: trace[k] for k in ROLL_NOTE_ARRAYS}},)
+    layout = {**empty["layout"], "yaxis": {**empty["layout"]["yaxis"], **{k: axis[k] for k in ROLL_PITCH_AXIS}}}
+    if title:
+        layout["title"] = {**empty["layout"]["title"], "text": title}
+    return {**empty, "data": data, "layout": layout}
+
+
+ROLL_NOTE_ARRAYS = ("x", "base", "y", "text", "customdata")     # what a roll's notes set in its bar trace
+ROLL_PITCH_AXIS = ("range", "tickvals", "ticktext")            # and on its pitch axis
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _validated_empty_roll(n_steps: int, height: int, titled: bool, tempo: int | None, yours_until: int | None,
+                          lang: str) -> dict:
+    """A roll without notes, validated by plotly; with a `tempo`, its ▶ button and that button's frames."""
+    fig = piano_roll_figure((), n_steps=n_steps, height=height, title="-" if titled else None, tempo=tempo)
     follow = fig.pop("frames", None)
     if yours_until:
         fig["layout"]["shapes"].append({"type": "rect", "x0": 0, "x1": yours_until, "yref": "paper", "y0": 0,
