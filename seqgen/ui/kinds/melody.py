@@ -234,7 +234,7 @@ def _validated_roll(notes: tuple, n_steps: int, height: int, title: str | None, 
     depends on its notes is new (its bar trace's arrays, the pitch axis, the title); the rest, plotly's template
     among it, is the empty roll's, validated once, so a new melody's roll costs no validation of its own."""
     empty = _validated_empty_roll(n_steps, height, bool(title), tempo, yours_until, lang)
-    fig = piano_roll_figure(notes, n_steps=n_steps, height=height, title=title, tempo=tempo)
+    fig = piano_roll_figure(notes, n_steps=n_steps)       # its notes only: no title, button or frames to build
     trace, axis = fig["data"][0], fig["layout"]["yaxis"]
     data = ({**empty["data"][0], **{k: trace[k] for k in ROLL_NOTE_ARRAYS}},)
     layout = {**empty["layout"], "yaxis": {**empty["layout"]["yaxis"], **{k: axis[k] for k in ROLL_PITCH_AXIS}}}
@@ -264,7 +264,7 @@ def _validated_empty_roll(n_steps: int, height: int, titled: bool, tempo: int | 
 def _validated_follow_frames(n_steps: int) -> tuple:
     """The ▶ button's frames (the bar lines and the playhead at each step): the same for every roll of n_steps,
     and most of a roll's validation, so validated once."""
-    return compute.validated(piano_roll_figure((), n_steps=n_steps, tempo=90))["frames"]
+    return compute.validated(piano_roll_figure((), n_steps=n_steps, tempo=DEFAULT_TEMPO))["frames"]
 
 
 def _playhead(step: float) -> dict:
